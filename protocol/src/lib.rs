@@ -1,0 +1,21 @@
+//! The types that cross a wire between gateways, the server and the browsers.
+//!
+//! This crate builds for the server and for the browser (wasm32): it has no tokio, no axum and
+//! no I/O. Everything here is plain data and pure functions.
+//!
+//! - [`topic`]: `ioc/v1/{domain}/{area}/{source}` parsing and formatting.
+//! - [`ingest`]: decoding and validation of an ingest message, every rule of the ingest contract
+//!   v1 (`docs/ingest.md`), into a typed [`ingest::Message`] or a [`ingest::Rejection`] with
+//!   its reason.
+//! - [`live`]: the live figures (tiles) and the websocket messages that carry them
+//!   (`docs/websocket.md`).
+
+pub mod ingest;
+pub mod live;
+pub mod topic;
+
+pub use ingest::{
+    Body, Complaint, Dossier, Event, Message, Reading, RejectReason, Rejection, Value, decode,
+};
+pub use live::{AreaInfo, AreaStat, ClientMsg, Delta, FieldStat, ServerMsg, Snapshot};
+pub use topic::{Domain, Topic, TopicError};

@@ -1,0 +1,216 @@
+//! Topics of the ingest contract: `ioc/v1/{domain}/{area}/{source}`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The prefix every topic of contract v1 starts with.
+pub const PREFIX: &str = "ioc/v1/";
+
+/// The MQTT filter that subscribes to every topic of contract v1.
+pub const FILTER_ALL: &str = "ioc/v1/#";
+
+/// The area code of a city-wide source.
+pub const CITY_AREA: &str = "city";
+
+/// What a topic is about. Telemetry domains carry `values`; event domains carry one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Domain {
+    Traffic,
+    Env,
+    Flood,
+    Complaint,
+    Service,
+    System,
+}
+
+impl Domain {
+    pub const ALL: [Domain; 6] = [
+        Domain::Traffic,
+        Domain::Env,
+        Domain::Flood,
+        Domain::Complaint,
+        Domain::Service,
+        Domain::System,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Domain::Traffic => "traffic",
+            Domain::Env => "env",
+            Domain::Flood => "flood",
+            Domain::Complaint => "complaint",
+            Domain::Service => "service",
+            Domain::System => "system",
+        }
+    }
+
+    /// Whether messages of this domain carry `values` (telemetry) rather than one event.
+    pub fn is_telemetry(self) -> bool {
+        !matches!(self, Domain::Complaint | Domain::Service)
+    }
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Domain {
+    type Err = TopicError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Domain::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| TopicError::UnknownDomain(s.to_owned()))
+    }
+}
+
+/// A parsed topic. The area is only checked for its form here; whether it belongs to the city
+/// is the caller's question (it depends on the city preset).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Topic {
+    pub domain: Domain,
+    pub area: String,
+    pub source: String,
+}
+
+/// Why a topic is not a topic of contract v1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopicError {
+    #[error("topic must have the form ioc/v1/{{domain}}/{{area}}/{{source}}")]
+    Shape,
+    #[error("unknown domain {0:?}")]
+    UnknownDomain(String),
+    #[error("area code {0:?} is not of the form [a-z0-9][a-z0-9-]{{0,31}}")]
+    BadArea(String),
+    #[error("source id {0:?} is not of the form [a-z0-9][a-z0-9_-]{{0,63}}")]
+    BadSource(String),
+}
+
+impl Topic {
+    pub fn new(domain: Domain, area: impl Into<String>, source: impl Into<String>) -> Self {
+        Topic {
+            domain,
+            area: area.into(),
+            source: source.into(),
+        }
+    }
+
+    /// Parses a topic, checking its shape, its domain and the form of area and source.
+    pub fn parse(topic: &str) -> Result<Topic, TopicError> {
+        let rest = topic.strip_prefix(PREFIX).ok_or(TopicError::Shape)?;
+        let mut parts = rest.split('/');
+        let (Some(domain), Some(area), Some(source), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TopicError::Shape);
+        };
+        let domain: Domain = domain.parse()?;
+        if !is_id(area, 32, false) {
+            return Err(TopicError::BadArea(truncate(area, 64)));
+        }
+        if !is_id(source, 64, true) {
+            return Err(TopicError::BadSource(truncate(source, 80)));
+        }
+        Ok(Topic::new(domain, area, source))
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{PREFIX}{}/{}/{}", self.domain, self.area, self.source)
+    }
+}
+
+/// `[a-z0-9][a-z0-9-]{0,max-1}` (with `_` too when `underscore`).
+fn is_id(s: &str, max: usize, underscore: bool) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= max
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter().all(|&c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || (underscore && c == b'_')
+        })
+}
+
+pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let t = Topic::parse("ioc/v1/env/q1/aqs-q1-01").unwrap();
+        assert_eq!(t, Topic::new(Domain::Env, "q1", "aqs-q1-01"));
+        assert_eq!(t.to_string(), "ioc/v1/env/q1/aqs-q1-01");
+        let t = Topic::parse("ioc/v1/service/city/portal_dvc").unwrap();
+        assert_eq!(t.domain, Domain::Service);
+        assert!(!t.domain.is_telemetry());
+    }
+
+    #[test]
+    fn every_domain_parses() {
+        for d in Domain::ALL {
+            let t = Topic::parse(&format!("ioc/v1/{d}/thu-duc/s1")).unwrap();
+            assert_eq!(t.domain, d);
+        }
+    }
+
+    #[test]
+    fn bad_shapes() {
+        for bad in [
+            "",
+            "ioc/v1",
+            "ioc/v1/env/q1",
+            "ioc/v1/env/q1/s1/extra",
+            "ioc/v2/env/q1/s1",
+            "IOC/v1/env/q1/s1",
+            "/ioc/v1/env/q1/s1",
+        ] {
+            assert_eq!(Topic::parse(bad), Err(TopicError::Shape), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_parts() {
+        assert!(matches!(
+            Topic::parse("ioc/v1/weather/q1/s1"),
+            Err(TopicError::UnknownDomain(d)) if d == "weather"
+        ));
+        assert!(matches!(
+            Topic::parse("ioc/v1/env/Q1/s1"),
+            Err(TopicError::BadArea(_))
+        ));
+        assert!(matches!(
+            Topic::parse("ioc/v1/env//s1"),
+            Err(TopicError::BadArea(_))
+        ));
+        assert!(matches!(
+            Topic::parse("ioc/v1/env/q1/-s1"),
+            Err(TopicError::BadSource(_))
+        ));
+        assert!(matches!(
+            Topic::parse("ioc/v1/env/q1/S1"),
+            Err(TopicError::BadSource(_))
+        ));
+        let long = "a".repeat(65);
+        assert!(matches!(
+            Topic::parse(&format!("ioc/v1/env/q1/{long}")),
+            Err(TopicError::BadSource(_))
+        ));
+        let max = "a".repeat(64);
+        assert!(Topic::parse(&format!("ioc/v1/env/q1/{max}")).is_ok());
+        assert!(Topic::parse("ioc/v1/env/q1/cam_01-b").is_ok());
+    }
+}

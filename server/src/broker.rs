@@ -1,0 +1,117 @@
+//! The embedded MQTT broker (rumqttd), for the demo and single-machine installs.
+//!
+//! rumqttd runs on threads of its own with its own runtimes; `Broker::start` blocks, so it
+//! gets a thread. Its console (an unauthenticated HTTP listener on 0.0.0.0:3030 by default)
+//! and its Prometheus exporter stay off: the config leaves both out.
+//!
+//! rumqttd cannot tell us the port it bound, nor whether binding failed (it logs and its
+//! thread ends), so we check the address ourselves first and then wait until it accepts.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+
+/// Errors starting the embedded broker.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("the embedded MQTT broker cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the embedded MQTT broker did not start listening on {0} within 5 s")]
+    NotListening(SocketAddr),
+    #[error("cannot start the embedded MQTT broker's thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Settings of the embedded broker.
+#[derive(Debug, Clone)]
+pub struct EmbeddedBroker {
+    pub listen: SocketAddr,
+    /// The largest payload a client may publish; larger ones get the client disconnected by
+    /// the broker. Above the contract's limit, so that oversized payloads reach ingest and are
+    /// counted as `too_large`.
+    pub max_payload_bytes: usize,
+}
+
+impl EmbeddedBroker {
+    /// Starts the broker and returns the address it listens on (a free port when the
+    /// configured port is 0).
+    pub fn start(&self) -> Result<SocketAddr, BrokerError> {
+        let addr = free_addr(self.listen)?;
+        let mut v4 = HashMap::new();
+        v4.insert(
+            "v4".to_owned(),
+            ServerSettings {
+                name: "ioc-v4".into(),
+                listen: addr,
+                tls: None,
+                next_connection_delay_ms: 1,
+                connections: self.connections(),
+            },
+        );
+        let config = Config {
+            id: 0,
+            router: RouterConfig {
+                max_connections: 10_010,
+                max_outgoing_packet_count: 200,
+                max_segment_size: 100 * 1024 * 1024,
+                max_segment_count: 10,
+                custom_segment: None,
+                initialized_filters: None,
+                shared_subscriptions_strategy: Default::default(),
+            },
+            v4: Some(v4),
+            v5: None,
+            ws: None,
+            cluster: None,
+            console: None,
+            bridge: None,
+            prometheus: None,
+            metrics: None,
+        };
+        std::thread::Builder::new()
+            .name("mqtt-broker".into())
+            .spawn(move || {
+                let mut broker = Broker::new(config);
+                if let Err(e) = broker.start() {
+                    tracing::error!(error = %e, "embedded MQTT broker stopped");
+                }
+            })
+            .map_err(BrokerError::Thread)?;
+        wait_listening(addr)?;
+        tracing::info!(%addr, "embedded MQTT broker listening");
+        Ok(addr)
+    }
+
+    fn connections(&self) -> ConnectionSettings {
+        ConnectionSettings {
+            connection_timeout_ms: 10_000,
+            max_payload_size: self.max_payload_bytes,
+            max_inflight_count: 1000,
+            auth: None,
+            external_auth: None,
+            dynamic_filters: true,
+        }
+    }
+}
+
+/// The address itself if it can be bound now, or with port 0, a free port.
+fn free_addr(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
+    let l = TcpListener::bind(addr).map_err(|source| BrokerError::Bind { addr, source })?;
+    l.local_addr().map_err(|source| BrokerError::Bind { addr, source })
+}
+
+fn wait_listening(addr: SocketAddr) -> Result<(), BrokerError> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Err(BrokerError::NotListening(addr))
+}

@@ -1,0 +1,355 @@
+//! Configuration: defaults, then a TOML file, then environment variables and command-line
+//! flags (clap gives both from one declaration; the flag wins over the variable).
+//!
+//! Every setting has a default that runs the demo on one machine, so no file is needed.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ioc_protocol::Domain;
+use serde::Deserialize;
+
+/// The server's whole configuration, validated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the HTTP server (app, API, websocket) listens. Port 0 picks a free port.
+    pub http_listen: SocketAddr,
+    /// The built app (Trunk's output), served at `/`.
+    pub dist_dir: PathBuf,
+    /// Where the server keeps its files (store, spool, users).
+    pub data_dir: PathBuf,
+    /// The city preset; `None` is the built-in Ho Chi Minh City preset.
+    pub city_preset: Option<PathBuf>,
+    /// Log filter in `tracing`'s env-filter syntax, e.g. `info` or `ioc_server=debug`.
+    pub log: String,
+    pub mqtt: MqttConfig,
+    pub live: LiveConfig,
+    pub http: HttpConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttConfig {
+    /// An external broker (`mqtt://host:port`). When set, no broker is embedded.
+    pub url: Option<String>,
+    /// Where the embedded broker listens when no external broker is set. Port 0 picks one.
+    pub embedded_listen: SocketAddr,
+    /// The subscriber's client id. It must be stable across restarts: the broker keeps the
+    /// persistent session (and the QoS 1 messages not yet acknowledged) under this id.
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The largest MQTT packet the subscriber accepts. Larger than the contract's 16 KiB
+    /// payload limit on purpose, so that an oversized payload is counted as `too_large`
+    /// instead of breaking the connection.
+    pub max_packet_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveConfig {
+    /// Changes within this window are sent to browsers as one delta. The first change after
+    /// a quiet spell is sent at once.
+    pub coalesce_ms: u64,
+    /// Seconds without a reading after which a domain's figures of an area are stale.
+    pub stale_after_s: BTreeMap<Domain, u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Origins allowed to open `/ws`, besides the server's own (same host and port).
+    pub allowed_origins: Vec<String>,
+    /// A websocket send that takes longer than this drops the client: it is not reading.
+    pub ws_send_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http_listen: ([127, 0, 0, 1], 8080).into(),
+            dist_dir: PathBuf::from("dist"),
+            data_dir: PathBuf::from("data"),
+            city_preset: None,
+            log: "info".into(),
+            mqtt: MqttConfig::default(),
+            live: LiveConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            url: None,
+            embedded_listen: ([127, 0, 0, 1], 1883).into(),
+            client_id: "ioc-server-1".into(),
+            username: None,
+            password: None,
+            max_packet_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig {
+            coalesce_ms: 100,
+            stale_after_s: default_stale_after(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            allowed_origins: Vec::new(),
+            ws_send_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// About three times each domain's usual reporting interval.
+fn default_stale_after() -> BTreeMap<Domain, u32> {
+    [
+        (Domain::Traffic, 180),
+        (Domain::Env, 600),
+        (Domain::Flood, 600),
+        (Domain::System, 120),
+        (Domain::Complaint, 3600),
+        (Domain::Service, 3600),
+    ]
+    .into()
+}
+
+impl LiveConfig {
+    pub fn stale_after(&self, domain: Domain) -> Duration {
+        let s = self
+            .stale_after_s
+            .get(&domain)
+            .copied()
+            .or_else(|| default_stale_after().get(&domain).copied())
+            .unwrap_or(600);
+        Duration::from_secs(u64::from(s))
+    }
+}
+
+/// The command line. Each flag can also be given by its environment variable.
+#[derive(Debug, Clone, Default, clap::Parser)]
+#[command(name = "ioc-server", version, about = "The city operations center's server")]
+pub struct Cli {
+    /// A TOML configuration file (every setting is optional).
+    #[arg(long, short, env = "IOC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address for HTTP, the app and the websocket (port 0: any free port).
+    #[arg(long, env = "IOC_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+    /// The built app to serve.
+    #[arg(long, env = "IOC_DIST_DIR")]
+    pub dist_dir: Option<PathBuf>,
+    /// Directory for the server's files.
+    #[arg(long, env = "IOC_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// City preset file (default: the built-in Ho Chi Minh City preset).
+    #[arg(long, env = "IOC_CITY_PRESET")]
+    pub city_preset: Option<PathBuf>,
+    /// External MQTT broker, `mqtt://host:port`; no broker is embedded when set.
+    #[arg(long, env = "IOC_MQTT_URL")]
+    pub mqtt_url: Option<String>,
+    /// Address of the embedded MQTT broker (port 0: any free port).
+    #[arg(long, env = "IOC_MQTT_LISTEN")]
+    pub mqtt_listen: Option<SocketAddr>,
+    /// The subscriber's stable MQTT client id.
+    #[arg(long, env = "IOC_MQTT_CLIENT_ID")]
+    pub mqtt_client_id: Option<String>,
+    #[arg(long, env = "IOC_MQTT_USERNAME")]
+    pub mqtt_username: Option<String>,
+    #[arg(long, env = "IOC_MQTT_PASSWORD", hide_env_values = true)]
+    pub mqtt_password: Option<String>,
+    /// Coalescing window of live updates, in milliseconds.
+    #[arg(long, env = "IOC_COALESCE_MS")]
+    pub coalesce_ms: Option<u64>,
+    /// Log filter, e.g. `info` or `ioc_server=debug`.
+    #[arg(long, env = "IOC_LOG")]
+    pub log: Option<String>,
+}
+
+/// A configuration that cannot be used, said so that the operator can fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid setting {field}: {why}")]
+    Invalid { field: &'static str, why: String },
+}
+
+impl Config {
+    /// Builds the configuration from the command line (and its environment variables),
+    /// reading the TOML file it names, if any.
+    pub fn from_cli(cli: &Cli) -> Result<Config, ConfigError> {
+        let mut config = match &cli.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply(cli);
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_toml(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    fn apply(&mut self, cli: &Cli) {
+        fn set<T: Clone>(slot: &mut T, v: &Option<T>) {
+            if let Some(v) = v {
+                *slot = v.clone();
+            }
+        }
+        set(&mut self.http_listen, &cli.http_listen);
+        set(&mut self.dist_dir, &cli.dist_dir);
+        set(&mut self.data_dir, &cli.data_dir);
+        set(&mut self.log, &cli.log);
+        set(&mut self.mqtt.embedded_listen, &cli.mqtt_listen);
+        set(&mut self.mqtt.client_id, &cli.mqtt_client_id);
+        set(&mut self.live.coalesce_ms, &cli.coalesce_ms);
+        if cli.city_preset.is_some() {
+            self.city_preset.clone_from(&cli.city_preset);
+        }
+        if cli.mqtt_url.is_some() {
+            self.mqtt.url.clone_from(&cli.mqtt_url);
+        }
+        if cli.mqtt_username.is_some() {
+            self.mqtt.username.clone_from(&cli.mqtt_username);
+        }
+        if cli.mqtt_password.is_some() {
+            self.mqtt.password.clone_from(&cli.mqtt_password);
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.mqtt.url {
+            parse_mqtt_url(url).map_err(|why| ConfigError::Invalid {
+                field: "mqtt.url",
+                why,
+            })?;
+        }
+        let id = &self.mqtt.client_id;
+        if id.is_empty() || id.len() > 64 {
+            return Err(ConfigError::Invalid {
+                field: "mqtt.client_id",
+                why: "must be 1 to 64 characters".into(),
+            });
+        }
+        if self.live.coalesce_ms > 5_000 {
+            return Err(ConfigError::Invalid {
+                field: "live.coalesce_ms",
+                why: "at most 5000 ms: the wall must stay live".into(),
+            });
+        }
+        if self.mqtt.max_packet_bytes < ioc_protocol::ingest::MAX_PAYLOAD_BYTES + 1024 {
+            return Err(ConfigError::Invalid {
+                field: "mqtt.max_packet_bytes",
+                why: "must exceed the contract's 16 KiB payload limit".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `mqtt://host:port` (or `tcp://`), port 1883 when left out.
+pub fn parse_mqtt_url(url: &str) -> Result<(String, u16), String> {
+    let rest = url
+        .strip_prefix("mqtt://")
+        .or_else(|| url.strip_prefix("tcp://"))
+        .ok_or_else(|| format!("{url:?} must start with mqtt:// or tcp://"))?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| format!("{url:?} has a bad port {p:?}"))?,
+        ),
+        None => (rest, 1883),
+    };
+    if host.is_empty() {
+        return Err(format!("{url:?} has no host"));
+    }
+    Ok((host.trim_matches(['[', ']']).to_owned(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_file() {
+        let c = Config::from_cli(&Cli::default()).unwrap();
+        assert_eq!(c.http_listen.port(), 8080);
+        assert_eq!(c.mqtt.embedded_listen.to_string(), "127.0.0.1:1883");
+        assert!(c.mqtt.url.is_none());
+        assert_eq!(c.live.stale_after(Domain::Env), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn file_then_flags() {
+        let mut c = Config::from_toml(
+            r#"
+            http_listen = "127.0.0.1:9000"
+            [mqtt]
+            url = "mqtt://broker.local:1884"
+            [live]
+            coalesce_ms = 50
+            stale_after_s = { env = 60 }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.http_listen.port(), 9000);
+        assert_eq!(c.live.stale_after(Domain::Env), Duration::from_secs(60));
+        assert_eq!(c.live.stale_after(Domain::Traffic), Duration::from_secs(180));
+        c.apply(&Cli {
+            http_listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Cli::default()
+        });
+        assert_eq!(c.http_listen.port(), 9100);
+        assert_eq!(c.live.coalesce_ms, 50);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let e = Config::from_toml("htp_listen = \"127.0.0.1:1\"").unwrap_err();
+        assert!(e.to_string().contains("htp_listen"), "{e}");
+    }
+
+    #[test]
+    fn mqtt_urls() {
+        assert_eq!(parse_mqtt_url("mqtt://h:1"), Ok(("h".into(), 1)));
+        assert_eq!(parse_mqtt_url("tcp://h"), Ok(("h".into(), 1883)));
+        assert!(parse_mqtt_url("http://h").is_err());
+        assert!(parse_mqtt_url("mqtt://h:x").is_err());
+        assert!(parse_mqtt_url("mqtt://:1").is_err());
+    }
+}

@@ -1,0 +1,265 @@
+//! Ingest: the MQTT subscriber, and what happens to each message it receives.
+//!
+//! The subscriber's event loop is the only thing that reads from the broker, and rumqttc
+//! needs it polled continuously (keep-alives, acks, reconnects all go through it). So the
+//! loop never awaits anything but the broker: decoding and handing a reading to the hub are
+//! synchronous and take microseconds, and acknowledgements use `try_ack` with a small queue
+//! of their own for the rare moment the client's request channel is full.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ioc_protocol::{Body, RejectReason, Rejection, topic::FILTER_ALL};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::city::City;
+use crate::live::Hub;
+
+/// How many rejected messages are kept for operators to look at.
+const RECENT_REJECTED: usize = 50;
+/// How much of a rejected payload is kept.
+const PAYLOAD_PREFIX_BYTES: usize = 256;
+
+/// Counts of what came in, for `/api/v1/ingest/rejected` and the System tile.
+#[derive(Debug, Default)]
+pub struct IngestStats {
+    pub accepted: AtomicU64,
+    /// Data points (fields) of the accepted readings.
+    pub points: AtomicU64,
+    rejected: Mutex<Rejected>,
+    pub broker_connected: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Rejected {
+    total: u64,
+    by_reason: BTreeMap<RejectReason, u64>,
+    recent: VecDeque<RejectedMessage>,
+}
+
+/// One rejected message, as an operator sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedMessage {
+    pub at: DateTime<Utc>,
+    pub topic: String,
+    pub reason: RejectReason,
+    pub detail: String,
+    /// The payload's first bytes, with invalid UTF-8 replaced.
+    pub payload_prefix: String,
+    pub payload_bytes: usize,
+}
+
+/// The body of `GET /api/v1/ingest/rejected`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedReport {
+    pub accepted: u64,
+    pub rejected: u64,
+    /// Every reason, zero included, so that a dashboard can chart them all.
+    pub by_reason: BTreeMap<RejectReason, u64>,
+    /// Newest first.
+    pub recent: Vec<RejectedMessage>,
+}
+
+impl IngestStats {
+    pub fn reject(&self, topic: &str, payload: &[u8], rejection: &Rejection) {
+        let mut cut = payload.len().min(PAYLOAD_PREFIX_BYTES);
+        // Do not split a UTF-8 character at the cut.
+        while cut < payload.len() && cut > 0 && (payload[cut] & 0xC0) == 0x80 {
+            cut -= 1;
+        }
+        let entry = RejectedMessage {
+            at: Utc::now(),
+            topic: truncate(topic, 256),
+            reason: rejection.reason,
+            detail: rejection.detail.clone(),
+            payload_prefix: String::from_utf8_lossy(&payload[..cut]).into_owned(),
+            payload_bytes: payload.len(),
+        };
+        let mut r = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
+        r.total += 1;
+        *r.by_reason.entry(rejection.reason).or_default() += 1;
+        if r.recent.len() == RECENT_REJECTED {
+            r.recent.pop_front();
+        }
+        r.recent.push_back(entry);
+    }
+
+    pub fn report(&self) -> RejectedReport {
+        let r = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
+        let mut by_reason: BTreeMap<RejectReason, u64> =
+            RejectReason::ALL.iter().map(|&k| (k, 0)).collect();
+        by_reason.extend(r.by_reason.iter().map(|(&k, &v)| (k, v)));
+        RejectedReport {
+            accepted: self.accepted.load(Ordering::Relaxed),
+            rejected: r.total,
+            by_reason,
+            recent: r.recent.iter().rev().cloned().collect(),
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => s[..i].to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+/// Turns raw messages into accepted readings (to the hub) or counted rejections.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub city: Arc<City>,
+    pub hub: Arc<Hub>,
+    pub stats: Arc<IngestStats>,
+}
+
+impl Pipeline {
+    /// Decodes one message and hands it on. Never panics, whatever the input.
+    pub fn handle(&self, topic: &str, payload: &[u8]) -> Result<(), Rejection> {
+        let now = Utc::now().timestamp_millis();
+        match ioc_protocol::decode(topic, payload, now, |a| self.city.has_area(a)) {
+            Ok(msg) => {
+                let points = match &msg.body {
+                    Body::Reading(v) => v.len() as u64,
+                    Body::Event(_) => 1,
+                };
+                self.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                self.stats.points.fetch_add(points, Ordering::Relaxed);
+                self.hub.apply(&msg);
+                Ok(())
+            }
+            Err(rejection) => {
+                tracing::debug!(topic, %rejection, "rejected");
+                self.stats.reject(topic, payload, &rejection);
+                Err(rejection)
+            }
+        }
+    }
+}
+
+/// Where the subscriber connects, and as whom.
+#[derive(Debug, Clone)]
+pub struct SubscriberConfig {
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub max_packet_bytes: usize,
+}
+
+/// Runs the MQTT subscriber until `shutdown` turns true. Reconnects by itself, with backoff,
+/// for as long as it runs.
+pub async fn run_subscriber(
+    cfg: SubscriberConfig,
+    pipeline: Pipeline,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
+    opts.set_keep_alive(Duration::from_secs(15))
+        // A persistent session: the broker keeps our subscription and the QoS 1 messages we
+        // have not acknowledged while we are away.
+        .set_clean_session(false)
+        // Acknowledge only what was handled (and, with a store, made durable).
+        .set_manual_acks(true)
+        .set_max_packet_size(cfg.max_packet_bytes, cfg.max_packet_bytes)
+        .set_inflight(1000);
+    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+        opts.set_credentials(u.clone(), p.clone());
+    }
+    let (client, mut eventloop) = AsyncClient::new(opts, 4096);
+    let mut pending_acks: VecDeque<Publish> = VecDeque::new();
+    let mut backoff = Duration::from_millis(100);
+    let stats = pipeline.stats.clone();
+
+    loop {
+        let event = tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            event = eventloop.poll() => event,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                // The outcome is counted inside; a rejected message is acknowledged too, so
+                // the broker does not send it again forever.
+                let _ = pipeline.handle(&publish.topic, &publish.payload);
+                if publish.qos != QoS::AtMostOnce {
+                    pending_acks.push_back(publish);
+                }
+            }
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                backoff = Duration::from_millis(100);
+                stats.broker_connected.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    host = %cfg.host,
+                    port = cfg.port,
+                    session_present = ack.session_present,
+                    "connected to the MQTT broker"
+                );
+                if let Err(e) = client.try_subscribe(FILTER_ALL, QoS::AtLeastOnce) {
+                    tracing::error!(error = %e, "cannot subscribe");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if stats.broker_connected.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "lost the MQTT broker; reconnecting");
+                } else {
+                    tracing::debug!(error = %e, "MQTT broker not reachable");
+                }
+                // Acks of the old connection are void: the broker sends those messages again.
+                pending_acks.clear();
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+        while let Some(p) = pending_acks.front() {
+            if client.try_ack(p).is_err() {
+                break;
+            }
+            pending_acks.pop_front();
+        }
+    }
+    stats.broker_connected.store(false, Ordering::Relaxed);
+    let _ = client.try_disconnect();
+    // Let the disconnect go out.
+    let _ = tokio::time::timeout(Duration::from_millis(500), eventloop.poll()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejected_report_keeps_counts_and_recent() {
+        let stats = IngestStats::default();
+        for i in 0..(RECENT_REJECTED + 5) {
+            stats.reject(
+                &format!("t{i}"),
+                "đ".repeat(200).as_bytes(),
+                &Rejection {
+                    reason: RejectReason::NotJson,
+                    detail: "x".into(),
+                },
+            );
+        }
+        let r = stats.report();
+        assert_eq!(r.rejected, RECENT_REJECTED as u64 + 5);
+        assert_eq!(r.by_reason[&RejectReason::NotJson], RECENT_REJECTED as u64 + 5);
+        assert_eq!(r.by_reason[&RejectReason::TooLarge], 0);
+        assert_eq!(r.recent.len(), RECENT_REJECTED);
+        assert_eq!(r.recent[0].topic, format!("t{}", RECENT_REJECTED + 4));
+        // Cut on a character boundary: no replacement character.
+        assert!(!r.recent[0].payload_prefix.contains('\u{fffd}'));
+        assert!(r.recent[0].payload_prefix.len() <= PAYLOAD_PREFIX_BYTES);
+    }
+}

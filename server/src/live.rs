@@ -1,0 +1,361 @@
+//! The live hub: the current state of every tile, and the coalesced changes sent to browsers.
+//!
+//! Readings come in through [`Hub::apply`], which only updates state and marks the tile
+//! dirty. The publisher task ([`Hub::run_publisher`]) turns dirty tiles into one
+//! [`Delta`] per coalescing window, serialises it once, and broadcasts the text to every
+//! websocket. The broadcast channel is bounded: a browser that falls behind by more than its
+//! capacity is told so by the channel (`Lagged`) and gets a fresh snapshot instead of a queue.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::Utc;
+use ioc_protocol::{
+    AreaStat, Body, Delta, Domain, FieldStat, Message, ServerMsg, Snapshot, Value,
+};
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::time::Instant;
+
+use crate::city::City;
+use crate::config::LiveConfig;
+
+/// How many published deltas a websocket may be behind before it is resynced.
+const BROADCAST_CAPACITY: usize = 64;
+/// How often tiles are re-evaluated for staleness when nothing arrives.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+type TileKey = (Domain, String);
+
+/// The newest reading of one source.
+#[derive(Debug, Clone)]
+struct SourceState {
+    ts: i64,
+    numbers: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The `seq` of the last published delta.
+    seq: u64,
+    /// Sources by tile, then by source id.
+    sources: HashMap<TileKey, BTreeMap<String, SourceState>>,
+    /// The figures as last published, to send only what changed.
+    published: HashMap<TileKey, AreaStat>,
+    dirty: BTreeSet<TileKey>,
+}
+
+/// The live picture of the city, shared by ingest, the publisher and every websocket.
+#[derive(Debug)]
+pub struct Hub {
+    city: Arc<City>,
+    config: LiveConfig,
+    state: Mutex<State>,
+    /// Wakes the publisher when a tile turns dirty.
+    changed: Notify,
+    /// Serialised deltas, shared by every websocket (serialised once, whatever the fan-out).
+    deltas: broadcast::Sender<Arc<str>>,
+}
+
+impl Hub {
+    pub fn new(city: Arc<City>, config: LiveConfig) -> Hub {
+        Hub {
+            city,
+            config,
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
+            deltas: broadcast::channel(BROADCAST_CAPACITY).0,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters more than a stopped wall, so keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes in one accepted message.
+    pub fn apply(&self, msg: &Message) {
+        let key = (msg.topic.domain, msg.topic.area.clone());
+        let numbers = match &msg.body {
+            Body::Reading(values) => values
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    Value::Number(n) => Some((k.clone(), *n)),
+                    Value::Bool(b) => Some((k.clone(), if *b { 1.0 } else { 0.0 })),
+                    Value::Text(_) => None,
+                })
+                .collect(),
+            Body::Event(_) => BTreeMap::new(),
+        };
+        let mut state = self.lock();
+        let sources = state.sources.entry(key.clone()).or_default();
+        match sources.get_mut(&msg.topic.source) {
+            // A reading older than the one we show does not replace it (QoS 1 redelivery,
+            // a gateway flushing its buffer); the same `ts` again overwrites itself.
+            Some(s) if s.ts > msg.ts => return,
+            Some(s) => {
+                s.ts = msg.ts;
+                s.numbers = numbers;
+            }
+            None => {
+                sources.insert(
+                    msg.topic.source.clone(),
+                    SourceState {
+                        ts: msg.ts,
+                        numbers,
+                    },
+                );
+            }
+        }
+        state.dirty.insert(key);
+        drop(state);
+        self.changed.notify_one();
+    }
+
+    /// The figures of one tile, now.
+    fn compute(&self, key: &TileKey, sources: &BTreeMap<String, SourceState>, now: i64) -> AreaStat {
+        let window = self.config.stale_after(key.0).as_millis() as i64;
+        let newest_ts = sources.values().map(|s| s.ts).max().unwrap_or(0);
+        let fresh: Vec<&SourceState> = sources.values().filter(|s| now - s.ts <= window).collect();
+        let stale = fresh.is_empty();
+        // With no fresh source, show the last known figures, flagged stale.
+        let used: Vec<&SourceState> = if stale { sources.values().collect() } else { fresh };
+        let mut acc: BTreeMap<&str, (f64, f64, f64, u32)> = BTreeMap::new();
+        for s in &used {
+            for (name, &v) in &s.numbers {
+                let e = acc.entry(name).or_insert((0.0, f64::INFINITY, f64::NEG_INFINITY, 0));
+                e.0 += v;
+                e.1 = e.1.min(v);
+                e.2 = e.2.max(v);
+                e.3 += 1;
+            }
+        }
+        AreaStat {
+            domain: key.0,
+            area: key.1.clone(),
+            fields: acc
+                .into_iter()
+                .map(|(k, (sum, min, max, n))| {
+                    (
+                        k.to_owned(),
+                        FieldStat {
+                            mean: sum / f64::from(n),
+                            min,
+                            max,
+                            n,
+                        },
+                    )
+                })
+                .collect(),
+            sources: sources.len() as u32,
+            fresh_sources: if stale { 0 } else { used.len() as u32 },
+            newest_ts,
+            stale,
+        }
+    }
+
+    /// Publishes the tiles that changed as one delta. Returns whether anything was sent.
+    fn flush(&self) -> bool {
+        let now = Utc::now().timestamp_millis();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let dirty = std::mem::take(&mut state.dirty);
+        let mut changed = Vec::new();
+        for key in dirty {
+            let Some(sources) = state.sources.get(&key) else { continue };
+            let stat = self.compute(&key, sources, now);
+            if state.published.get(&key) != Some(&stat) {
+                state.published.insert(key, stat.clone());
+                changed.push(stat);
+            }
+        }
+        if changed.is_empty() {
+            return false;
+        }
+        state.seq += 1;
+        let msg = ServerMsg::Delta(Delta {
+            seq: state.seq,
+            server_time: now,
+            stats: changed,
+        });
+        let text: Arc<str> = serde_json::to_string(&msg)
+            .expect("live messages always serialise")
+            .into();
+        // Sent under the lock, so that a snapshot taken under the same lock is exactly
+        // followed by the deltas after it. No receiver is not an error.
+        let _ = self.deltas.send(text);
+        true
+    }
+
+    /// Marks every tile dirty so that the next flush re-evaluates staleness.
+    fn sweep(&self) {
+        let mut state = self.lock();
+        let keys: Vec<TileKey> = state.sources.keys().cloned().collect();
+        state.dirty.extend(keys);
+    }
+
+    /// A snapshot of everything, and a receiver of every delta after it.
+    pub fn subscribe(&self) -> (Arc<str>, broadcast::Receiver<Arc<str>>) {
+        let state = self.lock();
+        let snapshot = Snapshot {
+            seq: state.seq,
+            server_time: Utc::now().timestamp_millis(),
+            city_vi: self.city.name_vi.clone(),
+            city_en: self.city.name_en.clone(),
+            areas: self.city.areas.clone(),
+            stale_after_s: Domain::ALL
+                .iter()
+                .map(|&d| (d, self.config.stale_after(d).as_secs() as u32))
+                .collect(),
+            stats: state.published.values().cloned().collect(),
+        };
+        let rx = self.deltas.subscribe();
+        drop(state);
+        let text = serde_json::to_string(&ServerMsg::Snapshot(snapshot))
+            .expect("live messages always serialise");
+        (text.into(), rx)
+    }
+
+    /// Number of websockets subscribed.
+    pub fn clients(&self) -> usize {
+        self.deltas.receiver_count()
+    }
+
+    /// Runs until `shutdown` turns true: one delta per coalescing window at most, the first
+    /// change after a quiet spell at once (leading edge), and a staleness sweep every second.
+    pub async fn run_publisher(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let window = Duration::from_millis(self.config.coalesce_ms);
+        let mut last_flush: Option<Instant> = None;
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = self.changed.notified() => {}
+                _ = sweep.tick() => self.sweep(),
+            }
+            let since = last_flush.map_or(window, |t| t.elapsed());
+            if since < window {
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tokio::time::sleep(window - since) => {}
+                }
+            }
+            if self.flush() {
+                last_flush = Some(Instant::now());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ioc_protocol::Topic;
+
+    fn hub() -> Hub {
+        Hub::new(Arc::new(City::built_in()), LiveConfig::default())
+    }
+
+    fn reading(area: &str, source: &str, ts: i64, aqi: f64) -> Message {
+        Message {
+            topic: Topic::new(Domain::Env, area, source),
+            ts,
+            seq: None,
+            body: Body::Reading([("aqi".to_owned(), Value::Number(aqi))].into()),
+        }
+    }
+
+    fn delta(text: &str) -> Delta {
+        match serde_json::from_str(text).unwrap() {
+            ServerMsg::Delta(d) => d,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn aggregates_latest_per_source() {
+        let hub = hub();
+        let (_, mut rx) = hub.subscribe();
+        let now = Utc::now().timestamp_millis();
+        hub.apply(&reading("q1", "a", now, 50.0));
+        hub.apply(&reading("q1", "b", now, 100.0));
+        hub.apply(&reading("q1", "a", now + 1, 70.0));
+        // An older reading does not replace the newer one.
+        hub.apply(&reading("q1", "a", now - 1000, 500.0));
+        assert!(hub.flush());
+        let d = delta(&rx.try_recv().unwrap());
+        assert_eq!(d.seq, 1);
+        let s = &d.stats[0];
+        assert_eq!((s.domain, s.area.as_str()), (Domain::Env, "q1"));
+        assert_eq!(s.fields["aqi"], FieldStat { mean: 85.0, min: 70.0, max: 100.0, n: 2 });
+        assert_eq!(s.newest_ts, now + 1);
+        assert!(!s.stale);
+        // Nothing changed: nothing sent.
+        hub.sweep();
+        assert!(!hub.flush());
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn old_sources_make_a_stale_tile() {
+        let hub = hub();
+        let now = Utc::now().timestamp_millis();
+        let old = now - 601_000;
+        hub.apply(&reading("q3", "a", old, 40.0));
+        hub.apply(&reading("q5", "a", old, 40.0));
+        hub.apply(&reading("q5", "b", now, 60.0));
+        hub.flush();
+        let (snap, _) = hub.subscribe();
+        let ServerMsg::Snapshot(snap) = serde_json::from_str(&snap).unwrap() else { panic!() };
+        let q3 = snap.stats.iter().find(|s| s.area == "q3").unwrap();
+        assert!(q3.stale);
+        assert_eq!(q3.fields["aqi"].mean, 40.0);
+        let q5 = snap.stats.iter().find(|s| s.area == "q5").unwrap();
+        assert!(!q5.stale);
+        // Only the fresh source counts.
+        assert_eq!(q5.fields["aqi"].mean, 60.0);
+        assert_eq!((q5.sources, q5.fresh_sources), (2, 1));
+        assert_eq!(snap.areas.len(), 22);
+    }
+
+    #[test]
+    fn lagging_receiver_is_told() {
+        let hub = hub();
+        let (_, mut rx) = hub.subscribe();
+        let now = Utc::now().timestamp_millis();
+        for i in 0..(BROADCAST_CAPACITY as i64 + 10) {
+            hub.apply(&reading("q1", "a", now + i, i as f64));
+            hub.flush();
+        }
+        assert!(matches!(rx.try_recv(), Err(broadcast::error::TryRecvError::Lagged(_))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn coalesces_but_sends_a_lone_change_at_once() {
+        let hub = Arc::new(Hub::new(
+            Arc::new(City::built_in()),
+            LiveConfig { coalesce_ms: 100, ..LiveConfig::default() },
+        ));
+        let (_, mut rx) = hub.subscribe();
+        let (_stop, stop_rx) = watch::channel(false);
+        tokio::spawn(hub.clone().run_publisher(stop_rx));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = Utc::now().timestamp_millis();
+        let t0 = Instant::now();
+        hub.apply(&reading("q1", "a", now, 1.0));
+        let first = rx.recv().await.unwrap();
+        assert!(t0.elapsed() < Duration::from_millis(5), "a lone change waits {:?}", t0.elapsed());
+        assert_eq!(delta(&first).stats.len(), 1);
+        // A burst inside the window goes out as one delta at the window's end.
+        for i in 1..=20 {
+            hub.apply(&reading("q1", "a", now + i, i as f64));
+            hub.apply(&reading("q3", "b", now + i, i as f64));
+        }
+        let burst = delta(&rx.recv().await.unwrap());
+        assert!(t0.elapsed() >= Duration::from_millis(100));
+        assert_eq!(burst.stats.len(), 2);
+        assert_eq!(burst.stats.iter().find(|s| s.area == "q1").unwrap().fields["aqi"].mean, 20.0);
+    }
+}
