@@ -87,6 +87,9 @@ pub struct Delta {
 pub enum ServerMsg {
     Snapshot(Snapshot),
     Delta(Delta),
+    /// Sent every few seconds when nothing else is: lets the browser tell a quiet city from
+    /// a dead connection, and keeps its clock offset fresh.
+    Heartbeat { server_time: i64 },
 }
 
 /// What a browser may send over `/ws`.

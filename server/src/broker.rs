@@ -105,13 +105,40 @@ fn free_addr(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
     l.local_addr().map_err(|source| BrokerError::Bind { addr, source })
 }
 
+/// Waits until the broker answers an MQTT CONNECT with a CONNACK: a real handshake, so that
+/// the broker does not log our probe as a broken client.
 fn wait_listening(addr: SocketAddr) -> Result<(), BrokerError> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
-        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        if mqtt_handshake(addr).is_ok() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     Err(BrokerError::NotListening(addr))
+}
+
+fn mqtt_handshake(addr: SocketAddr) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    const CLIENT_ID: &[u8] = b"ioc-server-probe";
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
+    s.set_read_timeout(Some(Duration::from_millis(500)))?;
+    // MQTT 3.1.1 CONNECT: protocol name, level 4, clean session, keep-alive 5 s, client id.
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 5];
+    body.extend_from_slice(&(CLIENT_ID.len() as u16).to_be_bytes());
+    body.extend_from_slice(CLIENT_ID);
+    let mut packet = vec![0x10, body.len() as u8];
+    packet.extend_from_slice(&body);
+    s.write_all(&packet)?;
+    let mut connack = [0u8; 4];
+    s.read_exact(&mut connack)?;
+    // DISCONNECT, so the broker closes the probe cleanly; after a moment, since rumqttd's
+    // router registers the connection after it sent the CONNACK.
+    std::thread::sleep(Duration::from_millis(50));
+    s.write_all(&[0xE0, 0])?;
+    if connack[0] == 0x20 && connack[3] == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("broker refused the probe"))
+    }
 }

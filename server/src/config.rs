@@ -11,6 +11,11 @@ use std::time::Duration;
 use ioc_protocol::Domain;
 use serde::Deserialize;
 
+/// rumqttd's router logs an ERROR for every client that sends DISCONNECT before closing its
+/// socket (a well-behaved client: the router sees two disconnections), so its routing module is
+/// quiet by default; the rest of rumqttd reports warnings.
+pub const DEFAULT_LOG: &str = "info,rumqttd=warn,rumqttd::router::routing=off";
+
 /// The server's whole configuration, validated.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -74,7 +79,7 @@ impl Default for Config {
             dist_dir: PathBuf::from("dist"),
             data_dir: PathBuf::from("data"),
             city_preset: None,
-            log: "info".into(),
+            log: DEFAULT_LOG.into(),
             mqtt: MqttConfig::default(),
             live: LiveConfig::default(),
             http: HttpConfig::default(),

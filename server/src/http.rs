@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
-use ioc_protocol::ClientMsg;
+use ioc_protocol::{ClientMsg, ServerMsg};
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 use tower_http::services::{ServeDir, ServeFile};
@@ -34,8 +34,9 @@ pub struct AppState {
 
 /// The largest message a browser may send over `/ws`.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-/// How often the server pings each websocket, to find dead peers and keep proxies open.
-const PING_EVERY: Duration = Duration::from_secs(20);
+/// How often the server sends a heartbeat on each websocket: the browser reconnects when it
+/// hears nothing for three of these, and a dead peer shows up as a failed or stuck send.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
 /// The whole router: API, websocket, and the built app with `index.html` as the fallback.
 pub fn app(state: AppState, dist_dir: &Path) -> Router {
@@ -133,7 +134,7 @@ async fn serve_socket(socket: WebSocket, state: AppState) {
     });
 
     let (snapshot, mut deltas) = state.hub.subscribe();
-    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut ping = tokio::time::interval(HEARTBEAT_EVERY);
     ping.tick().await;
     let limit = state.ws_send_timeout;
     let mut ok = send(&mut tx, WsMessage::Text(snapshot.as_ref().into()), limit).await;
@@ -159,8 +160,8 @@ async fn serve_socket(socket: WebSocket, state: AppState) {
                 None => break, // the reader ended: the peer is gone
             },
             _ = ping.tick() => {
-                ok = send(&mut tx, WsMessage::Ping(Default::default()), limit).await;
-                None
+                let beat = ServerMsg::Heartbeat { server_time: chrono::Utc::now().timestamp_millis() };
+                Some(serde_json::to_string(&beat).expect("serialises").into())
             }
         };
         if let Some(text) = outgoing {

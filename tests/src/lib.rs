@@ -1,0 +1,400 @@
+//! Real parts for end-to-end tests: the server binary, Mosquitto, MQTT publishers, websocket
+//! clients and a headless Chromium. Every process started here is killed by its PID when its
+//! handle is dropped, and every wait has a deadline.
+//!
+//! The binaries are found next to the test executable (`target/<profile>/`), so run
+//! `cargo build --workspace --bins` first; `IOC_SERVER_BIN` overrides the path.
+
+pub mod browser;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use ioc_protocol::{AreaStat, Domain, ServerMsg, Snapshot};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// The workspace's root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_owned()
+}
+
+/// A binary of the workspace, built beside the test executable.
+pub fn bin_path(name: &str, env_override: &str) -> PathBuf {
+    if let Ok(p) = std::env::var(env_override) {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("the test knows its path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    dir.join(name)
+}
+
+/// A free TCP port on loopback (free now; taken by whoever binds it next).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits until something accepts connections at `addr`.
+pub fn wait_port(addr: SocketAddr, within: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    bail!("nothing listens on {addr} after {within:?}")
+}
+
+/// A child process killed (SIGKILL) and reaped when dropped.
+#[derive(Debug)]
+pub struct Proc {
+    pub child: Child,
+    pub name: String,
+}
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real `ioc-server` binary, on free ports.
+#[derive(Debug)]
+pub struct TestServer {
+    pub proc: Proc,
+    pub http: SocketAddr,
+    /// The embedded broker's address, or the external broker's.
+    pub mqtt: SocketAddr,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// With its embedded broker.
+    pub fn start() -> anyhow::Result<TestServer> {
+        TestServer::start_with(&[])
+    }
+
+    /// With an external broker.
+    pub fn start_external(broker: SocketAddr) -> anyhow::Result<TestServer> {
+        let mut s = TestServer::start_with(&["--mqtt-url", &format!("mqtt://{broker}")])?;
+        s.mqtt = broker;
+        Ok(s)
+    }
+
+    /// With extra command-line arguments.
+    pub fn start_with(args: &[&str]) -> anyhow::Result<TestServer> {
+        let bin = bin_path("ioc-server", "IOC_SERVER_BIN");
+        if !bin.is_file() {
+            bail!(
+                "{} is missing: run `cargo build --workspace --bins` before the tests",
+                bin.display()
+            );
+        }
+        let data_dir = tempfile::tempdir()?;
+        let mut cmd = Command::new(&bin);
+        cmd.args(["--http-listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .arg("--dist-dir")
+            .arg(workspace_root().join("dist"))
+            .args(args)
+            .env("IOC_LOG", std::env::var("IOC_LOG").unwrap_or_else(|_| "warn".into()))
+            .env_remove("IOC_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().with_context(|| format!("cannot start {}", bin.display()))?;
+        let stdout = child.stdout.take().expect("piped");
+        let proc = Proc {
+            child,
+            name: "ioc-server".into(),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Keep draining so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .context("ioc-server did not say it was ready within 20 s")?;
+        let (http, mqtt) = parse_ready(&line)?;
+        Ok(TestServer {
+            proc,
+            http,
+            mqtt: mqtt.unwrap_or_else(|| "127.0.0.1:1".parse().expect("addr")),
+            data_dir,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.http)
+    }
+
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        let r = reqwest::get(self.url(path)).await?.error_for_status()?;
+        Ok(r.json().await?)
+    }
+}
+
+/// `ioc-server ready: http://A/ (embedded MQTT broker on mqtt://B)`.
+fn parse_ready(line: &str) -> anyhow::Result<(SocketAddr, Option<SocketAddr>)> {
+    let rest = line
+        .strip_prefix("ioc-server ready: http://")
+        .with_context(|| format!("unexpected first line {line:?}"))?;
+    let (http, rest) = rest.split_once('/').context("no / after the address")?;
+    let mqtt = rest
+        .split_once("mqtt://")
+        .map(|(_, m)| m.trim_end_matches(')').parse())
+        .transpose()?;
+    Ok((http.parse()?, mqtt))
+}
+
+/// A Mosquitto broker on a free loopback port, with a config of its own.
+#[derive(Debug)]
+pub struct Mosquitto {
+    pub proc: Proc,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    pub fn start() -> anyhow::Result<Mosquitto> {
+        let dir = tempfile::tempdir()?;
+        let port = free_port();
+        Mosquitto::start_at(dir, port)
+    }
+
+    /// On a given port and directory (to start it again where it was).
+    pub fn start_at(dir: tempfile::TempDir, port: u16) -> anyhow::Result<Mosquitto> {
+        let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .context("mosquitto is not installed (the test command installs it: scripts/setup)")?;
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                 persistence_location {}/\nmax_inflight_messages 1000\nmax_queued_messages 100000\n\
+                 message_size_limit 262144\n",
+                dir.path().display()
+            ),
+        )?;
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start mosquitto")?;
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let proc = Proc {
+            child,
+            name: "mosquitto".into(),
+        };
+        wait_port(addr, Duration::from_secs(10))?;
+        Ok(Mosquitto { proc, addr, dir })
+    }
+}
+
+/// An MQTT publisher that waits for the broker's acknowledgement of every QoS 1 message.
+#[derive(Debug)]
+pub struct Publisher {
+    client: AsyncClient,
+    acks: tokio::sync::mpsc::UnboundedReceiver<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Publisher {
+    pub async fn connect(broker: SocketAddr, client_id: &str) -> anyhow::Result<Publisher> {
+        let mut opts = MqttOptions::new(client_id, broker.ip().to_string(), broker.port());
+        opts.set_keep_alive(Duration::from_secs(10))
+            .set_max_packet_size(1 << 20, 1 << 20)
+            .set_inflight(200);
+        let (client, mut eventloop) = AsyncClient::new(opts, 1000);
+        let (ack_tx, acks) = tokio::sync::mpsc::unbounded_channel();
+        let (up_tx, up_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut up = Some(up_tx);
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        if let Some(up) = up.take() {
+                            let _ = up.send(());
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        let _ = ack_tx.send(());
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(10), up_rx)
+            .await
+            .context("no CONNACK from the broker within 10 s")??;
+        Ok(Publisher { client, acks, task })
+    }
+
+    /// Publishes with QoS 1, without waiting.
+    pub async fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) -> anyhow::Result<()> {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.into())
+            .await?;
+        Ok(())
+    }
+
+    /// Waits until the broker acknowledged `n` more messages.
+    pub async fn wait_acks(&mut self, n: usize, within: Duration) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + within;
+        for i in 0..n {
+            tokio::time::timeout_at(deadline, self.acks.recv())
+                .await
+                .with_context(|| format!("only {i} of {n} PUBACKs within {within:?}"))?
+                .context("publisher stopped")?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A websocket client that keeps the live state the way the app does.
+#[derive(Debug)]
+pub struct LiveClient {
+    ws: Ws,
+    pub snapshot: Option<Snapshot>,
+    pub stats: HashMap<(Domain, String), AreaStat>,
+    pub seq: u64,
+    pub messages: u64,
+}
+
+impl LiveClient {
+    /// Connects with the server's own `Origin` and reads the snapshot.
+    pub async fn connect(server: &TestServer) -> anyhow::Result<LiveClient> {
+        let origin = format!("http://{}", server.http);
+        let mut req = server.ws_url().into_client_request()?;
+        req.headers_mut().insert("origin", HeaderValue::from_str(&origin)?);
+        let (ws, _) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(req),
+        )
+        .await
+        .context("websocket connect timed out")??;
+        let mut c = LiveClient {
+            ws,
+            snapshot: None,
+            stats: HashMap::new(),
+            seq: 0,
+            messages: 0,
+        };
+        c.wait_for(Duration::from_secs(10), |c| c.snapshot.is_some())
+            .await
+            .context("no snapshot")?;
+        Ok(c)
+    }
+
+    /// Reads messages until `done` holds, or fails at the deadline.
+    pub async fn wait_for(
+        &mut self,
+        within: Duration,
+        mut done: impl FnMut(&LiveClient) -> bool,
+    ) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + within;
+        while !done(self) {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .with_context(|| format!("condition not met within {within:?}"))?
+                .context("websocket closed")??;
+            if let WsMessage::Text(text) = msg {
+                self.apply(serde_json::from_str(text.as_str())?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, msg: ServerMsg) -> anyhow::Result<()> {
+        self.messages += 1;
+        match msg {
+            ServerMsg::Snapshot(s) => {
+                self.seq = s.seq;
+                self.stats = s
+                    .stats
+                    .iter()
+                    .map(|st| ((st.domain, st.area.clone()), st.clone()))
+                    .collect();
+                self.snapshot = Some(s);
+            }
+            ServerMsg::Delta(d) => {
+                if d.seq != self.seq + 1 {
+                    bail!("delta {} after {}: a gap", d.seq, self.seq);
+                }
+                self.seq = d.seq;
+                for st in d.stats {
+                    self.stats.insert((st.domain, st.area.clone()), st);
+                }
+            }
+            ServerMsg::Heartbeat { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The mean of a field in an area, as the screen would show it.
+    pub fn mean(&self, domain: Domain, area: &str, field: &str) -> Option<f64> {
+        self.stats
+            .get(&(domain, area.to_owned()))?
+            .fields
+            .get(field)
+            .map(|f| f.mean)
+    }
+
+    pub async fn send_text(&mut self, text: &str) -> anyhow::Result<()> {
+        self.ws.send(WsMessage::Text(text.into())).await?;
+        Ok(())
+    }
+}
+
+/// Now, epoch ms.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64
+}

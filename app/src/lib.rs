@@ -1,0 +1,127 @@
+//! The operations center's screen, client-side rendered with Leptos.
+//!
+//! - [`live`]: the websocket connection and the live state.
+//! - [`i18n`]: the words on the screen, Vietnamese first.
+//! - [`tiles`]: the tiles (environment, traffic).
+//!
+//! Times on screen are in Asia/Ho_Chi_Minh (UTC+7, no daylight saving), whatever the
+//! browser's own time zone.
+
+pub mod i18n;
+pub mod live;
+pub mod tiles;
+
+use leptos::prelude::*;
+
+use crate::i18n::{Lang, Word, t, use_lang};
+use crate::live::{Connection, Live};
+
+/// Ho Chi Minh City is UTC+7 all year.
+const HCMC_OFFSET_MS: f64 = 7.0 * 3_600_000.0;
+
+/// `HH:MM:SS` of a time (epoch ms) in Asia/Ho_Chi_Minh.
+pub fn hcmc_clock(epoch_ms: f64) -> String {
+    let local_s = ((epoch_ms + HCMC_OFFSET_MS) / 1000.0).floor() as i64;
+    let day_s = local_s.rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02}",
+        day_s / 3600,
+        (day_s / 60) % 60,
+        day_s % 60
+    )
+}
+
+/// The current time on the server's clock (browser ms + offset), ticking every second.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(pub RwSignal<f64>);
+
+pub fn use_clock() -> Clock {
+    expect_context::<Clock>()
+}
+
+/// The whole app: header, connection state and the tiles.
+#[component]
+pub fn App() -> impl IntoView {
+    let lang = RwSignal::new(Lang::remembered());
+    lang.get_untracked().remember();
+    provide_context(lang);
+    let live = live::connect();
+    provide_context(live);
+    let clock = Clock(RwSignal::new(js_sys::Date::now()));
+    provide_context(clock);
+    let _ = set_interval_with_handle(
+        move || clock.0.set(js_sys::Date::now()),
+        std::time::Duration::from_millis(1000),
+    );
+
+    view! {
+        <div class="ioc">
+            <Header />
+            <main class="tiles">
+                <tiles::EnvironmentTile />
+                <tiles::TrafficTile />
+            </main>
+        </div>
+    }
+}
+
+/// Title, city, clock in Asia/Ho_Chi_Minh, connection state and the language switch.
+#[component]
+fn Header() -> impl IntoView {
+    let lang = use_lang();
+    let live = expect_context::<Live>();
+    let clock = use_clock();
+    let city = move || {
+        live.state.with(|s| match lang.get() {
+            Lang::Vi => s.city_vi.clone(),
+            Lang::En => s.city_en.clone(),
+        })
+    };
+    let now_server = move || clock.0.get() + live.state.with(|s| s.clock_offset_ms);
+    let conn = move || {
+        let l = lang.get();
+        match live.connection.get() {
+            Connection::Live => ("conn conn-live", t(l, Word::Online).to_owned()),
+            Connection::Connecting => ("conn conn-wait", t(l, Word::Connecting).to_owned()),
+            Connection::Reconnecting { retry_at } => {
+                let secs = ((retry_at - clock.0.get()) / 1000.0).ceil().max(0.0);
+                let text = match l {
+                    Lang::Vi => format!("Mất kết nối · {} ({secs:.0} giây)", t(l, Word::Reconnecting)),
+                    Lang::En => format!("Offline · {} ({secs:.0} s)", t(l, Word::Reconnecting)),
+                };
+                ("conn conn-lost", text)
+            }
+        }
+    };
+    let switch = move |_| {
+        let next = if lang.get_untracked() == Lang::Vi { Lang::En } else { Lang::Vi };
+        next.remember();
+        lang.set(next);
+    };
+    view! {
+        <header class="top">
+            <div class="title">
+                <h1>{move || t(lang.get(), Word::OperationsCenter)}</h1>
+                <span class="city">{city}</span>
+            </div>
+            <div class="status">
+                <span class="clock" title="Asia/Ho_Chi_Minh">{move || hcmc_clock(now_server())}</span>
+                <span class=move || conn().0 data-testid="connection" role="status">{move || conn().1}</span>
+                <button class="lang" data-testid="lang-switch" on:click=switch>
+                    {move || if lang.get() == Lang::Vi { "EN" } else { "VI" }}
+                </button>
+            </div>
+        </header>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_is_in_ho_chi_minh_time() {
+        // 2025-11-22T17:30:05Z is 00:30:05 the next day in Ho Chi Minh City.
+        assert_eq!(hcmc_clock(1_763_832_605_000.0), "00:30:05");
+    }
+}

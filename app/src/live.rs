@@ -1,0 +1,260 @@
+//! The live connection: `/ws`, reconnect with backoff, resync from a fresh snapshot.
+//!
+//! The state is one signal of [`LiveState`]; the tiles derive their rows from it. Deltas are
+//! applied only in order (`seq` one more than the last); anything else asks the server for a
+//! fresh snapshot, so the screen can never show a mix of old and new figures.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use ioc_protocol::{AreaInfo, AreaStat, ClientMsg, Domain, ServerMsg};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+/// Silence longer than this means the connection is dead, even if the browser has not
+/// noticed (the server sends a heartbeat every 10 s).
+const SILENCE_LIMIT_MS: f64 = 30_000.0;
+const BACKOFF_MIN_MS: f64 = 250.0;
+const BACKOFF_MAX_MS: f64 = 10_000.0;
+
+/// What the screen knows of the city.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveState {
+    pub seq: u64,
+    pub city_vi: String,
+    pub city_en: String,
+    pub areas: Vec<AreaInfo>,
+    pub stale_after_s: BTreeMap<Domain, u32>,
+    pub stats: HashMap<(Domain, String), AreaStat>,
+    /// Server clock minus browser clock, ms: ages are computed on the server's clock.
+    pub clock_offset_ms: f64,
+}
+
+impl LiveState {
+    pub fn stat(&self, domain: Domain, area: &str) -> Option<&AreaStat> {
+        self.stats.get(&(domain, area.to_owned()))
+    }
+}
+
+/// The state of the connection, shown on screen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Connection {
+    Connecting,
+    Live,
+    /// Cut off; the next attempt is at `retry_at` (browser ms).
+    Reconnecting { retry_at: f64 },
+}
+
+/// The signals the app reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    pub state: RwSignal<LiveState>,
+    pub connection: RwSignal<Connection>,
+}
+
+struct Socket {
+    ws: WebSocket,
+    // Kept so they live as long as the socket, and are dropped with it.
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_open: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+struct Inner {
+    live: Live,
+    socket: Option<Socket>,
+    backoff_ms: f64,
+    last_message_at: f64,
+    retry: Option<Closure<dyn FnMut()>>,
+    /// Sockets and callbacks done with, dropped later from the watchdog: a closure must not
+    /// be dropped while it runs, and `lost` runs inside the socket's own `onclose`.
+    graveyard: Vec<(Option<Socket>, Option<Closure<dyn FnMut()>>)>,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn ws_url() -> String {
+    let loc = web_sys::window().expect("a window").location();
+    let scheme = if loc.protocol().ok().as_deref() == Some("https:") {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = loc.host().unwrap_or_default();
+    format!("{scheme}://{host}/ws")
+}
+
+/// Opens the connection and keeps it open for the life of the page.
+pub fn connect() -> Live {
+    let live = Live {
+        state: RwSignal::new(LiveState::default()),
+        connection: RwSignal::new(Connection::Connecting),
+    };
+    let inner = Rc::new(RefCell::new(Inner {
+        live,
+        socket: None,
+        backoff_ms: BACKOFF_MIN_MS,
+        last_message_at: now_ms(),
+        retry: None,
+        graveyard: Vec::new(),
+    }));
+    open(&inner);
+    // The watchdog: a connection that went silent is closed and reopened.
+    let watchdog = inner.clone();
+    let _ = set_interval_with_handle(
+        move || {
+            let silent = {
+                let mut i = watchdog.borrow_mut();
+                i.graveyard.clear();
+                i.socket.is_some() && now_ms() - i.last_message_at > SILENCE_LIMIT_MS
+            };
+            if silent {
+                web_sys::console::warn_1(&"no message for 30 s: reconnecting".into());
+                lost(&watchdog);
+            }
+        },
+        std::time::Duration::from_secs(5),
+    );
+    live
+}
+
+fn open(inner: &Rc<RefCell<Inner>>) {
+    let ws = match WebSocket::new(&ws_url()) {
+        Ok(ws) => ws,
+        Err(_) => {
+            schedule_retry(inner);
+            return;
+        }
+    };
+    let on_open = {
+        let inner = inner.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            let mut i = inner.borrow_mut();
+            i.last_message_at = now_ms();
+            i.live.connection.set(Connection::Live);
+        })
+    };
+    let on_message = {
+        let inner = inner.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let Some(text) = e.data().as_string() else { return };
+            on_text(&inner, &text);
+        })
+    };
+    let on_close = {
+        let inner = inner.clone();
+        Closure::<dyn FnMut(CloseEvent)>::new(move |_| lost(&inner))
+    };
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    let mut i = inner.borrow_mut();
+    i.last_message_at = now_ms();
+    i.socket = Some(Socket {
+        ws,
+        _on_message: on_message,
+        _on_close: on_close,
+        _on_open: on_open,
+    });
+}
+
+/// The connection is gone (closed, failed, or silent): drop it and try again later.
+fn lost(inner: &Rc<RefCell<Inner>>) {
+    let socket = inner.borrow_mut().socket.take();
+    if let Some(s) = socket {
+        s.ws.set_onclose(None);
+        s.ws.set_onmessage(None);
+        s.ws.set_onopen(None);
+        let _ = s.ws.close();
+        inner.borrow_mut().graveyard.push((Some(s), None));
+    }
+    schedule_retry(inner);
+}
+
+fn schedule_retry(inner: &Rc<RefCell<Inner>>) {
+    let mut i = inner.borrow_mut();
+    // Exponential backoff with jitter, so that a wall of screens does not reconnect at once.
+    let delay = i.backoff_ms * (0.5 + js_sys::Math::random());
+    i.backoff_ms = (i.backoff_ms * 2.0).min(BACKOFF_MAX_MS);
+    i.live.connection.set(Connection::Reconnecting {
+        retry_at: now_ms() + delay,
+    });
+    let again = inner.clone();
+    let cb = Closure::<dyn FnMut()>::new(move || open(&again));
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            cb.as_ref().unchecked_ref(),
+            delay as i32,
+        );
+    }
+    let old = i.retry.replace(cb);
+    i.graveyard.push((None, old));
+}
+
+fn send(inner: &Rc<RefCell<Inner>>, msg: &ClientMsg) {
+    if let Some(s) = &inner.borrow().socket {
+        if let Ok(text) = serde_json::to_string(msg) {
+            let _ = s.ws.send_with_str(&text);
+        }
+    }
+}
+
+fn on_text(inner: &Rc<RefCell<Inner>>, text: &str) {
+    let live = {
+        let mut i = inner.borrow_mut();
+        i.last_message_at = now_ms();
+        i.live
+    };
+    let msg: ServerMsg = match serde_json::from_str(text) {
+        Ok(m) => m,
+        Err(e) => {
+            web_sys::console::error_1(&format!("bad message from the server: {e}").into());
+            return;
+        }
+    };
+    match msg {
+        ServerMsg::Snapshot(s) => {
+            inner.borrow_mut().backoff_ms = BACKOFF_MIN_MS;
+            live.connection.set(Connection::Live);
+            live.state.set(LiveState {
+                seq: s.seq,
+                city_vi: s.city_vi,
+                city_en: s.city_en,
+                areas: s.areas,
+                stale_after_s: s.stale_after_s,
+                stats: s
+                    .stats
+                    .into_iter()
+                    .map(|st| ((st.domain, st.area.clone()), st))
+                    .collect(),
+                clock_offset_ms: s.server_time as f64 - now_ms(),
+            });
+        }
+        ServerMsg::Delta(d) => {
+            let expected = live.state.with_untracked(|s| s.seq + 1);
+            if d.seq < expected {
+                return; // already in the snapshot
+            }
+            if d.seq > expected {
+                send(inner, &ClientMsg::Resync);
+                return;
+            }
+            live.state.update(|s| {
+                s.seq = d.seq;
+                s.clock_offset_ms = d.server_time as f64 - now_ms();
+                for st in d.stats {
+                    s.stats.insert((st.domain, st.area.clone()), st);
+                }
+            });
+        }
+        ServerMsg::Heartbeat { server_time } => {
+            live.state
+                .update(|s| s.clock_offset_ms = server_time as f64 - now_ms());
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! A headless Chromium driven through chromedriver (W3C WebDriver over HTTP), enough to load
+//! a page, evaluate JavaScript, and take screenshots.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::{Proc, free_port, wait_port};
+
+/// One browser session, in its own chromedriver, with a fresh profile.
+#[derive(Debug)]
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    _driver: Proc,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium whose viewport is `width` x `height`.
+    pub async fn start(width: u32, height: u32) -> anyhow::Result<Browser> {
+        let driver_bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .context("chromedriver is not installed (the test command installs it: scripts/setup)")?;
+        let port = free_port();
+        let child = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start chromedriver")?;
+        let driver = Proc {
+            child,
+            name: "chromedriver".into(),
+        };
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        wait_port(addr, Duration::from_secs(15))?;
+        let profile = tempfile::tempdir()?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let base = format!("http://{addr}");
+        let caps = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:loggingPrefs": { "browser": "ALL" },
+                "goog:chromeOptions": {
+                    "binary": "/usr/bin/chromium",
+                    "args": [
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                        "--disable-quic",
+                        "--no-first-run",
+                        "--hide-scrollbars",
+                        "--force-device-scale-factor=1",
+                        format!("--window-size={width},{height}"),
+                        format!("--user-data-dir={}", profile.path().display()),
+                    ]
+                }
+            }}
+        });
+        let resp: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let session = resp["value"]["sessionId"]
+            .as_str()
+            .with_context(|| format!("chromedriver refused the session: {resp}"))?
+            .to_owned();
+        Ok(Browser {
+            http,
+            base,
+            session,
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp: Value = req.send().await?.json().await?;
+        if let Some(err) = resp["value"].get("error") {
+            bail!("webdriver {path}: {err}: {}", resp["value"]["message"]);
+        }
+        Ok(resp["value"].clone())
+    }
+
+    pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await?;
+        Ok(())
+    }
+
+    /// Runs `script` (a function body; `return` gives the value) in the page.
+    pub async fn eval(&self, script: &str) -> anyhow::Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Polls `script` every 50 ms until it returns something other than `null` or `false`.
+    pub async fn wait_for(&self, script: &str, within: Duration) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let v = self.eval(script).await?;
+            if !(v.is_null() || v == Value::Bool(false)) {
+                return Ok(v);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("{script:?} did not hold within {within:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Saves a PNG of the viewport.
+    pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
+        let v = self.call(reqwest::Method::GET, "/screenshot", None).await?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().context("screenshot is not a string")?)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, png)?;
+        Ok(())
+    }
+
+    /// The browser console's messages of level SEVERE (errors).
+    pub async fn console_errors(&self) -> anyhow::Result<Vec<String>> {
+        let v = self
+            .call(reqwest::Method::POST, "/se/log", Some(json!({ "type": "browser" })))
+            .await?;
+        Ok(v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Ends the session, which quits Chromium, before chromedriver is killed by its Proc:
+        // killing chromedriver alone would leave the browser running. Raw HTTP, since Drop
+        // cannot await.
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let Ok(addr) = addr.parse::<SocketAddr>() else { return };
+        if let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let req = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            if s.write_all(req.as_bytes()).is_ok() {
+                let mut buf = Vec::new();
+                let _ = s.read_to_end(&mut buf);
+            }
+        }
+    }
+}

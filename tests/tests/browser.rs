@@ -1,0 +1,104 @@
+//! In a real browser: headless Chromium loads the served app, and a reading published over
+//! MQTT appears in its tile within 2 seconds.
+
+use std::time::{Duration, Instant};
+
+use ioc_tests::browser::Browser;
+use ioc_tests::{Publisher, TestServer, now_ms, workspace_root};
+
+fn dist_built() -> bool {
+    workspace_root().join("dist/index.html").is_file()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
+    assert!(dist_built(), "dist/ is missing: build the app first (scripts/setup builds it)");
+    let server = TestServer::start()?;
+    let browser = Browser::start(1920, 1080).await?;
+    browser.goto(&server.url("/")).await?;
+    // The app is up and connected.
+    browser
+        .wait_for(
+            "const c = document.querySelector('[data-testid=connection]'); return c && c.className.includes('conn-live');",
+            Duration::from_secs(15),
+        )
+        .await?;
+    let row = "tr[data-area=\"q1\"]";
+    let empty = browser
+        .eval(&format!("return document.querySelector('#tile-env {row} [data-field=aqi]').textContent"))
+        .await?;
+    assert_eq!(empty, "—");
+
+    let publisher = Publisher::connect(server.mqtt, "browser-test").await?;
+    let sent = Instant::now();
+    publisher
+        .publish(
+            "ioc/v1/env/q1/aqs-q1-01",
+            format!(r#"{{"ts":{},"values":{{"aqi":123,"pm25_ugm3":61.5}}}}"#, now_ms()),
+        )
+        .await?;
+    browser
+        .wait_for(
+            &format!("return document.querySelector('#tile-env {row} [data-field=aqi]').textContent === '123'"),
+            Duration::from_secs(2),
+        )
+        .await?;
+    let took = sent.elapsed();
+    let pm = browser
+        .eval(&format!("return document.querySelector('#tile-env {row} [data-field=pm25_ugm3]').textContent"))
+        .await?;
+    assert_eq!(pm, "61.5");
+    // The AQI is in its VN_AQI band, "Kém" (poor, orange), and its age is shown.
+    let band = browser
+        .eval(&format!("return document.querySelector('#tile-env {row} .aqi').className"))
+        .await?;
+    assert!(band.as_str().unwrap_or_default().contains("aqi-poor"), "{band}");
+    let age = browser
+        .eval(&format!("return document.querySelector('#tile-env {row} [data-field=age]').textContent"))
+        .await?;
+    assert!(age.as_str().unwrap_or_default().starts_with("Cập nhật"), "{age}");
+
+    // Traffic too.
+    publisher
+        .publish(
+            "ioc/v1/traffic/thu-duc/tfc-thu-duc-01",
+            format!(r#"{{"ts":{},"values":{{"speed_kmh":17.5,"congestion":4}}}}"#, now_ms()),
+        )
+        .await?;
+    browser
+        .wait_for(
+            "const r = document.querySelector('#tile-traffic tr[data-area=\"thu-duc\"] [data-field=speed_kmh]'); return r && r.textContent === '17.5'",
+            Duration::from_secs(2),
+        )
+        .await?;
+
+    let errors = browser.console_errors().await?;
+    assert!(errors.is_empty(), "errors in the browser console: {errors:?}");
+    eprintln!("reading on screen {took:?} after publish");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_switch_is_remembered() -> anyhow::Result<()> {
+    assert!(dist_built(), "dist/ is missing: build the app first (scripts/setup builds it)");
+    let server = TestServer::start()?;
+    let browser = Browser::start(1280, 800).await?;
+    browser.goto(&server.url("/")).await?;
+    let title = "return document.querySelector('#tile-traffic h2').textContent";
+    browser
+        .wait_for(&format!("{title} === 'Giao thông'"), Duration::from_secs(15))
+        .await?;
+    browser
+        .eval("document.querySelector('[data-testid=lang-switch]').click(); return true")
+        .await?;
+    browser
+        .wait_for(&format!("{title} === 'Traffic'"), Duration::from_secs(2))
+        .await?;
+    // Remembered across a reload.
+    browser.goto(&server.url("/")).await?;
+    browser
+        .wait_for(&format!("{title} === 'Traffic'"), Duration::from_secs(15))
+        .await?;
+    assert_eq!(browser.eval("return document.documentElement.lang").await?, "en");
+    Ok(())
+}
