@@ -130,8 +130,22 @@ pub fn aqi_band(lang: Lang, aqi: f64) -> (&'static str, &'static str) {
 /// The name of a congestion level, 0 free flow .. 5 gridlock.
 pub fn congestion_name(lang: Lang, level: f64) -> &'static str {
     let i = level.round().clamp(0.0, 5.0) as usize;
-    const VI: [&str; 6] = ["Thông thoáng", "Đông nhẹ", "Đông", "Chậm", "Ùn tắc", "Kẹt cứng"];
-    const EN: [&str; 6] = ["Free flow", "Light", "Busy", "Slow", "Congested", "Gridlock"];
+    const VI: [&str; 6] = [
+        "Thông thoáng",
+        "Đông nhẹ",
+        "Đông",
+        "Chậm",
+        "Ùn tắc",
+        "Kẹt cứng",
+    ];
+    const EN: [&str; 6] = [
+        "Free flow",
+        "Light",
+        "Busy",
+        "Slow",
+        "Congested",
+        "Gridlock",
+    ];
     if lang == Lang::Vi { VI[i] } else { EN[i] }
 }
 

@@ -86,7 +86,10 @@ fn Header() -> impl IntoView {
             Connection::Reconnecting { retry_at } => {
                 let secs = ((retry_at - clock.0.get()) / 1000.0).ceil().max(0.0);
                 let text = match l {
-                    Lang::Vi => format!("Mất kết nối · {} ({secs:.0} giây)", t(l, Word::Reconnecting)),
+                    Lang::Vi => format!(
+                        "Mất kết nối · {} ({secs:.0} giây)",
+                        t(l, Word::Reconnecting)
+                    ),
                     Lang::En => format!("Offline · {} ({secs:.0} s)", t(l, Word::Reconnecting)),
                 };
                 ("conn conn-lost", text)
@@ -94,7 +97,11 @@ fn Header() -> impl IntoView {
         }
     };
     let switch = move |_| {
-        let next = if lang.get_untracked() == Lang::Vi { Lang::En } else { Lang::Vi };
+        let next = if lang.get_untracked() == Lang::Vi {
+            Lang::En
+        } else {
+            Lang::Vi
+        };
         next.remember();
         lang.set(next);
     };

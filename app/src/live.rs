@@ -45,7 +45,9 @@ pub enum Connection {
     Connecting,
     Live,
     /// Cut off; the next attempt is at `retry_at` (browser ms).
-    Reconnecting { retry_at: f64 },
+    Reconnecting {
+        retry_at: f64,
+    },
 }
 
 /// The signals the app reads.
@@ -71,7 +73,7 @@ struct Inner {
     retry: Option<Closure<dyn FnMut()>>,
     /// Sockets and callbacks done with, dropped later from the watchdog: a closure must not
     /// be dropped while it runs, and `lost` runs inside the socket's own `onclose`.
-    graveyard: Vec<(Option<Socket>, Option<Closure<dyn FnMut()>>)>,
+    graveyard: Vec<Box<dyn std::any::Any>>,
 }
 
 fn now_ms() -> f64 {
@@ -142,7 +144,9 @@ fn open(inner: &Rc<RefCell<Inner>>) {
     let on_message = {
         let inner = inner.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let Some(text) = e.data().as_string() else { return };
+            let Some(text) = e.data().as_string() else {
+                return;
+            };
             on_text(&inner, &text);
         })
     };
@@ -171,7 +175,7 @@ fn lost(inner: &Rc<RefCell<Inner>>) {
         s.ws.set_onmessage(None);
         s.ws.set_onopen(None);
         let _ = s.ws.close();
-        inner.borrow_mut().graveyard.push((Some(s), None));
+        inner.borrow_mut().graveyard.push(Box::new(s));
     }
     schedule_retry(inner);
 }
@@ -192,15 +196,14 @@ fn schedule_retry(inner: &Rc<RefCell<Inner>>) {
             delay as i32,
         );
     }
-    let old = i.retry.replace(cb);
-    i.graveyard.push((None, old));
+    if let Some(old) = i.retry.replace(cb) {
+        i.graveyard.push(Box::new(old));
+    }
 }
 
 fn send(inner: &Rc<RefCell<Inner>>, msg: &ClientMsg) {
-    if let Some(s) = &inner.borrow().socket {
-        if let Ok(text) = serde_json::to_string(msg) {
-            let _ = s.ws.send_with_str(&text);
-        }
+    if let (Some(s), Ok(text)) = (&inner.borrow().socket, serde_json::to_string(msg)) {
+        let _ = s.ws.send_with_str(&text);
     }
 }
 

@@ -29,7 +29,11 @@ fn rows(state: &LiveState, lang: Lang, domain: Domain, now_browser: f64) -> Vec<
             let age_ms = stat.as_ref().map_or(0, |s| now as i64 - s.newest_ts);
             Row {
                 code: a.code.clone(),
-                name: if lang == Lang::Vi { a.name_vi.clone() } else { a.name_en.clone() },
+                name: if lang == Lang::Vi {
+                    a.name_vi.clone()
+                } else {
+                    a.name_en.clone()
+                },
                 stale: stat.as_ref().is_some_and(|s| s.stale || age_ms > limit_ms),
                 stat,
                 age_ms,
@@ -44,7 +48,12 @@ fn field(row: &Row, name: &str) -> Option<f64> {
 
 /// The newest data of a tile: its age, or nothing yet.
 fn tile_age(lang: Lang, rows: &[Row]) -> String {
-    match rows.iter().filter(|r| r.stat.is_some()).map(|r| r.age_ms).min() {
+    match rows
+        .iter()
+        .filter(|r| r.stat.is_some())
+        .map(|r| r.age_ms)
+        .min()
+    {
         Some(age) => updated_ago(lang, age),
         None => t(lang, Word::NoData).to_owned(),
     }
@@ -55,7 +64,11 @@ fn age_cell(lang: Lang, row: &Row) -> impl IntoView + use<> {
     let text = if row.stat.is_none() {
         "—".to_owned()
     } else if row.stale {
-        format!("{} · {}", t(lang, Word::StaleData), updated_ago(lang, row.age_ms))
+        format!(
+            "{} · {}",
+            t(lang, Word::StaleData),
+            updated_ago(lang, row.age_ms)
+        )
     } else {
         updated_ago(lang, row.age_ms)
     };
@@ -69,8 +82,9 @@ pub fn EnvironmentTile() -> impl IntoView {
     let live = expect_context::<Live>();
     let clock = use_clock();
     let rows = Memo::new(move |_| {
-        let mut rows =
-            live.state.with(|s| rows(s, lang.get(), Domain::Env, clock.0.get()));
+        let mut rows = live
+            .state
+            .with(|s| rows(s, lang.get(), Domain::Env, clock.0.get()));
         rows.sort_by(|a, b| {
             let key = |r: &Row| field(r, "aqi").unwrap_or(-1.0);
             key(b).total_cmp(&key(a)).then_with(|| a.code.cmp(&b.code))
@@ -130,8 +144,9 @@ pub fn TrafficTile() -> impl IntoView {
     let live = expect_context::<Live>();
     let clock = use_clock();
     let rows = Memo::new(move |_| {
-        let mut rows =
-            live.state.with(|s| rows(s, lang.get(), Domain::Traffic, clock.0.get()));
+        let mut rows = live
+            .state
+            .with(|s| rows(s, lang.get(), Domain::Traffic, clock.0.get()));
         rows.sort_by(|a, b| {
             let key = |r: &Row| field(r, "congestion").unwrap_or(-1.0);
             key(b).total_cmp(&key(a)).then_with(|| a.code.cmp(&b.code))

@@ -98,8 +98,13 @@ pub struct Dossier {
     pub due: Option<i64>,
 }
 
-pub const COMPLAINT_STATUSES: [&str; 5] =
-    ["received", "assigned", "in_progress", "resolved", "rejected"];
+pub const COMPLAINT_STATUSES: [&str; 5] = [
+    "received",
+    "assigned",
+    "in_progress",
+    "resolved",
+    "rejected",
+];
 pub const COMPLAINT_CATEGORIES: [&str; 10] = [
     "traffic",
     "flooding",
@@ -248,12 +253,8 @@ pub fn decode(
             ),
         ));
     }
-    let text = std::str::from_utf8(payload).map_err(|e| {
-        reject(
-            RejectReason::NotUtf8,
-            format!("payload is not UTF-8 ({e})"),
-        )
-    })?;
+    let text = std::str::from_utf8(payload)
+        .map_err(|e| reject(RejectReason::NotUtf8, format!("payload is not UTF-8 ({e})")))?;
     let json: Json = serde_json::from_str(text).map_err(|e| json_error(text, &e))?;
     let Json::Object(obj) = json else {
         return Err(reject(
@@ -291,15 +292,13 @@ pub fn decode(
             ),
         ));
     }
-    let seq = match obj.get("seq") {
-        None | Some(Json::Null) => None,
-        Some(v) => Some(v.as_u64().ok_or_else(|| {
-            reject(
-                RejectReason::BadSeq,
-                "\"seq\" must be an unsigned integer",
-            )
-        })?),
-    };
+    let seq =
+        match obj.get("seq") {
+            None | Some(Json::Null) => None,
+            Some(v) => Some(v.as_u64().ok_or_else(|| {
+                reject(RejectReason::BadSeq, "\"seq\" must be an unsigned integer")
+            })?),
+        };
 
     let body = if topic.domain.is_telemetry() {
         Body::Reading(decode_values(topic.domain, &obj)?)
@@ -420,10 +419,7 @@ fn decode_values(domain: Domain, obj: &Map<String, Json>) -> Result<Reading, Rej
         ));
     };
     if values.is_empty() {
-        return Err(reject(
-            RejectReason::MissingValues,
-            "\"values\" is empty",
-        ));
+        return Err(reject(RejectReason::MissingValues, "\"values\" is empty"));
     }
     if values.len() > MAX_FIELDS {
         return Err(reject(
@@ -608,16 +604,10 @@ fn decode_dossier(obj: &Map<String, Json>) -> Result<Dossier, Rejection> {
         online: match obj.get("online") {
             Some(Json::Bool(b)) => *b,
             None | Some(Json::Null) => {
-                return Err(reject(
-                    RejectReason::BadField,
-                    "\"online\" is required",
-                ));
+                return Err(reject(RejectReason::BadField, "\"online\" is required"));
             }
             Some(_) => {
-                return Err(reject(
-                    RejectReason::BadField,
-                    "\"online\" must be a bool",
-                ));
+                return Err(reject(RejectReason::BadField, "\"online\" must be a bool"));
             }
         },
         due: optional_time(obj, "due")?,

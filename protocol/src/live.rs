@@ -89,7 +89,9 @@ pub enum ServerMsg {
     Delta(Delta),
     /// Sent every few seconds when nothing else is: lets the browser tell a quiet city from
     /// a dead connection, and keeps its clock offset fresh.
-    Heartbeat { server_time: i64 },
+    Heartbeat {
+        server_time: i64,
+    },
 }
 
 /// What a browser may send over `/ws`.

@@ -8,7 +8,11 @@ use ioc_sim::City;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 #[derive(Debug, Parser)]
-#[command(name = "ioc-sim", version, about = "Simulated city sensors publishing over MQTT")]
+#[command(
+    name = "ioc-sim",
+    version,
+    about = "Simulated city sensors publishing over MQTT"
+)]
 struct Args {
     /// The broker, `mqtt://host:port`.
     #[arg(long, env = "IOC_SIM_BROKER", default_value = "mqtt://127.0.0.1:1883")]
@@ -55,7 +59,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let (host, port) = parse_broker(&args.broker)?;
     let mut opts = MqttOptions::new(args.client_id.clone(), host, port);
-    opts.set_keep_alive(Duration::from_secs(15)).set_inflight(500);
+    opts.set_keep_alive(Duration::from_secs(15))
+        .set_inflight(500);
     let (client, mut eventloop) = AsyncClient::new(opts, 1000);
     // The event loop must be polled all the time; it runs on its own task and only logs.
     tokio::spawn(async move {
@@ -118,5 +123,9 @@ fn parse_broker(url: &str) -> anyhow::Result<(String, u16)> {
         .or_else(|| url.strip_prefix("tcp://"))
         .with_context(|| format!("--broker {url:?} must start with mqtt://"))?;
     let (host, port) = rest.rsplit_once(':').unwrap_or((rest, "1883"));
-    Ok((host.to_owned(), port.parse().with_context(|| format!("bad port in {url:?}"))?))
+    Ok((
+        host.to_owned(),
+        port.parse()
+            .with_context(|| format!("bad port in {url:?}"))?,
+    ))
 }

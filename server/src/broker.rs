@@ -102,7 +102,8 @@ impl EmbeddedBroker {
 /// The address itself if it can be bound now, or with port 0, a free port.
 fn free_addr(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
     let l = TcpListener::bind(addr).map_err(|source| BrokerError::Bind { addr, source })?;
-    l.local_addr().map_err(|source| BrokerError::Bind { addr, source })
+    l.local_addr()
+        .map_err(|source| BrokerError::Bind { addr, source })
 }
 
 /// Waits until the broker answers an MQTT CONNECT with a CONNACK: a real handshake, so that

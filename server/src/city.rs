@@ -87,7 +87,9 @@ impl City {
             invalid(format!("{at}{}", e.message()))
         })?;
         if preset.areas.is_empty() {
-            return Err(invalid("field `areas`: a city needs at least one area".into()));
+            return Err(invalid(
+                "field `areas`: a city needs at least one area".into(),
+            ));
         }
         let mut index = HashMap::new();
         for (i, a) in preset.areas.iter().enumerate() {
@@ -99,10 +101,16 @@ impl City {
                 )));
             }
             if a.name_vi.trim().is_empty() || a.name_en.trim().is_empty() {
-                return Err(invalid(format!("areas[{i}] ({}): names must not be empty", a.code)));
+                return Err(invalid(format!(
+                    "areas[{i}] ({}): names must not be empty",
+                    a.code
+                )));
             }
             if index.insert(a.code.clone(), i).is_some() {
-                return Err(invalid(format!("areas[{i}] field `code`: {:?} appears twice", a.code)));
+                return Err(invalid(format!(
+                    "areas[{i}] field `code`: {:?} appears twice",
+                    a.code
+                )));
             }
         }
         Ok(City {
@@ -145,7 +153,10 @@ mod tests {
     fn errors_name_file_line_and_field() {
         let text = "code = \"x\"\nname_vi = \"X\"\nname_en = \"X\"\n[[areas]]\ncode = \"A B\"\nname_vi = \"a\"\nname_en = \"a\"\n";
         let e = City::parse(text, "city.toml").unwrap_err().to_string();
-        assert!(e.contains("city.toml") && e.contains("areas[0]") && e.contains("code"), "{e}");
+        assert!(
+            e.contains("city.toml") && e.contains("areas[0]") && e.contains("code"),
+            "{e}"
+        );
         let text = "code = \"x\"\nname_vi = \"X\"\nname_en = \"X\"\n[[areas]]\ncode = \"a\"\nname_vi = 3\n";
         let e = City::parse(text, "city.toml").unwrap_err().to_string();
         assert!(e.contains("city.toml") && e.contains("line 6"), "{e}");

@@ -145,7 +145,11 @@ impl LiveConfig {
 
 /// The command line. Each flag can also be given by its environment variable.
 #[derive(Debug, Clone, Default, clap::Parser)]
-#[command(name = "ioc-server", version, about = "The city operations center's server")]
+#[command(
+    name = "ioc-server",
+    version,
+    about = "The city operations center's server"
+)]
 pub struct Cli {
     /// A TOML configuration file (every setting is optional).
     #[arg(long, short, env = "IOC_CONFIG")]
@@ -334,7 +338,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.http_listen.port(), 9000);
         assert_eq!(c.live.stale_after(Domain::Env), Duration::from_secs(60));
-        assert_eq!(c.live.stale_after(Domain::Traffic), Duration::from_secs(180));
+        assert_eq!(
+            c.live.stale_after(Domain::Traffic),
+            Duration::from_secs(180)
+        );
         c.apply(&Cli {
             http_listen: Some("127.0.0.1:9100".parse().unwrap()),
             ..Cli::default()

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -199,9 +199,18 @@ mod tests {
     #[test]
     fn origins() {
         let none: Vec<String> = vec![];
-        assert!(origin_allowed(&headers("127.0.0.1:8080", Some("http://127.0.0.1:8080")), &none));
-        assert!(!origin_allowed(&headers("127.0.0.1:8080", Some("http://evil.example")), &none));
-        assert!(!origin_allowed(&headers("127.0.0.1:8080", Some("http://127.0.0.1:8081")), &none));
+        assert!(origin_allowed(
+            &headers("127.0.0.1:8080", Some("http://127.0.0.1:8080")),
+            &none
+        ));
+        assert!(!origin_allowed(
+            &headers("127.0.0.1:8080", Some("http://evil.example")),
+            &none
+        ));
+        assert!(!origin_allowed(
+            &headers("127.0.0.1:8080", Some("http://127.0.0.1:8081")),
+            &none
+        ));
         assert!(!origin_allowed(&headers("127.0.0.1:8080", None), &none));
         let allowed = vec!["https://ioc.hochiminhcity.gov.vn".to_owned()];
         assert!(origin_allowed(

@@ -8,8 +8,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -33,6 +33,7 @@ pub struct IngestStats {
     /// Data points (fields) of the accepted readings.
     pub points: AtomicU64,
     rejected: Mutex<Rejected>,
+    /// Connected to the broker and subscribed to `ioc/v1/#`.
     pub broker_connected: AtomicBool,
 }
 
@@ -193,9 +194,12 @@ pub async fn run_subscriber(
                     pending_acks.push_back(publish);
                 }
             }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                // Connected and subscribed: from here on, nothing published is missed.
+                stats.broker_connected.store(true, Ordering::Relaxed);
+            }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 backoff = Duration::from_millis(100);
-                stats.broker_connected.store(true, Ordering::Relaxed);
                 tracing::info!(
                     host = %cfg.host,
                     port = cfg.port,
@@ -254,7 +258,10 @@ mod tests {
         }
         let r = stats.report();
         assert_eq!(r.rejected, RECENT_REJECTED as u64 + 5);
-        assert_eq!(r.by_reason[&RejectReason::NotJson], RECENT_REJECTED as u64 + 5);
+        assert_eq!(
+            r.by_reason[&RejectReason::NotJson],
+            RECENT_REJECTED as u64 + 5
+        );
         assert_eq!(r.by_reason[&RejectReason::TooLarge], 0);
         assert_eq!(r.recent.len(), RECENT_REJECTED);
         assert_eq!(r.recent[0].topic, format!("t{}", RECENT_REJECTED + 4));

@@ -11,9 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use ioc_protocol::{
-    AreaStat, Body, Delta, Domain, FieldStat, Message, ServerMsg, Snapshot, Value,
-};
+use ioc_protocol::{AreaStat, Body, Delta, Domain, FieldStat, Message, ServerMsg, Snapshot, Value};
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
 
@@ -114,17 +112,28 @@ impl Hub {
     }
 
     /// The figures of one tile, now.
-    fn compute(&self, key: &TileKey, sources: &BTreeMap<String, SourceState>, now: i64) -> AreaStat {
+    fn compute(
+        &self,
+        key: &TileKey,
+        sources: &BTreeMap<String, SourceState>,
+        now: i64,
+    ) -> AreaStat {
         let window = self.config.stale_after(key.0).as_millis() as i64;
         let newest_ts = sources.values().map(|s| s.ts).max().unwrap_or(0);
         let fresh: Vec<&SourceState> = sources.values().filter(|s| now - s.ts <= window).collect();
         let stale = fresh.is_empty();
         // With no fresh source, show the last known figures, flagged stale.
-        let used: Vec<&SourceState> = if stale { sources.values().collect() } else { fresh };
+        let used: Vec<&SourceState> = if stale {
+            sources.values().collect()
+        } else {
+            fresh
+        };
         let mut acc: BTreeMap<&str, (f64, f64, f64, u32)> = BTreeMap::new();
         for s in &used {
             for (name, &v) in &s.numbers {
-                let e = acc.entry(name).or_insert((0.0, f64::INFINITY, f64::NEG_INFINITY, 0));
+                let e = acc
+                    .entry(name)
+                    .or_insert((0.0, f64::INFINITY, f64::NEG_INFINITY, 0));
                 e.0 += v;
                 e.1 = e.1.min(v);
                 e.2 = e.2.max(v);
@@ -163,7 +172,9 @@ impl Hub {
         let dirty = std::mem::take(&mut state.dirty);
         let mut changed = Vec::new();
         for key in dirty {
-            let Some(sources) = state.sources.get(&key) else { continue };
+            let Some(sources) = state.sources.get(&key) else {
+                continue;
+            };
             let stat = self.compute(&key, sources, now);
             if state.published.get(&key) != Some(&stat) {
                 state.published.insert(key, stat.clone());
@@ -289,7 +300,15 @@ mod tests {
         assert_eq!(d.seq, 1);
         let s = &d.stats[0];
         assert_eq!((s.domain, s.area.as_str()), (Domain::Env, "q1"));
-        assert_eq!(s.fields["aqi"], FieldStat { mean: 85.0, min: 70.0, max: 100.0, n: 2 });
+        assert_eq!(
+            s.fields["aqi"],
+            FieldStat {
+                mean: 85.0,
+                min: 70.0,
+                max: 100.0,
+                n: 2
+            }
+        );
         assert_eq!(s.newest_ts, now + 1);
         assert!(!s.stale);
         // Nothing changed: nothing sent.
@@ -308,7 +327,9 @@ mod tests {
         hub.apply(&reading("q5", "b", now, 60.0));
         hub.flush();
         let (snap, _) = hub.subscribe();
-        let ServerMsg::Snapshot(snap) = serde_json::from_str(&snap).unwrap() else { panic!() };
+        let ServerMsg::Snapshot(snap) = serde_json::from_str(&snap).unwrap() else {
+            panic!()
+        };
         let q3 = snap.stats.iter().find(|s| s.area == "q3").unwrap();
         assert!(q3.stale);
         assert_eq!(q3.fields["aqi"].mean, 40.0);
@@ -329,14 +350,20 @@ mod tests {
             hub.apply(&reading("q1", "a", now + i, i as f64));
             hub.flush();
         }
-        assert!(matches!(rx.try_recv(), Err(broadcast::error::TryRecvError::Lagged(_))));
+        assert!(matches!(
+            rx.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
     }
 
     #[tokio::test(start_paused = true)]
     async fn coalesces_but_sends_a_lone_change_at_once() {
         let hub = Arc::new(Hub::new(
             Arc::new(City::built_in()),
-            LiveConfig { coalesce_ms: 100, ..LiveConfig::default() },
+            LiveConfig {
+                coalesce_ms: 100,
+                ..LiveConfig::default()
+            },
         ));
         let (_, mut rx) = hub.subscribe();
         let (_stop, stop_rx) = watch::channel(false);
@@ -346,7 +373,11 @@ mod tests {
         let t0 = Instant::now();
         hub.apply(&reading("q1", "a", now, 1.0));
         let first = rx.recv().await.unwrap();
-        assert!(t0.elapsed() < Duration::from_millis(5), "a lone change waits {:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() < Duration::from_millis(5),
+            "a lone change waits {:?}",
+            t0.elapsed()
+        );
         assert_eq!(delta(&first).stats.len(), 1);
         // A burst inside the window goes out as one delta at the window's end.
         for i in 1..=20 {
@@ -356,6 +387,9 @@ mod tests {
         let burst = delta(&rx.recv().await.unwrap());
         assert!(t0.elapsed() >= Duration::from_millis(100));
         assert_eq!(burst.stats.len(), 2);
-        assert_eq!(burst.stats.iter().find(|s| s.area == "q1").unwrap().fields["aqi"].mean, 20.0);
+        assert_eq!(
+            burst.stats.iter().find(|s| s.area == "q1").unwrap().fields["aqi"].mean,
+            20.0
+        );
     }
 }

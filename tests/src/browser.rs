@@ -28,7 +28,9 @@ impl Browser {
         let driver_bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
             .find(|p| Path::new(p).is_file())
-            .context("chromedriver is not installed (the test command installs it: scripts/setup)")?;
+            .context(
+                "chromedriver is not installed (the test command installs it: scripts/setup)",
+            )?;
         let port = free_port();
         let child = Command::new(driver_bin)
             .arg(format!("--port={port}"))
@@ -90,7 +92,12 @@ impl Browser {
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut req = self.http.request(method, url);
         if let Some(b) = body {
@@ -149,7 +156,11 @@ impl Browser {
     /// The browser console's messages of level SEVERE (errors).
     pub async fn console_errors(&self) -> anyhow::Result<Vec<String>> {
         let v = self
-            .call(reqwest::Method::POST, "/se/log", Some(json!({ "type": "browser" })))
+            .call(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({ "type": "browser" })),
+            )
             .await?;
         Ok(v.as_array()
             .map(|a| {
@@ -169,7 +180,9 @@ impl Drop for Browser {
         // cannot await.
         use std::io::{Read, Write};
         let addr = self.base.trim_start_matches("http://").to_owned();
-        let Ok(addr) = addr.parse::<SocketAddr>() else { return };
+        let Ok(addr) = addr.parse::<SocketAddr>() else {
+            return;
+        };
         if let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
             let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
             let req = format!(

@@ -18,9 +18,9 @@ use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use ioc_protocol::{AreaStat, Domain, ServerMsg, Snapshot};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// The workspace's root.
 pub fn workspace_root() -> PathBuf {
@@ -37,7 +37,10 @@ pub fn bin_path(name: &str, env_override: &str) -> PathBuf {
     }
     let exe = std::env::current_exe().expect("the test knows its path");
     // target/<profile>/deps/<test> -> target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     dir.join(name)
 }
 
@@ -115,17 +118,27 @@ impl TestServer {
         }
         let data_dir = tempfile::tempdir()?;
         let mut cmd = Command::new(&bin);
-        cmd.args(["--http-listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .arg("--dist-dir")
-            .arg(workspace_root().join("dist"))
-            .args(args)
-            .env("IOC_LOG", std::env::var("IOC_LOG").unwrap_or_else(|_| "warn".into()))
-            .env_remove("IOC_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().with_context(|| format!("cannot start {}", bin.display()))?;
+        cmd.args([
+            "--http-listen",
+            "127.0.0.1:0",
+            "--mqtt-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .arg("--dist-dir")
+        .arg(workspace_root().join("dist"))
+        .args(args)
+        .env(
+            "IOC_LOG",
+            std::env::var("IOC_LOG").unwrap_or_else(|_| "warn,rumqttd::router::routing=off".into()),
+        )
+        .env_remove("IOC_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
         let stdout = child.stdout.take().expect("piped");
         let proc = Proc {
             child,
@@ -294,7 +307,8 @@ impl Drop for Publisher {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A websocket client that keeps the live state the way the app does.
 #[derive(Debug)]
@@ -311,7 +325,8 @@ impl LiveClient {
     pub async fn connect(server: &TestServer) -> anyhow::Result<LiveClient> {
         let origin = format!("http://{}", server.http);
         let mut req = server.ws_url().into_client_request()?;
-        req.headers_mut().insert("origin", HeaderValue::from_str(&origin)?);
+        req.headers_mut()
+            .insert("origin", HeaderValue::from_str(&origin)?);
         let (ws, _) = tokio::time::timeout(
             Duration::from_secs(10),
             tokio_tungstenite::connect_async(req),

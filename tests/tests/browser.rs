@@ -12,7 +12,10 @@ fn dist_built() -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
-    assert!(dist_built(), "dist/ is missing: build the app first (scripts/setup builds it)");
+    assert!(
+        dist_built(),
+        "dist/ is missing: build the app first (scripts/setup builds it)"
+    );
     let server = TestServer::start()?;
     let browser = Browser::start(1920, 1080).await?;
     browser.goto(&server.url("/")).await?;
@@ -25,7 +28,9 @@ async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
         .await?;
     let row = "tr[data-area=\"q1\"]";
     let empty = browser
-        .eval(&format!("return document.querySelector('#tile-env {row} [data-field=aqi]').textContent"))
+        .eval(&format!(
+            "return document.querySelector('#tile-env {row} [data-field=aqi]').textContent"
+        ))
         .await?;
     assert_eq!(empty, "—");
 
@@ -34,7 +39,10 @@ async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
     publisher
         .publish(
             "ioc/v1/env/q1/aqs-q1-01",
-            format!(r#"{{"ts":{},"values":{{"aqi":123,"pm25_ugm3":61.5}}}}"#, now_ms()),
+            format!(
+                r#"{{"ts":{},"values":{{"aqi":123,"pm25_ugm3":61.5}}}}"#,
+                now_ms()
+            ),
         )
         .await?;
     browser
@@ -45,24 +53,39 @@ async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
         .await?;
     let took = sent.elapsed();
     let pm = browser
-        .eval(&format!("return document.querySelector('#tile-env {row} [data-field=pm25_ugm3]').textContent"))
+        .eval(&format!(
+            "return document.querySelector('#tile-env {row} [data-field=pm25_ugm3]').textContent"
+        ))
         .await?;
     assert_eq!(pm, "61.5");
     // The AQI is in its VN_AQI band, "Kém" (poor, orange), and its age is shown.
     let band = browser
-        .eval(&format!("return document.querySelector('#tile-env {row} .aqi').className"))
+        .eval(&format!(
+            "return document.querySelector('#tile-env {row} .aqi').className"
+        ))
         .await?;
-    assert!(band.as_str().unwrap_or_default().contains("aqi-poor"), "{band}");
+    assert!(
+        band.as_str().unwrap_or_default().contains("aqi-poor"),
+        "{band}"
+    );
     let age = browser
-        .eval(&format!("return document.querySelector('#tile-env {row} [data-field=age]').textContent"))
+        .eval(&format!(
+            "return document.querySelector('#tile-env {row} [data-field=age]').textContent"
+        ))
         .await?;
-    assert!(age.as_str().unwrap_or_default().starts_with("Cập nhật"), "{age}");
+    assert!(
+        age.as_str().unwrap_or_default().starts_with("Cập nhật"),
+        "{age}"
+    );
 
     // Traffic too.
     publisher
         .publish(
             "ioc/v1/traffic/thu-duc/tfc-thu-duc-01",
-            format!(r#"{{"ts":{},"values":{{"speed_kmh":17.5,"congestion":4}}}}"#, now_ms()),
+            format!(
+                r#"{{"ts":{},"values":{{"speed_kmh":17.5,"congestion":4}}}}"#,
+                now_ms()
+            ),
         )
         .await?;
     browser
@@ -73,20 +96,29 @@ async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
         .await?;
 
     let errors = browser.console_errors().await?;
-    assert!(errors.is_empty(), "errors in the browser console: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "errors in the browser console: {errors:?}"
+    );
     eprintln!("reading on screen {took:?} after publish");
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_language_switch_is_remembered() -> anyhow::Result<()> {
-    assert!(dist_built(), "dist/ is missing: build the app first (scripts/setup builds it)");
+    assert!(
+        dist_built(),
+        "dist/ is missing: build the app first (scripts/setup builds it)"
+    );
     let server = TestServer::start()?;
     let browser = Browser::start(1280, 800).await?;
     browser.goto(&server.url("/")).await?;
     let title = "return document.querySelector('#tile-traffic h2').textContent";
     browser
-        .wait_for(&format!("{title} === 'Giao thông'"), Duration::from_secs(15))
+        .wait_for(
+            &format!("{title} === 'Giao thông'"),
+            Duration::from_secs(15),
+        )
         .await?;
     browser
         .eval("document.querySelector('[data-testid=lang-switch]').click(); return true")
@@ -99,6 +131,9 @@ async fn the_language_switch_is_remembered() -> anyhow::Result<()> {
     browser
         .wait_for(&format!("{title} === 'Traffic'"), Duration::from_secs(15))
         .await?;
-    assert_eq!(browser.eval("return document.documentElement.lang").await?, "en");
+    assert_eq!(
+        browser.eval("return document.documentElement.lang").await?,
+        "en"
+    );
     Ok(())
 }

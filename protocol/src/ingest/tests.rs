@@ -28,7 +28,9 @@ const ENV: &str = "ioc/v1/env/q1/aqs-q1-01";
 fn telemetry_reading() {
     let m = ok(
         ENV,
-        &format!(r#"{{"ts":{NOW},"seq":7,"values":{{"aqi":87,"pm25_ugm3":31.5,"note":"ok","calibrated":true}}}}"#),
+        &format!(
+            r#"{{"ts":{NOW},"seq":7,"values":{{"aqi":87,"pm25_ugm3":31.5,"note":"ok","calibrated":true}}}}"#
+        ),
     );
     assert_eq!(m.topic.area, "q1");
     assert_eq!(m.ts, NOW);
@@ -42,16 +44,34 @@ fn telemetry_reading() {
 
 #[test]
 fn ts_forms() {
-    let m = ok(ENV, r#"{"ts":"2025-11-22T15:26:40+07:00","values":{"aqi":1}}"#);
+    let m = ok(
+        ENV,
+        r#"{"ts":"2025-11-22T15:26:40+07:00","values":{"aqi":1}}"#,
+    );
     assert_eq!(m.ts, NOW);
     let m = ok(ENV, r#"{"ts":"2025-11-22T08:26:40.5Z","values":{"aqi":1}}"#);
     assert_eq!(m.ts, NOW + 500);
     // No offset: refused, since its time zone is a guess.
-    assert_eq!(reason(ENV, br#"{"ts":"2025-11-22T08:26:40","values":{"aqi":1}}"#), RejectReason::BadTs);
-    assert_eq!(reason(ENV, br#"{"ts":1.5e12,"values":{"aqi":1}}"#), RejectReason::BadTs);
-    assert_eq!(reason(ENV, br#"{"ts":true,"values":{"aqi":1}}"#), RejectReason::BadTs);
-    assert_eq!(reason(ENV, br#"{"values":{"aqi":1}}"#), RejectReason::MissingTs);
-    assert_eq!(reason(ENV, br#"{"ts":null,"values":{"aqi":1}}"#), RejectReason::MissingTs);
+    assert_eq!(
+        reason(ENV, br#"{"ts":"2025-11-22T08:26:40","values":{"aqi":1}}"#),
+        RejectReason::BadTs
+    );
+    assert_eq!(
+        reason(ENV, br#"{"ts":1.5e12,"values":{"aqi":1}}"#),
+        RejectReason::BadTs
+    );
+    assert_eq!(
+        reason(ENV, br#"{"ts":true,"values":{"aqi":1}}"#),
+        RejectReason::BadTs
+    );
+    assert_eq!(
+        reason(ENV, br#"{"values":{"aqi":1}}"#),
+        RejectReason::MissingTs
+    );
+    assert_eq!(
+        reason(ENV, br#"{"ts":null,"values":{"aqi":1}}"#),
+        RejectReason::MissingTs
+    );
 }
 
 #[test]
@@ -59,19 +79,40 @@ fn ts_window() {
     let at = |ts: i64| format!(r#"{{"ts":{ts},"values":{{"aqi":1}}}}"#);
     ok(ENV, &at(NOW + MAX_FUTURE_MS));
     ok(ENV, &at(NOW - MAX_PAST_MS));
-    assert_eq!(reason(ENV, at(NOW + MAX_FUTURE_MS + 1).as_bytes()), RejectReason::TsInFuture);
-    assert_eq!(reason(ENV, at(NOW - MAX_PAST_MS - 1).as_bytes()), RejectReason::TsTooOld);
+    assert_eq!(
+        reason(ENV, at(NOW + MAX_FUTURE_MS + 1).as_bytes()),
+        RejectReason::TsInFuture
+    );
+    assert_eq!(
+        reason(ENV, at(NOW - MAX_PAST_MS - 1).as_bytes()),
+        RejectReason::TsTooOld
+    );
     // Seconds instead of milliseconds land in 1970.
-    assert_eq!(reason(ENV, at(NOW / 1000).as_bytes()), RejectReason::TsTooOld);
+    assert_eq!(
+        reason(ENV, at(NOW / 1000).as_bytes()),
+        RejectReason::TsTooOld
+    );
 }
 
 #[test]
 fn topic_rules() {
     let p = format!(r#"{{"ts":{NOW},"values":{{"aqi":1}}}}"#);
-    assert_eq!(reason("ioc/v1/env/q1", p.as_bytes()), RejectReason::BadTopic);
-    assert_eq!(reason("ioc/v1/weather/q1/s1", p.as_bytes()), RejectReason::UnknownDomain);
-    assert_eq!(reason("ioc/v1/env/q2/s1", p.as_bytes()), RejectReason::UnknownArea);
-    assert_eq!(reason("ioc/v1/env/q1/Bad", p.as_bytes()), RejectReason::BadTopic);
+    assert_eq!(
+        reason("ioc/v1/env/q1", p.as_bytes()),
+        RejectReason::BadTopic
+    );
+    assert_eq!(
+        reason("ioc/v1/weather/q1/s1", p.as_bytes()),
+        RejectReason::UnknownDomain
+    );
+    assert_eq!(
+        reason("ioc/v1/env/q2/s1", p.as_bytes()),
+        RejectReason::UnknownArea
+    );
+    assert_eq!(
+        reason("ioc/v1/env/q1/Bad", p.as_bytes()),
+        RejectReason::BadTopic
+    );
     ok("ioc/v1/env/city/s1", &p);
 }
 
@@ -82,7 +123,10 @@ fn payload_rules() {
     assert_eq!(reason(ENV, b""), RejectReason::NotJson);
     assert_eq!(reason(ENV, b"[1,2]"), RejectReason::NotObject);
     assert_eq!(reason(ENV, b"42"), RejectReason::NotObject);
-    let big = format!(r#"{{"ts":{NOW},"values":{{"note":"{}"}}}}"#, "x".repeat(MAX_PAYLOAD_BYTES));
+    let big = format!(
+        r#"{{"ts":{NOW},"values":{{"note":"{}"}}}}"#,
+        "x".repeat(MAX_PAYLOAD_BYTES)
+    );
     assert_eq!(reason(ENV, big.as_bytes()), RejectReason::TooLarge);
     // Exactly at the limit is fine.
     let head = format!(r#"{{"ts":{NOW},"values":{{"aqi":1}},"pad":""#);
@@ -100,10 +144,17 @@ fn non_finite_numbers() {
         format!(r#"{{"ts":{NOW},"values":{{"aqi":-Infinity}}}}"#),
         format!(r#"{{"ts":{NOW},"values":{{"aqi":1e999}}}}"#),
     ] {
-        assert_eq!(reason(ENV, bad.as_bytes()), RejectReason::NonFiniteNumber, "{bad}");
+        assert_eq!(
+            reason(ENV, bad.as_bytes()),
+            RejectReason::NonFiniteNumber,
+            "{bad}"
+        );
     }
     // The words inside a string are just text.
-    ok(ENV, &format!(r#"{{"ts":{NOW},"values":{{"aqi":3,"note":"NaN \" Infinity"}}}}"#));
+    ok(
+        ENV,
+        &format!(r#"{{"ts":{NOW},"values":{{"aqi":3,"note":"NaN \" Infinity"}}}}"#),
+    );
 }
 
 #[test]
@@ -117,28 +168,70 @@ fn seq_rules() {
 #[test]
 fn values_rules() {
     let with = |values: &str| format!(r#"{{"ts":{NOW},"values":{values}}}"#);
-    assert_eq!(reason(ENV, format!(r#"{{"ts":{NOW}}}"#).as_bytes()), RejectReason::MissingValues);
-    assert_eq!(reason(ENV, with("{}").as_bytes()), RejectReason::MissingValues);
-    assert_eq!(reason(ENV, with("[1]").as_bytes()), RejectReason::MissingValues);
-    assert_eq!(reason(ENV, with(r#"{"aqi":null}"#).as_bytes()), RejectReason::BadValue);
-    assert_eq!(reason(ENV, with(r#"{"aqi":[1]}"#).as_bytes()), RejectReason::BadValue);
-    assert_eq!(reason(ENV, with(r#"{"aqi":"high"}"#).as_bytes()), RejectReason::BadValue);
-    assert_eq!(reason(ENV, with(r#"{"aqi":-3}"#).as_bytes()), RejectReason::BadValue);
-    assert_eq!(reason(ENV, with(r#"{"humidity_pct":101}"#).as_bytes()), RejectReason::BadValue);
-    assert_eq!(reason(ENV, with(r#"{"Bad-Name":1}"#).as_bytes()), RejectReason::BadValue);
+    assert_eq!(
+        reason(ENV, format!(r#"{{"ts":{NOW}}}"#).as_bytes()),
+        RejectReason::MissingValues
+    );
+    assert_eq!(
+        reason(ENV, with("{}").as_bytes()),
+        RejectReason::MissingValues
+    );
+    assert_eq!(
+        reason(ENV, with("[1]").as_bytes()),
+        RejectReason::MissingValues
+    );
+    assert_eq!(
+        reason(ENV, with(r#"{"aqi":null}"#).as_bytes()),
+        RejectReason::BadValue
+    );
+    assert_eq!(
+        reason(ENV, with(r#"{"aqi":[1]}"#).as_bytes()),
+        RejectReason::BadValue
+    );
+    assert_eq!(
+        reason(ENV, with(r#"{"aqi":"high"}"#).as_bytes()),
+        RejectReason::BadValue
+    );
+    assert_eq!(
+        reason(ENV, with(r#"{"aqi":-3}"#).as_bytes()),
+        RejectReason::BadValue
+    );
+    assert_eq!(
+        reason(ENV, with(r#"{"humidity_pct":101}"#).as_bytes()),
+        RejectReason::BadValue
+    );
+    assert_eq!(
+        reason(ENV, with(r#"{"Bad-Name":1}"#).as_bytes()),
+        RejectReason::BadValue
+    );
     let long = with(&format!(r#"{{"note":"{}"}}"#, "đ".repeat(257)));
     assert_eq!(reason(ENV, long.as_bytes()), RejectReason::BadValue);
     ok(ENV, &with(&format!(r#"{{"note":"{}"}}"#, "đ".repeat(256))));
 
     let t = "ioc/v1/traffic/thu-duc/cam-01";
-    ok(t, &with(r#"{"speed_kmh":23.5,"volume_vph":1800,"occupancy_pct":40,"congestion":3}"#));
-    assert_eq!(reason(t, with(r#"{"congestion":6}"#).as_bytes()), RejectReason::BadValue);
-    assert_eq!(reason(t, with(r#"{"congestion":2.5}"#).as_bytes()), RejectReason::BadValue);
-    assert_eq!(reason(t, with(r#"{"speed_kmh":-1}"#).as_bytes()), RejectReason::BadValue);
+    ok(
+        t,
+        &with(r#"{"speed_kmh":23.5,"volume_vph":1800,"occupancy_pct":40,"congestion":3}"#),
+    );
+    assert_eq!(
+        reason(t, with(r#"{"congestion":6}"#).as_bytes()),
+        RejectReason::BadValue
+    );
+    assert_eq!(
+        reason(t, with(r#"{"congestion":2.5}"#).as_bytes()),
+        RejectReason::BadValue
+    );
+    assert_eq!(
+        reason(t, with(r#"{"speed_kmh":-1}"#).as_bytes()),
+        RejectReason::BadValue
+    );
 
     let s = "ioc/v1/system/city/portal";
     ok(s, &with(r#"{"up":true,"latency_ms":120,"error_pct":0.5}"#));
-    assert_eq!(reason(s, with(r#"{"up":1}"#).as_bytes()), RejectReason::BadValue);
+    assert_eq!(
+        reason(s, with(r#"{"up":1}"#).as_bytes()),
+        RejectReason::BadValue
+    );
 
     let f = "ioc/v1/flood/binh-chanh/g-01";
     ok(f, &with(r#"{"water_level_cm":-12,"rain_mmh":30}"#));
@@ -154,27 +247,51 @@ fn complaint_events() {
             r#"{{"ts":{NOW},"id":"PA-2025-0001","category":"flooding","channel":"zalo","status":"received","ward":"Bến Nghé","due":"2025-11-25T17:00:00+07:00","lat":10.77,"lon":106.70}}"#
         ),
     );
-    let Body::Event(Event::Complaint(c)) = m.body else { panic!() };
+    let Body::Event(Event::Complaint(c)) = m.body else {
+        panic!()
+    };
     assert_eq!(c.id, "PA-2025-0001");
     assert_eq!(c.ward.as_deref(), Some("Bến Nghé"));
     assert_eq!(c.due, Some(1_764_064_800_000));
     assert_eq!(c.lat, Some(10.77));
 
     let base = |status: &str, category: &str, channel: &str| {
-        format!(r#"{{"ts":{NOW},"id":"x","category":"{category}","channel":"{channel}","status":"{status}"}}"#)
+        format!(
+            r#"{{"ts":{NOW},"id":"x","category":"{category}","channel":"{channel}","status":"{status}"}}"#
+        )
     };
     for s in COMPLAINT_STATUSES {
         ok(COMPLAINT, &base(s, "traffic", "app"));
     }
-    assert_eq!(reason(COMPLAINT, base("closed", "traffic", "app").as_bytes()), RejectReason::UnknownStatus);
-    assert_eq!(reason(COMPLAINT, base("received", "weather", "app").as_bytes()), RejectReason::BadField);
-    assert_eq!(reason(COMPLAINT, base("received", "traffic", "fax").as_bytes()), RejectReason::BadField);
-    let no_id = format!(r#"{{"ts":{NOW},"category":"traffic","channel":"app","status":"received"}}"#);
+    assert_eq!(
+        reason(COMPLAINT, base("closed", "traffic", "app").as_bytes()),
+        RejectReason::UnknownStatus
+    );
+    assert_eq!(
+        reason(COMPLAINT, base("received", "weather", "app").as_bytes()),
+        RejectReason::BadField
+    );
+    assert_eq!(
+        reason(COMPLAINT, base("received", "traffic", "fax").as_bytes()),
+        RejectReason::BadField
+    );
+    let no_id =
+        format!(r#"{{"ts":{NOW},"category":"traffic","channel":"app","status":"received"}}"#);
     assert_eq!(reason(COMPLAINT, no_id.as_bytes()), RejectReason::BadField);
-    let bad_due = format!(r#"{{"ts":{NOW},"id":"x","category":"traffic","channel":"app","status":"received","due":"tomorrow"}}"#);
-    assert_eq!(reason(COMPLAINT, bad_due.as_bytes()), RejectReason::BadField);
-    let bad_lat = format!(r#"{{"ts":{NOW},"id":"x","category":"traffic","channel":"app","status":"received","lat":91}}"#);
-    assert_eq!(reason(COMPLAINT, bad_lat.as_bytes()), RejectReason::BadField);
+    let bad_due = format!(
+        r#"{{"ts":{NOW},"id":"x","category":"traffic","channel":"app","status":"received","due":"tomorrow"}}"#
+    );
+    assert_eq!(
+        reason(COMPLAINT, bad_due.as_bytes()),
+        RejectReason::BadField
+    );
+    let bad_lat = format!(
+        r#"{{"ts":{NOW},"id":"x","category":"traffic","channel":"app","status":"received","lat":91}}"#
+    );
+    assert_eq!(
+        reason(COMPLAINT, bad_lat.as_bytes()),
+        RejectReason::BadField
+    );
 }
 
 const SERVICE: &str = "ioc/v1/service/thu-duc/portal";
@@ -183,19 +300,32 @@ const SERVICE: &str = "ioc/v1/service/thu-duc/portal";
 fn dossier_events() {
     let m = ok(
         SERVICE,
-        &format!(r#"{{"ts":{NOW},"id":"HS-1","service":"Cấp giấy phép xây dựng","agency":"UBND TP Thủ Đức","status":"done","online":true,"due":{NOW}}}"#),
+        &format!(
+            r#"{{"ts":{NOW},"id":"HS-1","service":"Cấp giấy phép xây dựng","agency":"UBND TP Thủ Đức","status":"done","online":true,"due":{NOW}}}"#
+        ),
     );
-    let Body::Event(Event::Dossier(d)) = m.body else { panic!() };
+    let Body::Event(Event::Dossier(d)) = m.body else {
+        panic!()
+    };
     assert!(d.online);
     assert_eq!(d.due, Some(NOW));
     for s in DOSSIER_STATUSES {
-        ok(SERVICE, &format!(r#"{{"ts":{NOW},"id":"a","service":"s","agency":"a","status":"{s}","online":false}}"#));
+        ok(
+            SERVICE,
+            &format!(
+                r#"{{"ts":{NOW},"id":"a","service":"s","agency":"a","status":"{s}","online":false}}"#
+            ),
+        );
     }
-    let p = format!(r#"{{"ts":{NOW},"id":"a","service":"s","agency":"a","status":"lost","online":false}}"#);
+    let p = format!(
+        r#"{{"ts":{NOW},"id":"a","service":"s","agency":"a","status":"lost","online":false}}"#
+    );
     assert_eq!(reason(SERVICE, p.as_bytes()), RejectReason::UnknownStatus);
     let p = format!(r#"{{"ts":{NOW},"id":"a","service":"s","agency":"a","status":"done"}}"#);
     assert_eq!(reason(SERVICE, p.as_bytes()), RejectReason::BadField);
-    let p = format!(r#"{{"ts":{NOW},"id":"a","service":"s","agency":"a","status":"done","online":"yes"}}"#);
+    let p = format!(
+        r#"{{"ts":{NOW},"id":"a","service":"s","agency":"a","status":"done","online":"yes"}}"#
+    );
     assert_eq!(reason(SERVICE, p.as_bytes()), RejectReason::BadField);
 }
 
@@ -206,7 +336,10 @@ fn reasons_have_distinct_names() {
     names.dedup();
     assert_eq!(names.len(), RejectReason::ALL.len());
     for r in RejectReason::ALL {
-        assert_eq!(serde_json::to_value(r).unwrap(), serde_json::json!(r.as_str()));
+        assert_eq!(
+            serde_json::to_value(r).unwrap(),
+            serde_json::json!(r.as_str())
+        );
     }
 }
 
