@@ -142,7 +142,7 @@ impl City {
             Kind::Traffic => {
                 // Free flow 45 km/h in the suburbs, 30 downtown; down to a third at the peak.
                 let free = 45.0 - 15.0 * s.centrality;
-                let load = (busy * (0.5 + 0.6 * s.centrality) * (1.0 + s.drift)).clamp(0.0, 1.0);
+                let load = (busy * (0.3 + 0.55 * s.centrality) * (1.0 + s.drift)).clamp(0.0, 1.0);
                 let speed = (free * (1.0 - 0.7 * load) * rng.random_range(0.9..1.1)).max(2.0);
                 let congestion = (load * 5.0).round().clamp(0.0, 5.0);
                 let values = json!({

@@ -318,6 +318,8 @@ pub struct LiveClient {
     pub stats: HashMap<(Domain, String), AreaStat>,
     pub seq: u64,
     pub messages: u64,
+    /// Snapshots received: the first, and one each time the server resynced this client.
+    pub snapshots: u64,
 }
 
 impl LiveClient {
@@ -339,6 +341,7 @@ impl LiveClient {
             stats: HashMap::new(),
             seq: 0,
             messages: 0,
+            snapshots: 0,
         };
         c.wait_for(Duration::from_secs(10), |c| c.snapshot.is_some())
             .await
@@ -369,6 +372,7 @@ impl LiveClient {
         self.messages += 1;
         match msg {
             ServerMsg::Snapshot(s) => {
+                self.snapshots += 1;
                 self.seq = s.seq;
                 self.stats = s
                     .stats

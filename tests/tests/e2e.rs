@@ -1,6 +1,8 @@
 //! End to end: the real server on free ports, a real MQTT publisher, a real websocket client.
 
 use std::collections::BTreeMap;
+
+use anyhow::Context;
 use std::time::Duration;
 
 use ioc_protocol::{Domain, RejectReason};
@@ -314,5 +316,77 @@ async fn a_client_that_asks_gets_a_fresh_snapshot() -> anyhow::Result<()> {
     live.send_text(r#"{"type":"resync"}"#).await?;
     let before = live.messages;
     live.wait_for(WAIT, |c| c.messages > before).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_stops_reading_gets_the_newest_state_not_a_backlog() -> anyhow::Result<()> {
+    // No coalescing, and big deltas (every area, 60 fields each), so that the stalled socket's
+    // buffers fill and the server has to decide what to do with it.
+    let server = TestServer::start_with(&["--coalesce-ms", "0"])?;
+    let mut stalled = LiveClient::connect(&server).await.context("stalled")?;
+    let mut watcher = LiveClient::connect(&server).await.context("watcher")?;
+    let mut publisher = Publisher::connect(server.mqtt, "e2e-flood").await?;
+    let areas: Vec<String> = watcher
+        .snapshot
+        .as_ref()
+        .expect("snapshot")
+        .areas
+        .iter()
+        .map(|a| a.code.clone())
+        .collect();
+    let fields: String = (0..60)
+        .map(|f| format!(r#""a_rather_long_extra_field_name_{f:02}":{f}.25,"#))
+        .collect();
+    let ts = now_ms();
+    let bursts = 150;
+    for burst in 0..bursts {
+        for area in &areas {
+            publisher
+                .publish(
+                    &format!("ioc/v1/env/{area}/s-{area}"),
+                    format!(
+                        r#"{{"ts":{},"values":{{{fields}"n":{burst}}}}}"#,
+                        ts + burst
+                    ),
+                )
+                .await?;
+        }
+        // Each burst acknowledged before the next: at least one delta each.
+        publisher.wait_acks(areas.len(), WAIT).await?;
+        // The reading client reads as it goes.
+        let _ = watcher.wait_for(Duration::from_millis(1), |_| false).await;
+    }
+    let last = (bursts - 1) as f64;
+    let settled = |c: &LiveClient| {
+        areas
+            .iter()
+            .all(|a| c.mean(Domain::Env, a, "n") == Some(last))
+    };
+    watcher.wait_for(WAIT, settled).await.context("watcher")?;
+    let published_deltas = watcher.seq;
+    assert!(
+        published_deltas > 100,
+        "only {published_deltas} deltas: the test needs more"
+    );
+    // The stalled one, once it reads again, converges to the same newest state through a
+    // fresh snapshot, not through every delta it missed.
+    stalled
+        .wait_for(Duration::from_secs(30), settled)
+        .await
+        .context("stalled")?;
+    assert!(
+        stalled.snapshots >= 2,
+        "it was never resynced with a fresh snapshot"
+    );
+    assert!(
+        stalled.messages < published_deltas,
+        "it got {} messages for {published_deltas} deltas: a backlog",
+        stalled.messages
+    );
+    eprintln!(
+        "{published_deltas} deltas published; the stalled client got {} messages, {} of them snapshots",
+        stalled.messages, stalled.snapshots
+    );
     Ok(())
 }

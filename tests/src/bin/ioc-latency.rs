@@ -85,10 +85,10 @@ async fn main() -> anyhow::Result<()> {
             .await;
         let now = now_us();
         for a in &areas {
-            if let Some(v) = live.mean(Domain::System, a, "probe_sent_us") {
-                if seen.insert(a.clone(), v) != Some(v) {
-                    latencies_us.push(now - v as i64);
-                }
+            if let Some(v) = live.mean(Domain::System, a, "probe_sent_us")
+                && seen.insert(a.clone(), v) != Some(v)
+            {
+                latencies_us.push(now - v as i64);
             }
         }
     }
