@@ -33,6 +33,49 @@ pub struct Config {
     pub mqtt: MqttConfig,
     pub live: LiveConfig,
     pub http: HttpConfig,
+    pub store: StoreConfig,
+}
+
+/// Which time-series store, and how the writer batches into it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    /// How long the embedded store keeps each resolution.
+    pub retention: crate::store::embedded::Retention,
+    /// The InfluxDB 2 server, when `backend = "influxdb"`.
+    pub influxdb: crate::store::influx::InfluxConfig,
+    /// A batch is written at least this often (ms); at most 1000.
+    pub flush_ms: u64,
+    /// Data points per write, at most.
+    pub max_batch_points: usize,
+    /// Messages waiting for the writer, at most.
+    pub queue_capacity: usize,
+    /// Size of the on-disk spool used while the store is down, MiB.
+    pub spool_max_mb: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// SQLite in the data directory.
+    Embedded,
+    /// InfluxDB 2 (`[store.influxdb]`).
+    Influxdb,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            backend: StoreBackend::Embedded,
+            retention: Default::default(),
+            influxdb: Default::default(),
+            flush_ms: 200,
+            max_batch_points: 5000,
+            queue_capacity: 20_000,
+            spool_max_mb: 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,6 +126,7 @@ impl Default for Config {
             mqtt: MqttConfig::default(),
             live: LiveConfig::default(),
             http: HttpConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -185,6 +229,19 @@ pub struct Cli {
     /// Log filter, e.g. `info` or `ioc_server=debug`.
     #[arg(long, env = "IOC_LOG")]
     pub log: Option<String>,
+    /// The time-series store: embedded (SQLite) or influxdb.
+    #[arg(long, env = "IOC_STORE")]
+    pub store: Option<StoreBackend>,
+    /// InfluxDB 2 URL (with --store influxdb).
+    #[arg(long, env = "IOC_INFLUXDB_URL")]
+    pub influxdb_url: Option<String>,
+    #[arg(long, env = "IOC_INFLUXDB_ORG")]
+    pub influxdb_org: Option<String>,
+    #[arg(long, env = "IOC_INFLUXDB_BUCKET")]
+    pub influxdb_bucket: Option<String>,
+    /// InfluxDB 2 API token; prefer the environment variable to the flag.
+    #[arg(long, env = "IOC_INFLUXDB_TOKEN", hide_env_values = true)]
+    pub influxdb_token: Option<String>,
 }
 
 /// A configuration that cannot be used, said so that the operator can fix it.
@@ -245,6 +302,13 @@ impl Config {
         set(&mut self.mqtt.embedded_listen, &cli.mqtt_listen);
         set(&mut self.mqtt.client_id, &cli.mqtt_client_id);
         set(&mut self.live.coalesce_ms, &cli.coalesce_ms);
+        set(&mut self.store.backend, &cli.store);
+        set(&mut self.store.influxdb.url, &cli.influxdb_url);
+        set(&mut self.store.influxdb.org, &cli.influxdb_org);
+        set(&mut self.store.influxdb.bucket, &cli.influxdb_bucket);
+        if let Some(t) = &cli.influxdb_token {
+            self.store.influxdb.token = crate::store::influx::Token::new(t.clone());
+        }
         if cli.city_preset.is_some() {
             self.city_preset.clone_from(&cli.city_preset);
         }
@@ -277,6 +341,24 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "live.coalesce_ms",
                 why: "at most 5000 ms: the wall must stay live".into(),
+            });
+        }
+        if self.store.flush_ms == 0 || self.store.flush_ms > 1000 {
+            return Err(ConfigError::Invalid {
+                field: "store.flush_ms",
+                why: "must be 1 to 1000 ms: batches are written at least every second".into(),
+            });
+        }
+        if !(1..=5000).contains(&self.store.max_batch_points) {
+            return Err(ConfigError::Invalid {
+                field: "store.max_batch_points",
+                why: "must be 1 to 5000".into(),
+            });
+        }
+        if self.store.backend == StoreBackend::Influxdb && self.store.influxdb.url.is_empty() {
+            return Err(ConfigError::Invalid {
+                field: "store.influxdb.url",
+                why: "the influxdb backend needs a URL (IOC_INFLUXDB_URL)".into(),
             });
         }
         if self.mqtt.max_packet_bytes < ioc_protocol::ingest::MAX_PAYLOAD_BYTES + 1024 {

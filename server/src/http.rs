@@ -19,14 +19,22 @@ use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::city::City;
 use crate::ingest::IngestStats;
 use crate::live::Hub;
+use crate::store::writer::WriterHandle;
+use crate::store::{HistoryQuery, Reader};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub hub: Arc<Hub>,
     pub ingest: Arc<IngestStats>,
+    /// Queries go here.
+    pub store: Reader,
+    /// The store writer's queue, spool and counts.
+    pub writer: WriterHandle,
+    pub city: Arc<City>,
     /// Extra origins allowed to open `/ws` (the server's own is always allowed).
     pub allowed_origins: Arc<Vec<String>>,
     pub ws_send_timeout: Duration,
@@ -43,6 +51,8 @@ pub fn app(state: AppState, dist_dir: &Path) -> Router {
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/ingest/rejected", get(rejected))
+        .route("/api/v1/history", get(history))
+        .route("/api/v1/store", get(store_status))
         .route("/ws", get(ws_upgrade));
     let index = dist_dir.join("index.html");
     let router = if index.is_file() {
@@ -75,11 +85,119 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
         "status": "ok",
         "broker_connected": state.ingest.broker_connected.load(std::sync::atomic::Ordering::Relaxed),
         "websocket_clients": state.hub.clients(),
+        "store": state.writer.report(),
     }))
 }
 
 async fn rejected(State(state): State<AppState>) -> impl IntoResponse {
     Json(state.ingest.report())
+}
+
+async fn store_status(State(state): State<AppState>) -> impl IntoResponse {
+    Json(state.writer.report())
+}
+
+/// The most buckets one history query may ask for.
+const MAX_POINTS: u32 = 5000;
+
+/// `GET /api/v1/history?domain=&area=&source=&field=&from=&to=&points=`
+#[derive(Debug, serde::Deserialize)]
+struct HistoryParams {
+    domain: String,
+    area: String,
+    source: Option<String>,
+    field: String,
+    /// Epoch ms or RFC 3339; default one hour before `to`.
+    from: Option<String>,
+    /// Epoch ms or RFC 3339; default now.
+    to: Option<String>,
+    /// At most this many buckets; default 500, at most 5000.
+    points: Option<u32>,
+}
+
+/// A client's mistake, said plainly, with 400.
+fn bad_request(msg: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": msg.into() })),
+    )
+        .into_response()
+}
+
+fn parse_when(s: &str) -> Option<i64> {
+    s.parse::<i64>().ok().or_else(|| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp_millis())
+    })
+}
+
+async fn history(
+    State(state): State<AppState>,
+    params: Result<axum::extract::Query<HistoryParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let axum::extract::Query(p) = match params {
+        Ok(p) => p,
+        Err(e) => return bad_request(e.body_text()),
+    };
+    let Ok(domain) = p.domain.parse::<ioc_protocol::Domain>() else {
+        return bad_request(format!("unknown domain {:?}", p.domain));
+    };
+    if p.area != ioc_protocol::topic::CITY_AREA && !state.city.has_area(&p.area) {
+        return bad_request(format!("unknown area {:?}", p.area));
+    }
+    let valid_name = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    };
+    if !valid_name(&p.field) {
+        return bad_request(format!("bad field name {:?}", p.field));
+    }
+    if let Some(src) = &p.source
+        && !valid_name(src)
+    {
+        return bad_request(format!("bad source id {:?}", src));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let to = match p.to.as_deref().map(parse_when) {
+        None => now,
+        Some(Some(t)) => t,
+        Some(None) => return bad_request("`to` must be epoch ms or RFC 3339"),
+    };
+    let from = match p.from.as_deref().map(parse_when) {
+        None => to - 3_600_000,
+        Some(Some(t)) => t,
+        Some(None) => return bad_request("`from` must be epoch ms or RFC 3339"),
+    };
+    if from >= to {
+        return bad_request("`from` must be before `to`");
+    }
+    let points = p.points.unwrap_or(500);
+    if points == 0 || points > MAX_POINTS {
+        return bad_request(format!("`points` must be 1 to {MAX_POINTS}"));
+    }
+    let q = HistoryQuery {
+        domain,
+        area: p.area,
+        source: p.source,
+        field: p.field,
+        from,
+        to,
+        points,
+    };
+    match state.store.history(q.clone()).await {
+        Ok(buckets) => Json(json!({ "query": q, "buckets": buckets })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "history query failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": "the store cannot answer now" })),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// The `Origin` of a websocket upgrade must be the server's own (same host and port as the

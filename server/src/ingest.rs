@@ -13,13 +13,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ioc_protocol::{Body, RejectReason, Rejection, topic::FILTER_ALL};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use ioc_protocol::{Body, Message, RejectReason, Rejection, topic::FILTER_ALL};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::city::City;
 use crate::live::Hub;
+use crate::store::writer::{Pending, WriterHandle};
 
 /// How many rejected messages are kept for operators to look at.
 const RECENT_REJECTED: usize = 50;
@@ -35,6 +36,8 @@ pub struct IngestStats {
     rejected: Mutex<Rejected>,
     /// Connected to the broker and subscribed to `ioc/v1/#`.
     pub broker_connected: AtomicBool,
+    /// QoS 0 messages dropped because the store writer's queue was full.
+    pub dropped_qos0: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -121,8 +124,9 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Decodes one message and hands it on. Never panics, whatever the input.
-    pub fn handle(&self, topic: &str, payload: &[u8]) -> Result<(), Rejection> {
+    /// Decodes one message, counts it, and hands an accepted one to the hub. Never panics,
+    /// whatever the input.
+    pub fn handle(&self, topic: &str, payload: &[u8]) -> Result<Message, Rejection> {
         let now = Utc::now().timestamp_millis();
         match ioc_protocol::decode(topic, payload, now, |a| self.city.has_area(a)) {
             Ok(msg) => {
@@ -133,7 +137,7 @@ impl Pipeline {
                 self.stats.accepted.fetch_add(1, Ordering::Relaxed);
                 self.stats.points.fetch_add(points, Ordering::Relaxed);
                 self.hub.apply(&msg);
-                Ok(())
+                Ok(msg)
             }
             Err(rejection) => {
                 tracing::debug!(topic, %rejection, "rejected");
@@ -155,27 +159,37 @@ pub struct SubscriberConfig {
     pub max_packet_bytes: usize,
 }
 
-/// Runs the MQTT subscriber until `shutdown` turns true. Reconnects by itself, with backoff,
-/// for as long as it runs.
-pub async fn run_subscriber(
-    cfg: SubscriberConfig,
-    pipeline: Pipeline,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// The MQTT client of the subscriber: the client (which the store writer uses to acknowledge)
+/// and its event loop (which [`run_subscriber`] polls).
+pub fn mqtt_client(cfg: &SubscriberConfig) -> (AsyncClient, EventLoop) {
     let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
     opts.set_keep_alive(Duration::from_secs(15))
         // A persistent session: the broker keeps our subscription and the QoS 1 messages we
         // have not acknowledged while we are away.
         .set_clean_session(false)
-        // Acknowledge only what was handled (and, with a store, made durable).
+        // Acknowledge only what is durable (in the store or the spool).
         .set_manual_acks(true)
         .set_max_packet_size(cfg.max_packet_bytes, cfg.max_packet_bytes)
         .set_inflight(1000);
     if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
         opts.set_credentials(u.clone(), p.clone());
     }
-    let (client, mut eventloop) = AsyncClient::new(opts, 4096);
-    let mut pending_acks: VecDeque<Publish> = VecDeque::new();
+    AsyncClient::new(opts, 4096)
+}
+
+/// Runs the MQTT subscriber until `shutdown` turns true. Reconnects by itself, with backoff,
+/// for as long as it runs.
+pub async fn run_subscriber(
+    cfg: SubscriberConfig,
+    client: AsyncClient,
+    mut eventloop: EventLoop,
+    pipeline: Pipeline,
+    writer: WriterHandle,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    // Accepted QoS 1 messages that found the writer's queue full. Bounded by the broker's
+    // in-flight window: it sends no more unacknowledged QoS 1 messages than that.
+    let mut overflow: VecDeque<Pending> = VecDeque::new();
     let mut backoff = Duration::from_millis(100);
     let stats = pipeline.stats.clone();
 
@@ -184,14 +198,40 @@ pub async fn run_subscriber(
             biased;
             _ = shutdown.changed() => break,
             event = eventloop.poll() => event,
+            // Messages waiting for room in the writer's queue must not wait for the next
+            // packet: the broker may be holding back until they are acknowledged.
+            _ = tokio::time::sleep(Duration::from_millis(5)), if !overflow.is_empty() => {
+                drain(&mut overflow, &writer);
+                continue;
+            }
         };
         match event {
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                // The outcome is counted inside; a rejected message is acknowledged too, so
-                // the broker does not send it again forever.
-                let _ = pipeline.handle(&publish.topic, &publish.payload);
-                if publish.qos != QoS::AtMostOnce {
-                    pending_acks.push_back(publish);
+                let qos1 = publish.qos != QoS::AtMostOnce;
+                let p = match pipeline.handle(&publish.topic, &publish.payload) {
+                    Ok(msg) => Pending {
+                        msg: Some(msg),
+                        ack: qos1.then_some(publish),
+                    },
+                    // A rejected QoS 1 message is acknowledged too, so that the broker does
+                    // not send it again forever (it is counted, and kept for operators to
+                    // see). Its ack goes through the writer like the others: acks leave in
+                    // the order the messages came, which some brokers (rumqttd) require.
+                    Err(_) if qos1 => Pending {
+                        msg: None,
+                        ack: Some(publish),
+                    },
+                    Err(_) => continue,
+                };
+                if !overflow.is_empty() {
+                    overflow.push_back(p);
+                } else if let Err(p) = writer.try_send(p) {
+                    if p.ack.is_some() {
+                        overflow.push_back(p);
+                    } else {
+                        // QoS 0 is at most once, by its sender's choice.
+                        stats.dropped_qos0.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
@@ -217,8 +257,9 @@ pub async fn run_subscriber(
                 } else {
                     tracing::debug!(error = %e, "MQTT broker not reachable");
                 }
-                // Acks of the old connection are void: the broker sends those messages again.
-                pending_acks.clear();
+                // What waits here was not acknowledged: the broker sends it again on the new
+                // connection, and the store ignores duplicates.
+                overflow.clear();
                 tokio::select! {
                     _ = shutdown.changed() => break,
                     _ = tokio::time::sleep(backoff) => {}
@@ -226,17 +267,24 @@ pub async fn run_subscriber(
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
         }
-        while let Some(p) = pending_acks.front() {
-            if client.try_ack(p).is_err() {
-                break;
-            }
-            pending_acks.pop_front();
-        }
+        drain(&mut overflow, &writer);
     }
     stats.broker_connected.store(false, Ordering::Relaxed);
+}
+
+/// Moves what waits in `overflow` to the writer's queue, in order, as far as it has room.
+fn drain(overflow: &mut VecDeque<Pending>, writer: &WriterHandle) {
+    while let Some(p) = overflow.pop_front() {
+        if let Err(p) = writer.try_send(p) {
+            overflow.push_front(p);
+            break;
+        }
+    }
+}
+
+/// Stops the subscriber's session cleanly once the writer has acknowledged what it could.
+pub async fn disconnect(client: &AsyncClient) {
     let _ = client.try_disconnect();
-    // Let the disconnect go out.
-    let _ = tokio::time::timeout(Duration::from_millis(500), eventloop.poll()).await;
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod live;
+pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,12 +46,37 @@ pub struct Running {
     pub mqtt_addr: Option<SocketAddr>,
     pub hub: Arc<Hub>,
     pub ingest: Arc<IngestStats>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    stops: Stops,
+    tasks: Tasks,
 }
 
-/// Starts the broker (unless an external one is configured), the subscriber, the hub's
-/// publisher and HTTP.
+/// One stop signal per stage, so that shutdown goes in order: ingest stops taking messages,
+/// then the writer makes what it holds durable, then HTTP closes.
+#[derive(Debug)]
+struct Stops {
+    ingest: watch::Sender<bool>,
+    writer: watch::Sender<bool>,
+    rest: watch::Sender<bool>,
+}
+
+#[derive(Debug)]
+struct Tasks {
+    ingest: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    rest: Vec<JoinHandle<()>>,
+    mqtt: rumqttc::AsyncClient,
+}
+
+/// Midnight of today in Ho Chi Minh City (UTC+7, no daylight saving), epoch ms: daily counts
+/// start there.
+pub fn local_midnight_ms(now_ms: i64) -> i64 {
+    const OFFSET: i64 = 7 * 3_600_000;
+    const DAY: i64 = 86_400_000;
+    (now_ms + OFFSET).div_euclid(DAY) * DAY - OFFSET
+}
+
+/// Starts the broker (unless an external one is configured), the store and its writer, the
+/// subscriber, the hub's publisher and HTTP. The live picture is rebuilt from the store first.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let city = Arc::new(City::load(config.city_preset.as_deref())?);
     let (mqtt_host, mqtt_port, mqtt_addr) = match &config.mqtt.url {
@@ -68,30 +94,101 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
     };
 
-    let hub = Arc::new(Hub::new(city.clone(), config.live.clone()));
-    let ingest = Arc::new(IngestStats::default());
-    let (stop, stop_rx) = watch::channel(false);
-    let mut tasks = Vec::new();
+    // The store.
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let (backend, reader) = match config.store.backend {
+        config::StoreBackend::Embedded => {
+            let path = config.data_dir.join("ioc.sqlite");
+            let store = store::embedded::EmbeddedStore::open(&path, config.store.retention)
+                .with_context(|| format!("cannot open the store {}", path.display()))?;
+            let reader = store.reader();
+            (
+                store::Backend::Embedded(Arc::new(std::sync::Mutex::new(store))),
+                store::Reader::Embedded(reader),
+            )
+        }
+        config::StoreBackend::Influxdb => {
+            let store = Arc::new(store::influx::InfluxStore::new(&config.store.influxdb)?);
+            (
+                store::Backend::Influx(store.clone()),
+                store::Reader::Influx(store),
+            )
+        }
+    };
+    let spool_dir = config.data_dir.join("spool");
+    let spool = store::spool::Spool::open(&spool_dir, config.store.spool_max_mb * 1024 * 1024)?;
+    if !spool.is_empty() {
+        tracing::info!(
+            batches = spool.len(),
+            "the spool holds batches from before; writing them back"
+        );
+    }
 
-    tasks.push(tokio::spawn(hub.clone().run_publisher(stop_rx.clone())));
+    // The live picture, as the store has it: what happened before a restart stays on screen.
+    let hub = Arc::new(Hub::new(city.clone(), config.live.clone()));
+    let now = chrono::Utc::now().timestamp_millis();
+    match reader.latest().await {
+        Ok(latest) => {
+            let n = latest.len();
+            latest.iter().for_each(|m| hub.apply(m));
+            tracing::info!(sources = n, "live picture rebuilt from the store");
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot rebuild the live picture from the store"),
+    }
+    match reader.events_since(local_midnight_ms(now)).await {
+        Ok(events) => events.iter().for_each(|m| hub.apply(m)),
+        Err(e) => tracing::warn!(error = %e, "cannot read today's events from the store"),
+    }
+
+    let ingest = Arc::new(IngestStats::default());
+    let stops = Stops {
+        ingest: watch::channel(false).0,
+        writer: watch::channel(false).0,
+        rest: watch::channel(false).0,
+    };
+    let sub_cfg = SubscriberConfig {
+        host: mqtt_host,
+        port: mqtt_port,
+        client_id: config.mqtt.client_id.clone(),
+        username: config.mqtt.username.clone(),
+        password: config.mqtt.password.clone(),
+        max_packet_bytes: config.mqtt.max_packet_bytes,
+    };
+    let (client, eventloop) = ingest::mqtt_client(&sub_cfg);
+    let (writer, _writer_stats, writer_task) = store::writer::spawn(
+        backend,
+        spool,
+        Some(client.clone()),
+        store::writer::WriterConfig {
+            max_batch_points: config.store.max_batch_points,
+            flush_interval: Duration::from_millis(config.store.flush_ms),
+            queue_capacity: config.store.queue_capacity,
+            ..Default::default()
+        },
+        stops.writer.subscribe(),
+    );
     let pipeline = Pipeline {
         city: city.clone(),
         hub: hub.clone(),
         stats: ingest.clone(),
     };
-    tasks.push(tokio::spawn(ingest::run_subscriber(
-        SubscriberConfig {
-            host: mqtt_host,
-            port: mqtt_port,
-            client_id: config.mqtt.client_id.clone(),
-            username: config.mqtt.username.clone(),
-            password: config.mqtt.password.clone(),
-            max_packet_bytes: config.mqtt.max_packet_bytes,
-        },
+    let ingest_task = tokio::spawn(ingest::run_subscriber(
+        sub_cfg,
+        client.clone(),
+        eventloop,
         pipeline,
-        stop_rx.clone(),
-    )));
+        writer.clone(),
+        stops.ingest.subscribe(),
+    ));
 
+    let mut rest = vec![tokio::spawn(
+        hub.clone().run_publisher(stops.rest.subscribe()),
+    )];
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http_listen))?;
@@ -100,13 +197,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         http::AppState {
             hub: hub.clone(),
             ingest: ingest.clone(),
+            store: reader,
+            writer,
+            city,
             allowed_origins: Arc::new(config.http.allowed_origins.clone()),
             ws_send_timeout: Duration::from_millis(config.http.ws_send_timeout_ms),
         },
         &config.dist_dir,
     );
-    let mut http_stop = stop_rx.clone();
-    tasks.push(tokio::spawn(async move {
+    let mut http_stop = stops.rest.subscribe();
+    rest.push(tokio::spawn(async move {
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
             let _ = http_stop.wait_for(|s| *s).await;
         });
@@ -120,18 +220,53 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         mqtt_addr,
         hub,
         ingest,
-        stop,
-        tasks,
+        stops,
+        tasks: Tasks {
+            ingest: ingest_task,
+            writer: writer_task,
+            rest,
+            mqtt: client,
+        },
     })
 }
 
 impl Running {
-    /// Stops ingest, the publisher and HTTP, waiting at most `grace` for open connections.
+    /// Stops in order within `grace`: ingest, then the writer (what it holds becomes
+    /// durable), then HTTP.
     pub async fn shutdown(self, grace: Duration) {
-        let _ = self.stop.send(true);
-        let all = futures_util::future::join_all(self.tasks);
-        if tokio::time::timeout(grace, all).await.is_err() {
+        let deadline = tokio::time::Instant::now() + grace;
+        let Running { stops, tasks, .. } = self;
+        let _ = stops.ingest.send(true);
+        let _ = tokio::time::timeout_at(deadline, tasks.ingest).await;
+        let _ = stops.writer.send(true);
+        if tokio::time::timeout_at(deadline, tasks.writer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the store writer did not finish in time");
+        }
+        ingest::disconnect(&tasks.mqtt).await;
+        let _ = stops.rest.send(true);
+        let all = futures_util::future::join_all(tasks.rest);
+        if tokio::time::timeout_at(deadline, all).await.is_err() {
             tracing::warn!("shutdown took longer than {grace:?}; exiting anyway");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_day_starts_at_midnight_in_ho_chi_minh_city() {
+        // 2026-11-22 00:30 local is 2026-11-21 17:30 UTC.
+        let t = 1_795_282_200_000;
+        assert_eq!(local_midnight_ms(t), 1_795_280_400_000);
+        assert_eq!(local_midnight_ms(1_795_280_400_000), 1_795_280_400_000);
+        assert_eq!(
+            local_midnight_ms(1_795_280_399_999),
+            1_795_280_400_000 - 86_400_000
+        );
     }
 }

@@ -1,0 +1,257 @@
+//! The embedded store: writes, rollups, retention, recovery after restart, readers while
+//! writing.
+
+use super::*;
+use ioc_protocol::Complaint;
+
+const T0: i64 = 1_795_309_200_000; // 2026-11-22 08:00 in Ho Chi Minh City, on the hour
+
+fn reading(area: &str, source: &str, ts: i64, fields: &[(&str, f64)]) -> Message {
+    Message {
+        topic: Topic::new(Domain::Env, area, source),
+        ts,
+        seq: None,
+        body: Body::Reading(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::Number(*v)))
+                .collect(),
+        ),
+    }
+}
+
+fn query(source: Option<&str>, from: i64, to: i64, points: u32) -> HistoryQuery {
+    HistoryQuery {
+        domain: Domain::Env,
+        area: "q1".into(),
+        source: source.map(str::to_owned),
+        field: "aqi".into(),
+        from,
+        to,
+        points,
+    }
+}
+
+fn open(dir: &tempfile::TempDir) -> EmbeddedStore {
+    EmbeddedStore::open(&dir.path().join("ioc.sqlite"), Retention::default()).unwrap()
+}
+
+#[test]
+fn writes_are_read_back_and_duplicates_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let batch: Vec<Message> = (0..120)
+        .map(|i| {
+            reading(
+                "q1",
+                "a",
+                T0 + i * 1000,
+                &[("aqi", i as f64), ("pm25_ugm3", 10.0)],
+            )
+        })
+        .collect();
+    store.write(&batch).unwrap();
+    // QoS 1 redelivers: the same readings again change nothing.
+    store.write(&batch[..60]).unwrap();
+    let reader = store.reader();
+    let topic = Topic::new(Domain::Env, "q1", "a");
+    assert_eq!(reader.count_raw(&topic, "aqi", T0 + 5000).unwrap(), 1);
+    // Two minutes of one value per second, asked as two buckets: raw, min/mean/max by minute.
+    let h = reader
+        .history(&query(Some("a"), T0, T0 + 120_000, 2))
+        .unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(
+        (h[0].t, h[0].min, h[0].max, h[0].count),
+        (T0, 0.0, 59.0, 60)
+    );
+    assert_eq!(h[0].mean, 29.5);
+    assert_eq!((h[1].min, h[1].max, h[1].count), (60.0, 119.0, 60));
+}
+
+#[test]
+fn rollups_answer_long_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    // Two sources, one reading each every 10 s for 3 hours.
+    let mut batch = Vec::new();
+    for i in 0..(3 * 360) {
+        let ts = T0 + i * 10_000;
+        batch.push(reading("q1", "a", ts, &[("aqi", 50.0)]));
+        batch.push(reading("q1", "b", ts, &[("aqi", 100.0)]));
+    }
+    for chunk in batch.chunks(500) {
+        store.write(chunk).unwrap();
+    }
+    let reader = store.reader();
+    // 3 hours in 3 buckets: one hour each, from the hourly rollup.
+    let h = reader.history(&query(None, T0, T0 + 3 * HOUR, 3)).unwrap();
+    assert_eq!(h.len(), 3);
+    for b in &h {
+        assert_eq!((b.min, b.max, b.mean, b.count), (50.0, 100.0, 75.0, 720));
+    }
+    // One source only.
+    let h = reader
+        .history(&query(Some("b"), T0, T0 + 3 * HOUR, 3))
+        .unwrap();
+    assert!(h.iter().all(|b| b.mean == 100.0 && b.count == 360));
+    // 3 hours in 30 buckets of 6 minutes: from the minute rollup, same totals.
+    let h = reader.history(&query(None, T0, T0 + 3 * HOUR, 30)).unwrap();
+    assert_eq!(h.len(), 30);
+    assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), 3 * 360 * 2);
+    assert_eq!(h[1].t, T0 + 6 * MINUTE);
+    // Nothing there: no buckets.
+    assert!(
+        reader
+            .history(&query(None, T0 - HOUR, T0, 10))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn retention_keeps_each_resolution_its_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let old = T0 - 8 * DAY;
+    store
+        .write(&[reading("q1", "a", old, &[("aqi", 80.0)])])
+        .unwrap();
+    store
+        .write(&[reading("q1", "a", T0, &[("aqi", 90.0)])])
+        .unwrap();
+    store.enforce_retention(T0).unwrap();
+    let reader = store.reader();
+    // The raw point of 8 days ago is gone...
+    assert!(
+        reader
+            .history(&query(None, old, old + MINUTE, 60))
+            .unwrap()
+            .is_empty()
+    );
+    // ...but its minute and hour rollups remain.
+    let h = reader
+        .history(&query(None, old - HOUR, old + HOUR, 2))
+        .unwrap();
+    assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), 1);
+    let h = reader
+        .history(&query(None, old, old + 10 * MINUTE, 10))
+        .unwrap();
+    assert_eq!(h.len(), 1);
+    // A year later the minute rollups are gone, the hourly ones stay.
+    store.enforce_retention(T0 + 365 * DAY).unwrap();
+    assert!(
+        reader
+            .history(&query(None, old, old + 10 * MINUTE, 10))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        reader
+            .history(&query(None, old - HOUR, old + HOUR, 2))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn recovery_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = open(&dir);
+        store
+            .write(&[
+                reading("q1", "a", T0, &[("aqi", 80.0), ("pm25_ugm3", 30.0)]),
+                reading("q1", "a", T0 + 1000, &[("aqi", 81.0)]),
+                reading("q3", "b", T0, &[("aqi", 70.0)]),
+                Message {
+                    topic: Topic::new(Domain::Complaint, "q1", "hotline-1022"),
+                    ts: T0,
+                    seq: Some(3),
+                    body: Body::Event(Event::Complaint(Complaint {
+                        id: "PA-1".into(),
+                        category: "flooding".into(),
+                        channel: "hotline".into(),
+                        status: "received".into(),
+                        ward: Some("Bến Nghé".into()),
+                        due: Some(T0 + DAY),
+                        lat: None,
+                        lon: None,
+                    })),
+                },
+            ])
+            .unwrap();
+    }
+    // A new process opens the same file.
+    let mut store = open(&dir);
+    let reader = store.reader();
+    let latest = reader.latest().unwrap();
+    assert_eq!(latest.len(), 2);
+    let a = latest.iter().find(|m| m.topic.source == "a").unwrap();
+    assert_eq!(a.ts, T0 + 1000);
+    let Body::Reading(v) = &a.body else { panic!() };
+    assert_eq!(v["aqi"], Value::Number(81.0));
+    // The field that was not sent again keeps its newest value.
+    assert_eq!(v["pm25_ugm3"], Value::Number(30.0));
+    let events = reader.events_since(T0 - 1).unwrap();
+    assert_eq!(events.len(), 1);
+    let Body::Event(Event::Complaint(c)) = &events[0].body else {
+        panic!()
+    };
+    assert_eq!(c.ward.as_deref(), Some("Bến Nghé"));
+    assert_eq!(events[0].seq, Some(3));
+    // And writing goes on where it stopped: series ids were reloaded, not duplicated.
+    store
+        .write(&[reading("q1", "a", T0 + 2000, &[("aqi", 82.0)])])
+        .unwrap();
+    let h = reader.history(&query(Some("a"), T0, T0 + 3000, 3)).unwrap();
+    assert_eq!(
+        h.iter().map(|b| b.mean).collect::<Vec<_>>(),
+        vec![80.0, 81.0, 82.0]
+    );
+}
+
+#[test]
+fn readers_while_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let reader = store.reader();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let reader = reader.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut last = 0;
+                let mut queries = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let h = reader
+                        .history(&query(Some("a"), T0, T0 + 10 * HOUR, 10))
+                        .unwrap();
+                    let n: u64 = h.iter().map(|b| b.count).sum();
+                    // A reader sees whole batches only, and never goes back.
+                    assert_eq!(n % 100, 0, "a half-written batch was visible");
+                    assert!(n >= last);
+                    last = n;
+                    queries += 1;
+                }
+                queries
+            })
+        })
+        .collect();
+    for b in 0..50 {
+        let batch: Vec<Message> = (0..100)
+            .map(|i| reading("q1", "a", T0 + (b * 100 + i) * 1000, &[("aqi", 1.0)]))
+            .collect();
+        store.write(&batch).unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().unwrap() > 0);
+    }
+    let h = reader
+        .history(&query(Some("a"), T0, T0 + 10 * HOUR, 10))
+        .unwrap();
+    assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), 5000);
+}

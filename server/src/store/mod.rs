@@ -1,0 +1,167 @@
+//! The time-series store: every accepted reading and event, durably.
+//!
+//! Two backends behind one enum ([`Backend`]): the embedded SQLite file (default, in the data
+//! directory) and InfluxDB 2 (production). The writer (`writer.rs`) batches accepted
+//! messages, writes them, and acknowledges the QoS 1 messages only once they are durable: in
+//! the store, or in the on-disk spool when the store is down.
+//!
+//! - `embedded.rs`: SQLite (rusqlite, bundled), WAL, rollups per minute and per hour.
+//! - `influx.rs`: InfluxDB 2 through the `influxdb2` crate, line protocol and Flux.
+
+pub mod embedded;
+pub mod influx;
+pub mod spool;
+pub mod writer;
+
+use std::sync::{Arc, Mutex};
+
+use ioc_protocol::{Domain, Message};
+use serde::{Deserialize, Serialize};
+
+use self::embedded::{EmbeddedReader, EmbeddedStore};
+
+/// A range query of one field: `GET /api/v1/history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    pub domain: Domain,
+    pub area: String,
+    /// One source, or every source of the area (their readings pooled).
+    pub source: Option<String>,
+    pub field: String,
+    /// Epoch ms, inclusive.
+    pub from: i64,
+    /// Epoch ms, exclusive.
+    pub to: i64,
+    /// At most this many buckets come back.
+    pub points: u32,
+}
+
+/// One bucket of a history answer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    /// Start of the bucket, epoch ms.
+    pub t: i64,
+    pub min: f64,
+    pub mean: f64,
+    pub max: f64,
+    /// How many raw values the bucket holds.
+    pub count: u64,
+}
+
+/// Why a store operation failed, and so what the writer does about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot take the write now (down, overloaded, timed out): retry later; the
+    /// batch goes to the spool meanwhile. `retry_after_ms` when the store said how long.
+    #[error("store unavailable: {reason}")]
+    Unavailable {
+        reason: String,
+        retry_after_ms: Option<u64>,
+    },
+    /// The store refused the data itself (HTTP 400 or 422): retrying cannot help. The batch
+    /// is counted as dropped, with the reason.
+    #[error("store rejected the batch: {reason}")]
+    Rejected { reason: String },
+    /// A query that cannot be answered (bad parameters, corrupt data).
+    #[error("{0}")]
+    Query(String),
+}
+
+/// Where the writer writes: one of the two backends.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// SQLite is synchronous: writes run on a blocking thread, one at a time.
+    Embedded(Arc<Mutex<EmbeddedStore>>),
+    Influx(Arc<influx::InfluxStore>),
+}
+
+impl Backend {
+    /// Writes a batch, all or nothing.
+    pub async fn write(&self, batch: Arc<Vec<Message>>) -> Result<(), StoreError> {
+        match self {
+            Backend::Embedded(store) => {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || {
+                    store
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .write(&batch)
+                })
+                .await
+                .map_err(|e| StoreError::Unavailable {
+                    reason: format!("the SQLite writer thread failed: {e}"),
+                    retry_after_ms: None,
+                })?
+            }
+            Backend::Influx(store) => store.write(&batch).await,
+        }
+    }
+
+    /// Deletes what is past retention (the embedded store; InfluxDB keeps its own).
+    pub async fn enforce_retention(&self) {
+        if let Backend::Embedded(store) = self {
+            let store = store.clone();
+            let now = chrono::Utc::now().timestamp_millis();
+            let done = tokio::task::spawn_blocking(move || {
+                store
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .enforce_retention(now)
+            })
+            .await;
+            match done {
+                Ok(Ok(n)) => tracing::info!(rows = n, "retention applied"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "retention failed"),
+                Err(e) => tracing::warn!(error = %e, "retention task failed"),
+            }
+        }
+    }
+}
+
+/// Where queries go.
+#[derive(Debug, Clone)]
+pub enum Reader {
+    Embedded(EmbeddedReader),
+    Influx(Arc<influx::InfluxStore>),
+}
+
+impl Reader {
+    pub async fn history(&self, q: HistoryQuery) -> Result<Vec<Bucket>, StoreError> {
+        match self {
+            Reader::Embedded(r) => {
+                let r = r.clone();
+                blocking(move || r.history(&q)).await
+            }
+            Reader::Influx(s) => s.history(&q).await,
+        }
+    }
+
+    /// The newest reading of each source, to rebuild the live picture at start.
+    pub async fn latest(&self) -> Result<Vec<Message>, StoreError> {
+        match self {
+            Reader::Embedded(r) => {
+                let r = r.clone();
+                blocking(move || r.latest()).await
+            }
+            Reader::Influx(s) => s.latest().await,
+        }
+    }
+
+    pub async fn events_since(&self, since_ms: i64) -> Result<Vec<Message>, StoreError> {
+        match self {
+            Reader::Embedded(r) => {
+                let r = r.clone();
+                blocking(move || r.events_since(since_ms)).await
+            }
+            Reader::Influx(s) => s.events_since(since_ms).await,
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Query(format!("query task failed: {e}")))?
+}

@@ -1,0 +1,437 @@
+//! The store writer: batches accepted messages, makes them durable, then acknowledges them.
+//!
+//! - Its queue is bounded ([`WriterHandle::try_send`] never waits): ingest's event loop must
+//!   never block. QoS 1 messages that find the queue full wait in ingest's own overflow list,
+//!   bounded by the broker's in-flight window, since the broker sends no more unacknowledged
+//!   messages than that.
+//! - A batch is written to the store; if the store is unavailable it goes to the on-disk spool
+//!   instead. Either way it is durable, and only then are its QoS 1 messages acknowledged.
+//! - While the spool holds anything, new batches go behind it, and the oldest spooled batch is
+//!   retried with exponential backoff: batches reach the store in the order they came.
+//! - A batch the store refuses for its content (HTTP 400/422) is counted as dropped with the
+//!   reason and acknowledged: retrying cannot help, and it must not block the rest.
+//! - If even the spool cannot take a batch (full, or a disk error), nothing is acknowledged:
+//!   the writer holds the batch and retries, its queue fills, and the broker keeps the rest.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ioc_protocol::{Body, Message};
+use rumqttc::{AsyncClient, Publish};
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::spool::{Spool, SpoolError};
+use super::{Backend, StoreError};
+
+/// One message on its way to the store, with what acknowledges it. `msg` is `None` for a
+/// rejected QoS 1 message: it has nothing to store, but its ack must leave in order.
+#[derive(Debug)]
+pub struct Pending {
+    pub msg: Option<Message>,
+    /// The QoS 1 publish to acknowledge once the message is durable.
+    pub ack: Option<Publish>,
+}
+
+/// Settings of the writer.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// At most this many data points per write.
+    pub max_batch_points: usize,
+    /// A batch is written at least this often.
+    pub flush_interval: Duration,
+
+    /// Messages waiting for the writer, at most.
+    pub queue_capacity: usize,
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            max_batch_points: 5000,
+            flush_interval: Duration::from_millis(200),
+            queue_capacity: 20_000,
+            retry_min: Duration::from_millis(250),
+            retry_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the writer has done, for `/metrics`, `/readyz` and the System tile.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Messages written to the store (directly or from the spool).
+    pub written: AtomicU64,
+    /// Messages put in the spool.
+    pub spooled: AtomicU64,
+    /// Messages refused by the store for their content, by reason.
+    dropped: Mutex<BTreeMap<String, u64>>,
+    pub spool_batches: AtomicU64,
+    pub spool_bytes: AtomicU64,
+    /// Epoch ms of the last failed write, 0 if none.
+    pub last_failure_ms: AtomicU64,
+    /// Time of the last batch write, in microseconds.
+    pub last_write_us: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+/// The writer's figures as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct WriterReport {
+    pub written: u64,
+    pub spooled: u64,
+    pub dropped: BTreeMap<String, u64>,
+    pub spool_batches: u64,
+    pub spool_bytes: u64,
+    pub queue_depth: u64,
+    pub last_error: Option<String>,
+}
+
+impl WriterStats {
+    pub fn report(&self) -> WriterReport {
+        WriterReport {
+            written: self.written.load(Ordering::Relaxed),
+            spooled: self.spooled.load(Ordering::Relaxed),
+            dropped: self
+                .dropped
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            spool_batches: self.spool_batches.load(Ordering::Relaxed),
+            spool_bytes: self.spool_bytes.load(Ordering::Relaxed),
+            queue_depth: 0,
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    fn failed(&self, e: &impl std::fmt::Display) {
+        self.last_failure_ms.store(
+            chrono::Utc::now().timestamp_millis() as u64,
+            Ordering::Relaxed,
+        );
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+    }
+}
+
+/// The sending side of the writer's queue.
+#[derive(Debug, Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<Pending>,
+    stats: Arc<WriterStats>,
+}
+
+impl WriterHandle {
+    /// Queues a message without waiting; gives it back when the queue is full (whole, so
+    /// that the caller keeps it in order: no boxing needed for a value that moves by).
+    #[allow(clippy::result_large_err)]
+    pub fn try_send(&self, p: Pending) -> Result<(), Pending> {
+        self.tx.try_send(p).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(p) | mpsc::error::TrySendError::Closed(p) => p,
+        })
+    }
+
+    /// Messages waiting in the queue.
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
+    /// The writer's figures, queue depth included.
+    pub fn report(&self) -> WriterReport {
+        WriterReport {
+            queue_depth: self.queue_depth() as u64,
+            ..self.stats.report()
+        }
+    }
+}
+
+fn points(msg: &Option<Message>) -> usize {
+    match msg.as_ref().map(|m| &m.body) {
+        Some(Body::Reading(v)) => v.len().max(1),
+        Some(Body::Event(_)) => 1,
+        None => 0,
+    }
+}
+
+/// Starts the writer task. It runs until `shutdown` turns true, then writes (or spools) what
+/// it holds, acknowledges it, and ends.
+pub fn spawn(
+    backend: Backend,
+    spool: Spool,
+    acker: Option<AsyncClient>,
+    config: WriterConfig,
+    shutdown: watch::Receiver<bool>,
+) -> (WriterHandle, Arc<WriterStats>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+    let stats = Arc::new(WriterStats::default());
+    stats
+        .spool_batches
+        .store(spool.len() as u64, Ordering::Relaxed);
+    stats.spool_bytes.store(spool.bytes(), Ordering::Relaxed);
+    let writer = Writer {
+        backend,
+        spool,
+        acker,
+        config,
+        stats: stats.clone(),
+        retry_at: None,
+        backoff: Duration::ZERO,
+    };
+    let task = tokio::spawn(writer.run(rx, shutdown));
+    (
+        WriterHandle {
+            tx,
+            stats: stats.clone(),
+        },
+        stats,
+        task,
+    )
+}
+
+struct Writer {
+    backend: Backend,
+    spool: Spool,
+    acker: Option<AsyncClient>,
+    config: WriterConfig,
+    stats: Arc<WriterStats>,
+    /// When to try the store again after a failure.
+    retry_at: Option<Instant>,
+    backoff: Duration,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Pending>, mut shutdown: watch::Receiver<bool>) {
+        let mut held: Vec<Pending> = Vec::new();
+        let mut retention_at = Instant::now();
+        loop {
+            if held.is_empty() {
+                let first = tokio::select! {
+                    p = rx.recv() => p,
+                    _ = shutdown.changed() => None,
+                    // Wake up to drain the spool even when nothing new arrives.
+                    _ = sleep_until_opt(self.retry_at.or(Some(Instant::now()))), if !self.spool.is_empty() => {
+                        self.drain_spool().await;
+                        continue;
+                    }
+                };
+                let Some(first) = first else { break };
+                held.push(first);
+                self.gather(&mut held, &mut rx).await;
+            }
+            if self.commit(&held).await {
+                self.ack(std::mem::take(&mut held)).await;
+            } else {
+                // Not durable anywhere: keep it, acknowledge nothing, try again shortly.
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.retry_min) => {}
+                    _ = shutdown.changed() => {}
+                }
+                if *shutdown.borrow() {
+                    break;
+                }
+            }
+            if retention_at.elapsed() >= Duration::from_secs(3600) {
+                retention_at = Instant::now();
+                self.backend.enforce_retention().await;
+            }
+        }
+        // Shutting down: whatever is queued gets one last chance to become durable.
+        rx.close();
+        while let Some(p) = rx.recv().await {
+            held.push(p);
+        }
+        if !held.is_empty() && self.commit(&held).await {
+            self.ack(held).await;
+        }
+    }
+
+    /// Adds to `held` whatever arrives within the flush interval, up to a full batch.
+    async fn gather(&self, held: &mut Vec<Pending>, rx: &mut mpsc::Receiver<Pending>) {
+        let deadline = Instant::now() + self.config.flush_interval;
+        let mut n: usize = held.iter().map(|p| points(&p.msg)).sum();
+        // Rejected messages weigh nothing but still take a place, so that a flood of them is
+        // acknowledged in bounded batches too.
+        while n < self.config.max_batch_points && held.len() < 4 * self.config.max_batch_points {
+            // Take what is already there without waiting, then wait for more until the
+            // deadline: a busy stream makes full batches, a quiet one is not held back long.
+            let p = match rx.try_recv() {
+                Ok(p) => p,
+                Err(_) => match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(p)) => p,
+                    _ => break,
+                },
+            };
+            n += points(&p.msg);
+            held.push(p);
+        }
+    }
+
+    /// Makes a batch durable: in the store, or else in the spool. False if neither took it.
+    async fn commit(&mut self, held: &[Pending]) -> bool {
+        let batch: Arc<Vec<Message>> =
+            Arc::new(held.iter().filter_map(|p| p.msg.clone()).collect());
+        if batch.is_empty() {
+            return true;
+        }
+        if !self.spool.is_empty() {
+            self.drain_spool().await;
+        }
+        if self.spool.is_empty() && self.retry_at.is_none_or(|t| Instant::now() >= t) {
+            let started = Instant::now();
+            match self.backend.write(batch.clone()).await {
+                Ok(()) => {
+                    self.stats
+                        .last_write_us
+                        .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                    self.stats
+                        .written
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    self.succeeded();
+                    return true;
+                }
+                Err(StoreError::Rejected { reason }) => {
+                    tracing::error!(messages = batch.len(), %reason, "the store refused a batch; dropped");
+                    let mut dropped = self.stats.dropped.lock().unwrap_or_else(|e| e.into_inner());
+                    *dropped.entry(reason.clone()).or_default() += batch.len() as u64;
+                    drop(dropped);
+                    self.stats.failed(&reason);
+                    return true;
+                }
+                Err(e) => self.store_failed(&e),
+            }
+        }
+        self.spool_batch(&batch)
+    }
+
+    fn spool_batch(&mut self, batch: &[Message]) -> bool {
+        match self.spool.append(batch) {
+            Ok(()) => {
+                self.stats
+                    .spooled
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                self.spool_gauges();
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot spool a batch; not acknowledging it");
+                self.stats.failed(&e);
+                false
+            }
+        }
+    }
+
+    /// Writes spooled batches back, oldest first, until the spool is empty or the store fails.
+    async fn drain_spool(&mut self) {
+        while self.retry_at.is_none_or(|t| Instant::now() >= t) {
+            let batch = match self.spool.front() {
+                Ok(Some(b)) => b,
+                Ok(None) => return,
+                Err(e @ SpoolError::Corrupt { .. }) => {
+                    tracing::error!(error = %e, "a spooled batch cannot be read; set aside");
+                    self.stats.failed(&e);
+                    let _ = self.spool.quarantine_front();
+                    self.spool_gauges();
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the spool");
+                    self.stats.failed(&e);
+                    self.retry_later(None);
+                    return;
+                }
+            };
+            let n = batch.len() as u64;
+            match self.backend.write(Arc::new(batch)).await {
+                Ok(()) => {
+                    self.stats.written.fetch_add(n, Ordering::Relaxed);
+                    self.succeeded();
+                }
+                Err(StoreError::Rejected { reason }) => {
+                    let mut dropped = self.stats.dropped.lock().unwrap_or_else(|e| e.into_inner());
+                    *dropped.entry(reason).or_default() += n;
+                }
+                Err(e) => {
+                    self.store_failed(&e);
+                    return;
+                }
+            }
+            if let Err(e) = self.spool.pop_front() {
+                tracing::error!(error = %e, "cannot remove a written batch from the spool");
+                self.stats.failed(&e);
+                self.retry_later(None);
+                return;
+            }
+            self.spool_gauges();
+            if self.spool.is_empty() {
+                tracing::info!("the spool is empty: the store has everything");
+            }
+        }
+    }
+
+    fn succeeded(&mut self) {
+        self.retry_at = None;
+        self.backoff = Duration::ZERO;
+    }
+
+    fn store_failed(&mut self, e: &StoreError) {
+        if self.backoff.is_zero() {
+            tracing::warn!(error = %e, "the store is unavailable; spooling to disk");
+        }
+        self.stats.failed(e);
+        let hint = match e {
+            StoreError::Unavailable { retry_after_ms, .. } => {
+                retry_after_ms.map(Duration::from_millis)
+            }
+            _ => None,
+        };
+        self.retry_later(hint);
+    }
+
+    fn retry_later(&mut self, hint: Option<Duration>) {
+        self.backoff = if self.backoff.is_zero() {
+            self.config.retry_min
+        } else {
+            (self.backoff * 2).min(self.config.retry_max)
+        };
+        let wait = hint.map_or(self.backoff, |h| h.min(self.config.retry_max));
+        self.retry_at = Some(Instant::now() + wait);
+    }
+
+    fn spool_gauges(&self) {
+        self.stats
+            .spool_batches
+            .store(self.spool.len() as u64, Ordering::Relaxed);
+        self.stats
+            .spool_bytes
+            .store(self.spool.bytes(), Ordering::Relaxed);
+    }
+
+    async fn ack(&self, held: Vec<Pending>) {
+        let Some(client) = &self.acker else { return };
+        for p in held {
+            if let Some(publish) = p.ack
+                && let Err(e) = client.ack(&publish).await
+            {
+                // The client is gone (shutting down): the broker redelivers what we could not
+                // acknowledge, and the store ignores the duplicates.
+                tracing::debug!(error = %e, "cannot acknowledge");
+                return;
+            }
+        }
+    }
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
