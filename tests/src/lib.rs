@@ -92,6 +92,7 @@ pub struct TestServer {
     /// The embedded broker's address, or the external broker's.
     pub mqtt: SocketAddr,
     pub data_dir: tempfile::TempDir,
+    args: Vec<String>,
 }
 
 impl TestServer {
@@ -109,6 +110,50 @@ impl TestServer {
 
     /// With extra command-line arguments.
     pub fn start_with(args: &[&str]) -> anyhow::Result<TestServer> {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        TestServer::launch(args, tempfile::tempdir()?, None)
+    }
+
+    /// Kills the server with SIGKILL (no chance to flush anything), then starts it again
+    /// with the same arguments, data directory and HTTP port.
+    pub fn crash_and_restart(self) -> anyhow::Result<TestServer> {
+        let TestServer {
+            mut proc,
+            data_dir,
+            args,
+            http,
+            mqtt,
+        } = self;
+        proc.child.kill()?;
+        proc.child.wait()?;
+        let mut s = TestServer::launch(args, data_dir, Some(http))?;
+        if s.mqtt.port() == 1 {
+            s.mqtt = mqtt;
+        }
+        Ok(s)
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit, at most `within`.
+    pub fn terminate(&mut self, within: Duration) -> anyhow::Result<std::process::ExitStatus> {
+        let pid = self.proc.pid().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.proc.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                bail!("ioc-server did not exit within {within:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn launch(
+        args: Vec<String>,
+        data_dir: tempfile::TempDir,
+        http: Option<SocketAddr>,
+    ) -> anyhow::Result<TestServer> {
         let bin = bin_path("ioc-server", "IOC_SERVER_BIN");
         if !bin.is_file() {
             bail!(
@@ -116,11 +161,11 @@ impl TestServer {
                 bin.display()
             );
         }
-        let data_dir = tempfile::tempdir()?;
+        let http_listen = http.map_or("127.0.0.1:0".to_owned(), |a| a.to_string());
         let mut cmd = Command::new(&bin);
         cmd.args([
             "--http-listen",
-            "127.0.0.1:0",
+            &http_listen,
             "--mqtt-listen",
             "127.0.0.1:0",
         ])
@@ -128,7 +173,7 @@ impl TestServer {
         .arg(data_dir.path())
         .arg("--dist-dir")
         .arg(workspace_root().join("dist"))
-        .args(args)
+        .args(&args)
         .env(
             "IOC_LOG",
             std::env::var("IOC_LOG").unwrap_or_else(|_| "warn,rumqttd::router::routing=off".into()),
@@ -162,6 +207,7 @@ impl TestServer {
             http,
             mqtt: mqtt.unwrap_or_else(|| "127.0.0.1:1".parse().expect("addr")),
             data_dir,
+            args,
         })
     }
 
