@@ -2,13 +2,20 @@
 //!
 //! - [`live`]: the websocket connection and the live state.
 //! - [`i18n`]: the words on the screen, Vietnamese first.
-//! - [`tiles`]: the tiles (environment, traffic).
+//! - [`tiles`]: the tiles (environment, traffic), with a sparkline of the last hour per area
+//!   ([`spark`]).
+//! - [`drilldown`]: an area's history charts (1 h, 24 h, 7 days), opened from a tile.
+//! - [`history`]: history queries to the server; [`charts`]: chart drawing, pure functions.
 //!
 //! Times on screen are in Asia/Ho_Chi_Minh (UTC+7, no daylight saving), whatever the
 //! browser's own time zone.
 
+pub mod charts;
+pub mod drilldown;
+pub mod history;
 pub mod i18n;
 pub mod live;
+pub mod spark;
 pub mod tiles;
 
 use leptos::prelude::*;
@@ -39,7 +46,8 @@ pub fn use_clock() -> Clock {
     expect_context::<Clock>()
 }
 
-/// The whole app: header, connection state and the tiles.
+/// The whole app: header, connection state, the tiles, and an area's drill-down when one is
+/// open.
 #[component]
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(Lang::remembered());
@@ -49,6 +57,7 @@ pub fn App() -> impl IntoView {
     provide_context(live);
     let clock = Clock(RwSignal::new(js_sys::Date::now()));
     provide_context(clock);
+    provide_context(drilldown::Drill(RwSignal::new(None)));
     let _ = set_interval_with_handle(
         move || clock.0.set(js_sys::Date::now()),
         std::time::Duration::from_millis(1000),
@@ -61,6 +70,7 @@ pub fn App() -> impl IntoView {
                 <tiles::EnvironmentTile />
                 <tiles::TrafficTile />
             </main>
+            <drilldown::DrillDown />
         </div>
     }
 }

@@ -1,10 +1,17 @@
 //! The tiles. Each shows how old its data is, and turns visibly stale when its sources stop.
+//!
+//! A tile's rows are keyed by area: a live delta updates the text of the cells that changed
+//! and moves rows when the order changes, but never rebuilds a row, so the sparkline in it
+//! is drawn again only when its own data changes (once a minute at most). Clicking an area
+//! opens its drill-down.
 
 use ioc_protocol::{AreaStat, Domain};
 use leptos::prelude::*;
 
+use crate::drilldown::use_drill;
 use crate::i18n::{Lang, Word, aqi_band, congestion_name, t, updated_ago, use_lang};
 use crate::live::{Live, LiveState};
+use crate::spark::{Sparkline, Sparks, sparklines};
 use crate::use_clock;
 
 /// One area's row, as a tile shows it.
@@ -59,9 +66,9 @@ fn tile_age(lang: Lang, rows: &[Row]) -> String {
     }
 }
 
-/// The age cell of a row: "Cập nhật 12 giây trước", or "Dữ liệu cũ" when stale.
-fn age_cell(lang: Lang, row: &Row) -> impl IntoView + use<> {
-    let text = if row.stat.is_none() {
+/// The text of a row's age cell: "Cập nhật 12 giây trước", or "Dữ liệu cũ" when stale.
+fn age_text(lang: Lang, row: &Row) -> String {
+    if row.stat.is_none() {
         "—".to_owned()
     } else if row.stale {
         format!(
@@ -71,11 +78,59 @@ fn age_cell(lang: Lang, row: &Row) -> impl IntoView + use<> {
         )
     } else {
         updated_ago(lang, row.age_ms)
+    }
+}
+
+/// The row of one area, out of its tile's rows: it changes only when that area's figures
+/// (or age) do.
+fn area_row(rows: Memo<Vec<Row>>, code: String) -> Memo<Option<Row>> {
+    Memo::new(move |_| rows.with(|rs| rs.iter().find(|r| r.code == code).cloned()))
+}
+
+/// A figure of a row, formatted, or "—".
+fn cell(
+    row: Memo<Option<Row>>,
+    f: impl Fn(&Row) -> Option<String> + Send + Sync + 'static,
+) -> impl Fn() -> String + Send + Sync + 'static {
+    move || {
+        row.with(|r| r.as_ref().and_then(&f))
+            .unwrap_or_else(|| "—".into())
+    }
+}
+
+/// The area cell of a row: the area's name, a button that opens its drill-down (the whole
+/// row opens it too).
+#[component]
+fn AreaCell(
+    /// The row.
+    row: Memo<Option<Row>>,
+) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <td class="area">
+            <button type="button" class="area-link" title=move || t(lang.get(), Word::ShowHistory)>
+                {move || row.with(|r| r.as_ref().map(|r| r.name.clone()).unwrap_or_default())}
+            </button>
+        </td>
+    }
+}
+
+/// The age cell of a row.
+#[component]
+fn AgeCell(
+    /// The row.
+    row: Memo<Option<Row>>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let text = move || {
+        let l = lang.get();
+        row.with(|r| r.as_ref().map(|r| age_text(l, r)).unwrap_or_default())
     };
     view! { <td class="age" data-field="age">{text}</td> }
 }
 
-/// Air quality by area: VN_AQI with its band and colour, and PM2.5. Worst first.
+/// Air quality by area: VN_AQI with its band and colour, its last hour, and PM2.5. Worst
+/// first.
 #[component]
 pub fn EnvironmentTile() -> impl IntoView {
     let lang = use_lang();
@@ -91,6 +146,7 @@ pub fn EnvironmentTile() -> impl IntoView {
         });
         rows
     });
+    let sparks = sparklines(live, Domain::Env, "aqi");
     view! {
         <section class="tile" id="tile-env" data-testid="tile-env">
             <header>
@@ -102,42 +158,70 @@ pub fn EnvironmentTile() -> impl IntoView {
                     <tr>
                         <th>{move || t(lang.get(), Word::Area)}</th>
                         <th class="num">"VN_AQI"</th>
+                        <th class="spark-head">{move || t(lang.get(), Word::LastHour)}</th>
                         <th class="num">"PM2.5 (µg/m³)"</th>
                         <th class="age"></th>
                     </tr>
                 </thead>
                 <tbody>
-                    {move || {
-                        let l = lang.get();
-                        rows.get()
-                            .into_iter()
-                            .map(|r| {
-                                let aqi = field(&r, "aqi");
-                                let (band_class, band) = aqi.map(|v| aqi_band(l, v)).unwrap_or(("aqi-none", ""));
-                                let pm25 = field(&r, "pm25_ugm3").map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into());
-                                view! {
-                                    <tr data-area=r.code.clone() class:stale=r.stale class:empty=r.stat.is_none()>
-                                        <td class="area">{r.name.clone()}</td>
-                                        <td class="num">
-                                            <span class=format!("aqi {band_class}") data-field="aqi">
-                                                {aqi.map(|v| format!("{v:.0}")).unwrap_or_else(|| "—".into())}
-                                            </span>
-                                            <span class="band">{band}</span>
-                                        </td>
-                                        <td class="num" data-field="pm25_ugm3">{pm25}</td>
-                                        {age_cell(l, &r)}
-                                    </tr>
-                                }
-                            })
-                            .collect_view()
-                    }}
+                    <For
+                        each=move || rows.get()
+                        key=|r| r.code.clone()
+                        children=move |r| view! { <EnvRow rows=rows code=r.code sparks=sparks /> }
+                    />
                 </tbody>
             </table>
         </section>
     }
 }
 
-/// Average speed and congestion by area. Most congested first.
+/// One area in the environment tile.
+#[component]
+fn EnvRow(
+    /// The tile's rows.
+    rows: Memo<Vec<Row>>,
+    /// The area of this row.
+    code: String,
+    /// The tile's sparklines.
+    sparks: Sparks,
+) -> impl IntoView {
+    let lang = use_lang();
+    let drill = use_drill();
+    let row = area_row(rows, code.clone());
+    let aqi = move || row.with(|r| r.as_ref().and_then(|r| field(r, "aqi")));
+    let band = move || {
+        aqi()
+            .map(|v| aqi_band(lang.get(), v))
+            .unwrap_or(("aqi-none", ""))
+    };
+    let open = {
+        let code = code.clone();
+        move |_| drill.0.set(Some(code.clone()))
+    };
+    view! {
+        <tr
+            data-area=code.clone()
+            class:stale=move || row.with(|r| r.as_ref().is_some_and(|r| r.stale))
+            class:empty=move || row.with(|r| r.as_ref().is_none_or(|r| r.stat.is_none()))
+            on:click=open
+        >
+            <AreaCell row=row />
+            <td class="num">
+                <span class=move || format!("aqi {}", band().0) data-field="aqi">
+                    {move || aqi().map(|v| format!("{v:.0}")).unwrap_or_else(|| "—".into())}
+                </span>
+                <span class="band">{move || band().1}</span>
+            </td>
+            <td class="spark-cell"><Sparkline sparks=sparks area=code.clone() /></td>
+            <td class="num" data-field="pm25_ugm3">
+                {cell(row, |r| field(r, "pm25_ugm3").map(|v| format!("{v:.1}")))}
+            </td>
+            <AgeCell row=row />
+        </tr>
+    }
+}
+
+/// Average speed (with its last hour) and congestion by area. Most congested first.
 #[component]
 pub fn TrafficTile() -> impl IntoView {
     let lang = use_lang();
@@ -153,6 +237,7 @@ pub fn TrafficTile() -> impl IntoView {
         });
         rows
     });
+    let sparks = sparklines(live, Domain::Traffic, "speed_kmh");
     view! {
         <section class="tile" id="tile-traffic" data-testid="tile-traffic">
             <header>
@@ -164,38 +249,69 @@ pub fn TrafficTile() -> impl IntoView {
                     <tr>
                         <th>{move || t(lang.get(), Word::Area)}</th>
                         <th class="num">{move || t(lang.get(), Word::AverageSpeed)} " (km/h)"</th>
+                        <th class="spark-head">{move || t(lang.get(), Word::LastHour)}</th>
                         <th>{move || t(lang.get(), Word::Congestion)}</th>
                         <th class="age"></th>
                     </tr>
                 </thead>
                 <tbody>
-                    {move || {
-                        let l = lang.get();
-                        rows.get()
-                            .into_iter()
-                            .map(|r| {
-                                let speed = field(&r, "speed_kmh").map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into());
-                                let level = field(&r, "congestion");
-                                let pct = level.map_or(0.0, |v| (v / 5.0 * 100.0).clamp(0.0, 100.0));
-                                let lvl_class = format!("level level-{}", level.map_or(0, |v| v.round() as i64));
-                                view! {
-                                    <tr data-area=r.code.clone() class:stale=r.stale class:empty=r.stat.is_none()>
-                                        <td class="area">{r.name.clone()}</td>
-                                        <td class="num" data-field="speed_kmh">{speed}</td>
-                                        <td class="congestion">
-                                            <span class="bar"><span class=lvl_class style:width=format!("{pct:.0}%")></span></span>
-                                            <span class="level-text" data-field="congestion">
-                                                {level.map(|v| format!("{v:.1} · {}", congestion_name(l, v))).unwrap_or_else(|| "—".into())}
-                                            </span>
-                                        </td>
-                                        {age_cell(l, &r)}
-                                    </tr>
-                                }
-                            })
-                            .collect_view()
-                    }}
+                    <For
+                        each=move || rows.get()
+                        key=|r| r.code.clone()
+                        children=move |r| view! { <TrafficRow rows=rows code=r.code sparks=sparks /> }
+                    />
                 </tbody>
             </table>
         </section>
+    }
+}
+
+/// One area in the traffic tile.
+#[component]
+fn TrafficRow(
+    /// The tile's rows.
+    rows: Memo<Vec<Row>>,
+    /// The area of this row.
+    code: String,
+    /// The tile's sparklines.
+    sparks: Sparks,
+) -> impl IntoView {
+    let lang = use_lang();
+    let drill = use_drill();
+    let row = area_row(rows, code.clone());
+    let level = move || row.with(|r| r.as_ref().and_then(|r| field(r, "congestion")));
+    let open = {
+        let code = code.clone();
+        move |_| drill.0.set(Some(code.clone()))
+    };
+    view! {
+        <tr
+            data-area=code.clone()
+            class:stale=move || row.with(|r| r.as_ref().is_some_and(|r| r.stale))
+            class:empty=move || row.with(|r| r.as_ref().is_none_or(|r| r.stat.is_none()))
+            on:click=open
+        >
+            <AreaCell row=row />
+            <td class="num" data-field="speed_kmh">
+                {cell(row, |r| field(r, "speed_kmh").map(|v| format!("{v:.1}")))}
+            </td>
+            <td class="spark-cell"><Sparkline sparks=sparks area=code.clone() /></td>
+            <td class="congestion">
+                <span class="bar">
+                    <span
+                        class=move || format!("level level-{}", level().map_or(0, |v| v.round() as i64))
+                        style:width=move || format!("{:.0}%", level().map_or(0.0, |v| (v / 5.0 * 100.0).clamp(0.0, 100.0)))
+                    ></span>
+                </span>
+                <span class="level-text" data-field="congestion">
+                    {move || {
+                        level()
+                            .map(|v| format!("{v:.1} · {}", congestion_name(lang.get(), v)))
+                            .unwrap_or_else(|| "—".into())
+                    }}
+                </span>
+            </td>
+            <AgeCell row=row />
+        </tr>
     }
 }

@@ -6,6 +6,7 @@
 //! `cargo build --workspace --bins` first; `IOC_SERVER_BIN` overrides the path.
 
 pub mod browser;
+pub mod victoria;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -9,17 +9,16 @@
 //!   events against that InfluxDB 2. Without it that test says so and passes.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
+
 use std::time::Duration;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::Context;
 use ioc_protocol::{Body, Complaint, Domain, Event, Message, Topic, Value};
 use ioc_server::store::influx::{InfluxConfig, InfluxStore, Token};
 use ioc_server::store::{Bucket, HistoryQuery};
-use ioc_tests::{Proc, free_port, now_ms, wait_port};
+use ioc_tests::now_ms;
+use ioc_tests::victoria::{Sample, Victoria};
 
-const VICTORIA_METRICS: &str = "/usr/bin/victoria-metrics";
 const WAIT: Duration = Duration::from_secs(30);
 
 fn reading(domain: Domain, area: &str, source: &str, ts: i64, values: &[(&str, Value)]) -> Message {
@@ -96,9 +95,6 @@ fn telemetry_batch(base: i64, tag: &str) -> Vec<Message> {
     batch
 }
 
-/// A series as VictoriaMetrics names it, a time and a value.
-type Sample = ((String, BTreeMap<String, String>), i64, f64);
-
 /// What VictoriaMetrics must hold after `batch` is written: `{measurement}_{field}` with the
 /// tags as labels, bools as 1 and 0.
 fn expected_samples(batch: &[Message]) -> Vec<Sample> {
@@ -126,126 +122,6 @@ fn expected_samples(batch: &[Message]) -> Vec<Sample> {
         }
     }
     out
-}
-
-/// VictoriaMetrics on a free loopback port and a fresh data directory, killed on drop.
-struct Victoria {
-    _proc: Proc,
-    _dir: tempfile::TempDir,
-    url: String,
-    http: reqwest::Client,
-}
-
-impl Victoria {
-    async fn start() -> anyhow::Result<Victoria> {
-        ensure!(
-            Path::new(VICTORIA_METRICS).is_file(),
-            "{VICTORIA_METRICS} is missing: `scripts/setup test` installs it (Debian's victoria-metrics)"
-        );
-        let dir = tempfile::tempdir()?;
-        let port = free_port();
-        let child = Command::new(VICTORIA_METRICS)
-            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-            .arg(format!("-storageDataPath={}", dir.path().display()))
-            .arg("-retentionPeriod=100y")
-            // Samples of one series with the same timestamp are one sample, as the points of
-            // InfluxDB are: what makes "a duplicate overwrites itself" checkable here.
-            .arg("-dedup.minScrapeInterval=1ms")
-            .arg("-loggerLevel=ERROR")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("cannot start victoria-metrics")?;
-        let proc = Proc {
-            child,
-            name: "victoria-metrics".into(),
-        };
-        let url = format!("http://127.0.0.1:{port}");
-        wait_port(([127, 0, 0, 1], port).into(), WAIT)?;
-        let http = reqwest::Client::builder().timeout(WAIT).build()?;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let healthy = match http.get(format!("{url}/health")).send().await {
-                Ok(r) => r.status().is_success() && r.text().await.unwrap_or_default() == "OK",
-                Err(_) => false,
-            };
-            if healthy {
-                break;
-            }
-            ensure!(
-                tokio::time::Instant::now() < deadline,
-                "victoria-metrics not healthy within {WAIT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(Victoria {
-            _proc: proc,
-            _dir: dir,
-            url,
-            http,
-        })
-    }
-
-    /// Every sample it holds, read through `/api/v1/export` (JSON lines), after making what
-    /// was just written searchable.
-    async fn export(&self) -> anyhow::Result<Vec<Sample>> {
-        self.http
-            .get(format!("{}/internal/force_flush", self.url))
-            .send()
-            .await?
-            .error_for_status()?;
-        let text = self
-            .http
-            .get(format!("{}/api/v1/export", self.url))
-            .query(&[("match[]", r#"{__name__!=""}"#)])
-            .send()
-            .await?
-            .error_for_status()?
-            .text()
-            .await?;
-        let mut samples = Vec::new();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            #[derive(serde::Deserialize)]
-            struct Series {
-                metric: BTreeMap<String, String>,
-                values: Vec<f64>,
-                timestamps: Vec<i64>,
-            }
-            let mut series: Series =
-                serde_json::from_str(line).with_context(|| format!("export line {line}"))?;
-            let name = series
-                .metric
-                .remove("__name__")
-                .context("a series without a name")?;
-            ensure!(series.values.len() == series.timestamps.len(), "{line}");
-            for (ts, v) in series.timestamps.iter().zip(&series.values) {
-                samples.push(((name.clone(), series.metric.clone()), *ts, *v));
-            }
-        }
-        Ok(samples)
-    }
-
-    /// Exports until `done` holds of what it holds, or fails at the deadline.
-    async fn export_until(
-        &self,
-        what: &str,
-        done: impl Fn(&[Sample]) -> bool,
-    ) -> anyhow::Result<Vec<Sample>> {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let samples = self.export().await?;
-            if done(&samples) {
-                return Ok(samples);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                bail!(
-                    "{what}: not within {WAIT:?}; victoria-metrics holds {} samples",
-                    samples.len()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
 }
 
 /// Each expected sample is there exactly once with its value, and nothing else is.
@@ -288,7 +164,7 @@ async fn writes_reach_victoria_metrics_exactly_once() -> anyhow::Result<()> {
 
     store.write(&batch).await?;
     let held = vm
-        .export_until("the first batch", |s| s.len() >= expected.len())
+        .export_until("the first batch", WAIT, |s| s.len() >= expected.len())
         .await?;
     assert_exactly_once(&held, &expected);
 
@@ -308,7 +184,7 @@ async fn writes_reach_victoria_metrics_exactly_once() -> anyhow::Result<()> {
     expected_again.extend(expected_samples(&[marker]));
     let marker_key = expected_again.last().cloned().context("the marker")?;
     let held = vm
-        .export_until("the marker of the second batch", |s| {
+        .export_until("the marker of the second batch", WAIT, |s| {
             s.iter().any(|h| h.0 == marker_key.0 && h.1 == marker_key.1)
         })
         .await?;

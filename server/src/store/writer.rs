@@ -57,7 +57,7 @@ impl Default for WriterConfig {
             flush_interval: Duration::from_millis(200),
             queue_capacity: 20_000,
             retry_min: Duration::from_millis(250),
-            retry_max: Duration::from_secs(30),
+            retry_max: Duration::from_secs(5),
         }
     }
 }
