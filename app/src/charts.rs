@@ -393,6 +393,10 @@ pub struct ChartModel {
     pub empty: bool,
     /// The newest bucket's mean, if any.
     pub last: Option<f64>,
+    /// The guides inside the value scale: their index in [`ChartSpec::guides`] and y.
+    pub guides: Vec<(usize, f64)>,
+    /// Buckets with no neighbour to draw a line to: (x, y) of their mean, drawn as dots.
+    pub dots: Vec<(f64, f64)>,
 }
 
 /// How a chart's value axis is chosen.
@@ -403,6 +407,8 @@ pub struct ChartSpec<'a> {
     pub include: &'a [f64],
     pub max_value_ticks: usize,
     pub max_time_ticks: usize,
+    /// Values marked by a line when inside the scale (the VN_AQI band limits).
+    pub guides: &'a [f64],
 }
 
 /// The drawing of a history chart over `window`, in `frame`.
@@ -437,14 +443,35 @@ pub fn chart(buckets: &[Bucket], window: Window, frame: Frame, spec: ChartSpec<'
                 .map(|v| (y.map(*v), format_value(*v, axis.step)))
                 .collect()
         },
+        guides: if runs.is_empty() {
+            Vec::new()
+        } else {
+            spec.guides
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v > axis.lo && **v <= axis.hi)
+                .map(|(i, v)| (i, y.map(*v)))
+                .collect()
+        },
+        dots: runs
+            .iter()
+            .filter_map(|r| match r.as_slice() {
+                [b] => Some((bucket_x(b, window.step, &x), y.map(b.mean))),
+                _ => None,
+            })
+            .collect(),
         empty: runs.is_empty(),
         last: runs.last().and_then(|r| r.last()).map(|b| b.mean),
     }
 }
 
+/// The least span of a sparkline's scale, as a share of its values' level.
+const SPARK_MIN_SPAN: f64 = 0.2;
+
 /// The mean line of a sparkline `width` × `height` over `window`, fitted to its own values
 /// (the trend matters, not the level), with a little room above and below for the stroke.
-/// Empty when there is no data.
+/// The scale spans at least a fifth of the values' level, so that noise of a point or two on a
+/// steady series stays a ripple instead of filling the height. Empty when there is no data.
 pub fn sparkline(buckets: &[Bucket], window: Window, width: f64, height: f64) -> String {
     let runs = segments(buckets, window.step);
     let Some((lo, hi)) = runs
@@ -456,6 +483,13 @@ pub fn sparkline(buckets: &[Bucket], window: Window, width: f64, height: f64) ->
         })
     else {
         return String::new();
+    };
+    let mid = (lo + hi) / 2.0;
+    let min_span = mid.abs() * SPARK_MIN_SPAN;
+    let (lo, hi) = if hi - lo < min_span {
+        (mid - min_span / 2.0, mid + min_span / 2.0)
+    } else {
+        (lo, hi)
     };
     let pad = height * 0.1;
     let x = Linear::new((window.from as f64, window.to as f64), (0.0, width));
@@ -561,6 +595,8 @@ mod tests {
         let m = chart(&[], w, frame(), spec());
         assert!(m.empty);
         assert_eq!((m.mean.as_str(), m.band.as_str(), m.last), ("", "", None));
+        assert!(m.guides.is_empty());
+        assert!(m.dots.is_empty());
         // The time axis is still drawn (here 100 ms from 07:00: one tick), no value scale.
         assert_eq!(m.x_ticks, vec![(50.0, "07:00".to_owned())]);
         assert!(m.y_ticks.is_empty());
@@ -584,6 +620,35 @@ mod tests {
         assert_eq!(
             sparkline(&[b(40, 1.0, 7.0, 9.0)], w, 100.0, 20.0),
             "M45.0 10.0 h0"
+        );
+    }
+
+    #[test]
+    fn sparklines_fit_the_trend_but_not_the_noise() {
+        let w = Window {
+            from: 0,
+            to: 100,
+            step: 10,
+        };
+        // 50 to 100: the full height (20, less 10% above and below).
+        assert_eq!(
+            sparkline(
+                &[b(0, 0.0, 50.0, 0.0), b(10, 0.0, 100.0, 0.0)],
+                w,
+                100.0,
+                20.0
+            ),
+            "M5.0 18.0 L15.0 2.0"
+        );
+        // 100 to 101: a ripple around the middle, not the full height.
+        assert_eq!(
+            sparkline(
+                &[b(0, 0.0, 100.0, 0.0), b(10, 0.0, 101.0, 0.0)],
+                w,
+                100.0,
+                20.0
+            ),
+            "M5.0 10.4 L15.0 9.6"
         );
     }
 
@@ -714,6 +779,7 @@ mod tests {
             include: &[0.0],
             max_value_ticks: 4,
             max_time_ticks: 6,
+            guides: &[50.0, 100.0, 150.0, 200.0],
         }
     }
 
@@ -749,5 +815,14 @@ mod tests {
         assert_eq!(m.x_ticks[0], (50.0, "07:00".to_owned()));
         assert_eq!(m.x_ticks.len(), 7);
         assert_eq!(m.x_ticks[6].0, 390.0);
+        // The guides inside the scale (200 is above it).
+        let guides: Vec<usize> = m.guides.iter().map(|(i, _)| *i).collect();
+        assert_eq!(guides, [0, 1, 2]);
+        assert_eq!(m.guides[2].1, 10.0);
+        assert!(m.dots.is_empty());
+        // A lone bucket is also a dot, so that it shows at any size.
+        let lone = chart(&[b(0, 100.0, 100.0, 100.0)], w, frame(), spec());
+        assert_eq!(lone.dots.len(), 1);
+        assert!(lone.mean.ends_with("h0"));
     }
 }

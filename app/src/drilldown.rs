@@ -12,7 +12,7 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::charts::{Bucket, ChartSpec, Frame, Window, chart, format_value};
+use crate::charts::{Bucket, ChartSpec, Frame, Window, chart};
 use crate::history::{HistoryError, METRICS, Metric, Query, Range, fetch, page_hidden};
 use crate::i18n::{Lang, Word, t, use_lang};
 use crate::live::Live;
@@ -233,11 +233,7 @@ fn HistoryChart(
     data: RwSignal<ChartData>,
 ) -> impl IntoView {
     let lang = use_lang();
-    let spec = ChartSpec {
-        include: metric.include,
-        max_value_ticks: 5,
-        max_time_ticks: 8,
-    };
+    let guides = metric.guide_values();
     let latest = move || {
         data.with(|d| match d {
             ChartData::Ready { buckets, .. } => buckets.iter().max_by_key(|b| b.t).map(|b| b.mean),
@@ -259,14 +255,20 @@ fn HistoryChart(
                     }),
                 ),
                 ChartData::Ready { window, buckets } => {
+                    let spec = ChartSpec {
+                        include: metric.include,
+                        max_value_ticks: 5,
+                        max_time_ticks: 8,
+                        guides: &guides,
+                    };
                     let m = chart(buckets, *window, FRAME, spec);
                     let msg = m.empty.then(|| t(l, Word::NoData).to_owned());
                     (Some(m), msg)
                 }
             };
             let (x0, x1, y0, y1) = (FRAME.x0(), FRAME.x1(), FRAME.y0(), FRAME.y1());
-            let (band, mean, x_ticks, y_ticks) = model
-                .map(|m| (m.band, m.mean, m.x_ticks, m.y_ticks))
+            let (band, mean, x_ticks, y_ticks, guide_lines, dots) = model
+                .map(|m| (m.band, m.mean, m.x_ticks, m.y_ticks, m.guides, m.dots))
                 .unwrap_or_default();
             view! {
                 <svg
@@ -285,6 +287,13 @@ fn HistoryChart(
                             }
                         })
                         .collect_view()}
+                    {guide_lines
+                        .into_iter()
+                        .map(|(i, y)| {
+                            let class = format!("guide {}", metric.guides[i].1);
+                            view! { <line class=class x1=x0 x2=x1 y1=y y2=y /> }
+                        })
+                        .collect_view()}
                     <line class="axis" x1=x0 x2=x1 y1=y1 y2=y1 />
                     {x_ticks
                         .into_iter()
@@ -297,6 +306,10 @@ fn HistoryChart(
                         .collect_view()}
                     <path class="band" d=band />
                     <path class="mean" d=mean />
+                    {dots
+                        .into_iter()
+                        .map(|(cx, cy)| view! { <circle class="dot" cx=cx cy=cy r="5" /> })
+                        .collect_view()}
                     {message
                         .map(|msg| {
                             view! {
@@ -313,13 +326,12 @@ fn HistoryChart(
         <figure class="chart" data-chart=metric.field>
             <figcaption>
                 <span class="chart-title">{move || t(lang.get(), metric.title)}</span>
-                <span class="chart-unit">{move || metric.unit.text(lang.get())}</span>
                 <span class="chart-latest">
                     {move || {
                         latest()
                             .map(|v| {
-                                let step = if metric.field == "aqi" { 1.0 } else { 0.1 };
-                                format!("{}: {}", t(lang.get(), Word::Latest), format_value(v, step))
+                                let l = lang.get();
+                                format!("{}: {}", t(l, Word::Latest), metric.describe(l, v))
                             })
                             .unwrap_or_default()
                     }}

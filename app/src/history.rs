@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::charts::{Bucket, Window, window};
-use crate::i18n::{Lang, Word};
+use crate::i18n::{Lang, Word, aqi_band, congestion_name};
 
 /// One history query: a field of an area, every source of the area pooled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +190,34 @@ pub struct Metric {
     pub unit: Unit,
     /// Values the value axis always shows (a zero baseline, fixed ends).
     pub include: &'static [f64],
+    /// Lines across the chart at these values, with their CSS class.
+    pub guides: &'static [(f64, &'static str)],
 }
+
+impl Metric {
+    /// A value of the series as the screen says it: "72 · Trung bình", "35.8 µg/m³",
+    /// "3.8 · Chậm".
+    pub fn describe(&self, lang: Lang, v: f64) -> String {
+        match self.field {
+            "aqi" => format!("{v:.0} · {}", aqi_band(lang, v).1),
+            "congestion" => format!("{v:.1} · {}", congestion_name(lang, v)),
+            _ => format!("{v:.1} {}", self.unit.text(lang)),
+        }
+    }
+
+    pub fn guide_values(&self) -> Vec<f64> {
+        self.guides.iter().map(|(v, _)| *v).collect()
+    }
+}
+
+/// The VN_AQI band limits, marked on the AQI chart in the colour of the band below them.
+const AQI_GUIDES: &[(f64, &str)] = &[
+    (50.0, "guide-aqi-good"),
+    (100.0, "guide-aqi-moderate"),
+    (150.0, "guide-aqi-poor"),
+    (200.0, "guide-aqi-bad"),
+    (300.0, "guide-aqi-very-bad"),
+];
 
 /// The unit of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +245,7 @@ pub const METRICS: [Metric; 4] = [
         title: Word::AirQuality,
         unit: Unit::Fixed("VN_AQI"),
         include: &[0.0],
+        guides: AQI_GUIDES,
     },
     Metric {
         field: "pm25_ugm3",
@@ -225,6 +253,7 @@ pub const METRICS: [Metric; 4] = [
         title: Word::Pm25,
         unit: Unit::Fixed("µg/m³"),
         include: &[0.0],
+        guides: &[],
     },
     Metric {
         field: "speed_kmh",
@@ -232,6 +261,7 @@ pub const METRICS: [Metric; 4] = [
         title: Word::AverageSpeed,
         unit: Unit::Fixed("km/h"),
         include: &[0.0],
+        guides: &[],
     },
     Metric {
         field: "congestion",
@@ -239,6 +269,7 @@ pub const METRICS: [Metric; 4] = [
         title: Word::Congestion,
         unit: Unit::Word(Word::CongestionScale),
         include: &[0.0, 5.0],
+        guides: &[],
     },
 ];
 
@@ -276,6 +307,17 @@ mod tests {
         }
         let spark = window(now, SPARK_SPAN_MS, SPARK_POINTS);
         assert_eq!(spark.step, 120_000);
+    }
+
+    #[test]
+    fn latest_values_read_naturally() {
+        let [aqi, pm, speed, congestion] = METRICS;
+        assert_eq!(aqi.describe(Lang::Vi, 72.4), "72 · Trung bình");
+        assert_eq!(aqi.describe(Lang::En, 151.0), "151 · Bad");
+        assert_eq!(pm.describe(Lang::Vi, 35.84), "35.8 µg/m³");
+        assert_eq!(speed.describe(Lang::En, 14.2), "14.2 km/h");
+        assert_eq!(congestion.describe(Lang::Vi, 3.8), "3.8 · Ùn tắc");
+        assert_eq!(aqi.guide_values(), [50.0, 100.0, 150.0, 200.0, 300.0]);
     }
 
     #[test]

@@ -78,7 +78,8 @@ pub fn sparklines(live: Live, domain: Domain, field: &'static str) -> Sparks {
     });
     let f = fetcher.clone();
     Effect::new(move |_| {
-        areas.track();
+        // Read, not only tracked: a memo that was never read has not subscribed to its source.
+        areas.with(|_| ());
         refresh(&f, Due::New);
     });
     let f = fetcher;

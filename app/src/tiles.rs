@@ -248,7 +248,7 @@ pub fn TrafficTile() -> impl IntoView {
                 <thead>
                     <tr>
                         <th>{move || t(lang.get(), Word::Area)}</th>
-                        <th class="num">{move || t(lang.get(), Word::AverageSpeed)} " (km/h)"</th>
+                        <th class="num speed-head">{move || t(lang.get(), Word::AverageSpeed)} " (km/h)"</th>
                         <th class="spark-head">{move || t(lang.get(), Word::LastHour)}</th>
                         <th>{move || t(lang.get(), Word::Congestion)}</th>
                         <th class="age"></th>
