@@ -21,6 +21,7 @@ use crate::live::Live;
 #[derive(Debug, Clone, Copy)]
 pub struct Drill(pub RwSignal<Option<String>>);
 
+/// The drill-down's signal, provided by the app.
 pub fn use_drill() -> Drill {
     expect_context::<Drill>()
 }
@@ -122,6 +123,8 @@ fn DrillPanel(
                     }
                     let _ = slot.try_set(match answer {
                         Ok(buckets) => ChartData::Ready { window, buckets },
+                        // A failed refresh keeps the chart shown; it tries again in a minute.
+                        Err(_) if !fresh => return,
                         Err(e) => ChartData::Failed(e),
                     });
                 });
@@ -192,7 +195,11 @@ fn DrillPanel(
                                         data-range=r.code()
                                         class:active=move || range.get() == r
                                         aria-pressed=move || if range.get() == r { "true" } else { "false" }
-                                        on:click=move |_| range.set(r)
+                                        on:click=move |_| {
+                                            if range.get_untracked() != r {
+                                                range.set(r);
+                                            }
+                                        }
                                     >
                                         {move || t(lang.get(), r.word())}
                                     </button>

@@ -81,6 +81,11 @@ fn age_text(lang: Lang, row: &Row) -> String {
     }
 }
 
+/// The areas of a tile's rows, in order: what its keyed rows follow.
+fn area_codes(rows: Memo<Vec<Row>>) -> Vec<String> {
+    rows.with(|rs| rs.iter().map(|r| r.code.clone()).collect())
+}
+
 /// The row of one area, out of its tile's rows: it changes only when that area's figures
 /// (or age) do.
 fn area_row(rows: Memo<Vec<Row>>, code: String) -> Memo<Option<Row>> {
@@ -165,9 +170,9 @@ pub fn EnvironmentTile() -> impl IntoView {
                 </thead>
                 <tbody>
                     <For
-                        each=move || rows.get()
-                        key=|r| r.code.clone()
-                        children=move |r| view! { <EnvRow rows=rows code=r.code sparks=sparks /> }
+                        each=move || area_codes(rows)
+                        key=|code| code.clone()
+                        children=move |code| view! { <EnvRow rows=rows code=code sparks=sparks /> }
                     />
                 </tbody>
             </table>
@@ -256,9 +261,9 @@ pub fn TrafficTile() -> impl IntoView {
                 </thead>
                 <tbody>
                     <For
-                        each=move || rows.get()
-                        key=|r| r.code.clone()
-                        children=move |r| view! { <TrafficRow rows=rows code=r.code sparks=sparks /> }
+                        each=move || area_codes(rows)
+                        key=|code| code.clone()
+                        children=move |code| view! { <TrafficRow rows=rows code=code sparks=sparks /> }
                     />
                 </tbody>
             </table>
