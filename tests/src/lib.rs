@@ -220,6 +220,20 @@ impl TestServer {
         format!("ws://{}/ws", self.http)
     }
 
+    /// Waits until the server is connected to its broker and subscribed: a message published
+    /// before a subscription exists is not queued for it by any broker.
+    pub async fn wait_subscribed(&self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self.get_json("/healthz").await?["broker_connected"] != true {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "the server never subscribed to its broker"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
     pub async fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         let r = reqwest::get(self.url(path)).await?.error_for_status()?;
         Ok(r.json().await?)
@@ -440,6 +454,14 @@ impl LiveClient {
             ServerMsg::Heartbeat { .. } => {}
         }
         Ok(())
+    }
+
+    /// The codes of the city's areas, from the snapshot.
+    pub fn area_codes(&self) -> Vec<String> {
+        self.snapshot
+            .iter()
+            .flat_map(|s| s.areas.iter().map(|a| a.code.clone()))
+            .collect()
     }
 
     /// The mean of a field in an area, as the screen would show it.

@@ -26,23 +26,11 @@ async fn stored(server: &TestServer, from: i64, to: i64) -> anyhow::Result<u64> 
         .sum())
 }
 
-async fn wait_subscribed(server: &TestServer) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while server.get_json("/healthz").await?["broker_connected"] != true {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "server never subscribed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_stream_loses_no_acknowledged_reading() -> anyhow::Result<()> {
     let broker = Mosquitto::start()?;
     let mut server = TestServer::start_external(broker.addr)?;
-    wait_subscribed(&server).await?;
+    server.wait_subscribed().await?;
     let mut publisher = Publisher::connect(broker.addr, "crash-gateway").await?;
 
     let total: i64 = 3000;

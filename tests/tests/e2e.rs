@@ -107,23 +107,8 @@ async fn mosquitto_reading_reaches_the_websocket() -> anyhow::Result<()> {
     let server = TestServer::start_external(broker.addr)?;
     // Wait until the server is subscribed: a message published before the server's first
     // subscription is not queued for it by any broker.
-    wait_subscribed(&server).await?;
+    server.wait_subscribed().await?;
     readings_reach_the_websocket(&server).await
-}
-
-async fn wait_subscribed(server: &TestServer) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let health = server.get_json("/healthz").await?;
-        if health["broker_connected"] == true {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "server never connected to the broker"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Every kind of malformed message of the contract, with the reason it must be counted under.
@@ -185,14 +170,7 @@ async fn bad_input_is_counted_and_valid_readings_arrive_intact() -> anyhow::Resu
     let server = TestServer::start()?;
     let mut live = LiveClient::connect(&server).await?;
     let mut publisher = Publisher::connect(server.mqtt, "e2e-bad-gateway").await?;
-    let areas: Vec<String> = live
-        .snapshot
-        .as_ref()
-        .expect("snapshot")
-        .areas
-        .iter()
-        .map(|a| a.code.clone())
-        .collect();
+    let areas = live.area_codes();
 
     let ts = now_ms();
     let bad = bad_messages(ts);
@@ -327,14 +305,7 @@ async fn a_browser_that_stops_reading_gets_the_newest_state_not_a_backlog() -> a
     let mut stalled = LiveClient::connect(&server).await.context("stalled")?;
     let mut watcher = LiveClient::connect(&server).await.context("watcher")?;
     let mut publisher = Publisher::connect(server.mqtt, "e2e-flood").await?;
-    let areas: Vec<String> = watcher
-        .snapshot
-        .as_ref()
-        .expect("snapshot")
-        .areas
-        .iter()
-        .map(|a| a.code.clone())
-        .collect();
+    let areas = watcher.area_codes();
     let fields: String = (0..60)
         .map(|f| format!(r#""a_rather_long_extra_field_name_{f:02}":{f}.25,"#))
         .collect();

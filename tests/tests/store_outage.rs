@@ -13,18 +13,6 @@ use std::time::Duration;
 use ioc_tests::victoria::Victoria;
 use ioc_tests::{Mosquitto, Publisher, TestServer, now_ms};
 
-async fn wait_subscribed(server: &TestServer) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while server.get_json("/healthz").await?["broker_connected"] != true {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "server never subscribed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_30_second_store_outage_at_2000_readings_per_second_loses_nothing() -> anyhow::Result<()>
 {
@@ -38,7 +26,7 @@ async fn a_30_second_store_outage_at_2000_readings_per_second_loses_nothing() ->
         "--mqtt-url",
         &format!("mqtt://{}", broker.addr),
     ])?;
-    wait_subscribed(&server).await?;
+    server.wait_subscribed().await?;
     let mut publisher = Publisher::connect(broker.addr, "outage-gateway").await?;
 
     let rate = 2000;

@@ -37,14 +37,7 @@ async fn main() -> anyhow::Result<()> {
     let rate = arg("--rate", 500)?.max(1);
     let server = TestServer::start()?;
     let mut live = LiveClient::connect(&server).await?;
-    let areas: Vec<String> = live
-        .snapshot
-        .as_ref()
-        .context("snapshot")?
-        .areas
-        .iter()
-        .map(|a| a.code.clone())
-        .collect();
+    let areas = live.area_codes();
     let publisher = Publisher::connect(server.mqtt, "ioc-latency").await?;
 
     // The publisher runs on its own task at a steady rate; the client measures as it reads.
