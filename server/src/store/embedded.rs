@@ -142,8 +142,11 @@ impl EmbeddedStore {
             })?;
         }
         let conn = Connection::open(path).map_err(sql_err)?;
+        // A 64 MiB page cache for the writer: raw points are keyed by (series, ts), so a batch
+        // touches pages all over the B-tree; with SQLite's 2 MiB default, writes were 25% slower.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
         )
         .map_err(sql_err)?;
         conn.execute_batch(SCHEMA).map_err(sql_err)?;
