@@ -153,11 +153,34 @@ impl WriterHandle {
     }
 }
 
-fn points(msg: &Option<Message>) -> usize {
-    match msg.as_ref().map(|m| &m.body) {
-        Some(Body::Reading(v)) => v.len().max(1),
-        Some(Body::Event(_)) => 1,
-        None => 0,
+/// What the writer holds until it is durable: the messages to store, as one shared batch
+/// (written, or spooled, or retried without copying it), and the acks that follow, in order.
+#[derive(Debug, Default)]
+struct Held {
+    msgs: Arc<Vec<Message>>,
+    acks: Vec<Publish>,
+    /// Pending entries taken in, rejected messages (ack only) included.
+    entries: usize,
+    /// Data points of `msgs`.
+    points: usize,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    fn push(&mut self, p: Pending) {
+        self.entries += 1;
+        if let Some(msg) = p.msg {
+            self.points += match &msg.body {
+                Body::Reading(v) => v.len().max(1),
+                Body::Event(_) => 1,
+            };
+            // Only the writer holds the batch between writes, so this does not copy it.
+            Arc::make_mut(&mut self.msgs).push(msg);
+        }
+        self.acks.extend(p.ack);
     }
 }
 
@@ -209,7 +232,7 @@ struct Writer {
 
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Pending>, mut shutdown: watch::Receiver<bool>) {
-        let mut held: Vec<Pending> = Vec::new();
+        let mut held = Held::default();
         let mut retention_at = Instant::now();
         loop {
             if held.is_empty() {
@@ -226,7 +249,7 @@ impl Writer {
                 held.push(first);
                 self.gather(&mut held, &mut rx).await;
             }
-            if self.commit(&held).await {
+            if self.commit(&held.msgs).await {
                 self.ack(std::mem::take(&mut held)).await;
             } else {
                 // Not durable anywhere: keep it, acknowledge nothing, try again shortly.
@@ -248,18 +271,19 @@ impl Writer {
         while let Some(p) = rx.recv().await {
             held.push(p);
         }
-        if !held.is_empty() && self.commit(&held).await {
+        if !held.is_empty() && self.commit(&held.msgs).await {
             self.ack(held).await;
         }
     }
 
     /// Adds to `held` whatever arrives within the flush interval, up to a full batch.
-    async fn gather(&self, held: &mut Vec<Pending>, rx: &mut mpsc::Receiver<Pending>) {
+    async fn gather(&self, held: &mut Held, rx: &mut mpsc::Receiver<Pending>) {
         let deadline = Instant::now() + self.config.flush_interval;
-        let mut n: usize = held.iter().map(|p| points(&p.msg)).sum();
         // Rejected messages weigh nothing but still take a place, so that a flood of them is
         // acknowledged in bounded batches too.
-        while n < self.config.max_batch_points && held.len() < 4 * self.config.max_batch_points {
+        while held.points < self.config.max_batch_points
+            && held.entries < 4 * self.config.max_batch_points
+        {
             // Take what is already there without waiting, then wait for more until the
             // deadline: a busy stream makes full batches, a quiet one is not held back long.
             let p = match rx.try_recv() {
@@ -269,15 +293,12 @@ impl Writer {
                     _ => break,
                 },
             };
-            n += points(&p.msg);
             held.push(p);
         }
     }
 
     /// Makes a batch durable: in the store, or else in the spool. False if neither took it.
-    async fn commit(&mut self, held: &[Pending]) -> bool {
-        let batch: Arc<Vec<Message>> =
-            Arc::new(held.iter().filter_map(|p| p.msg.clone()).collect());
+    async fn commit(&mut self, batch: &Arc<Vec<Message>>) -> bool {
         if batch.is_empty() {
             return true;
         }
@@ -308,7 +329,7 @@ impl Writer {
                 Err(e) => self.store_failed(&e),
             }
         }
-        self.spool_batch(&batch)
+        self.spool_batch(batch)
     }
 
     fn spool_batch(&mut self, batch: &[Message]) -> bool {
@@ -414,12 +435,10 @@ impl Writer {
             .store(self.spool.bytes(), Ordering::Relaxed);
     }
 
-    async fn ack(&self, held: Vec<Pending>) {
+    async fn ack(&self, held: Held) {
         let Some(client) = &self.acker else { return };
-        for p in held {
-            if let Some(publish) = p.ack
-                && let Err(e) = client.ack(&publish).await
-            {
+        for publish in held.acks {
+            if let Err(e) = client.ack(&publish).await {
                 // The client is gone (shutting down): the broker redelivers what we could not
                 // acknowledge, and the store ignores the duplicates.
                 tracing::debug!(error = %e, "cannot acknowledge");
