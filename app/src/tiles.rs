@@ -134,23 +134,30 @@ fn AgeCell(
     view! { <td class="age" data-field="age">{text}</td> }
 }
 
+/// The rows of a domain, highest `field` first (areas without data last, by code), kept
+/// up to date with the live state, the language and the clock.
+fn worst_first(live: Live, domain: Domain, field_name: &'static str) -> Memo<Vec<Row>> {
+    let lang = use_lang();
+    let clock = use_clock();
+    Memo::new(move |_| {
+        let mut rows = live
+            .state
+            .with(|s| rows(s, lang.get(), domain, clock.0.get()));
+        rows.sort_by(|a, b| {
+            let key = |r: &Row| field(r, field_name).unwrap_or(-1.0);
+            key(b).total_cmp(&key(a)).then_with(|| a.code.cmp(&b.code))
+        });
+        rows
+    })
+}
+
 /// Air quality by area: VN_AQI with its band and colour, its last hour, and PM2.5. Worst
 /// first.
 #[component]
 pub fn EnvironmentTile() -> impl IntoView {
     let lang = use_lang();
     let live = expect_context::<Live>();
-    let clock = use_clock();
-    let rows = Memo::new(move |_| {
-        let mut rows = live
-            .state
-            .with(|s| rows(s, lang.get(), Domain::Env, clock.0.get()));
-        rows.sort_by(|a, b| {
-            let key = |r: &Row| field(r, "aqi").unwrap_or(-1.0);
-            key(b).total_cmp(&key(a)).then_with(|| a.code.cmp(&b.code))
-        });
-        rows
-    });
+    let rows = worst_first(live, Domain::Env, "aqi");
     let sparks = sparklines(live, Domain::Env, "aqi");
     view! {
         <section class="tile" id="tile-env" data-testid="tile-env">
@@ -231,17 +238,7 @@ fn EnvRow(
 pub fn TrafficTile() -> impl IntoView {
     let lang = use_lang();
     let live = expect_context::<Live>();
-    let clock = use_clock();
-    let rows = Memo::new(move |_| {
-        let mut rows = live
-            .state
-            .with(|s| rows(s, lang.get(), Domain::Traffic, clock.0.get()));
-        rows.sort_by(|a, b| {
-            let key = |r: &Row| field(r, "congestion").unwrap_or(-1.0);
-            key(b).total_cmp(&key(a)).then_with(|| a.code.cmp(&b.code))
-        });
-        rows
-    });
+    let rows = worst_first(live, Domain::Traffic, "congestion");
     let sparks = sparklines(live, Domain::Traffic, "speed_kmh");
     view! {
         <section class="tile" id="tile-traffic" data-testid="tile-traffic">
