@@ -402,7 +402,8 @@ fn field_rule(domain: Domain, field: &str) -> Option<FieldRule> {
     })
 }
 
-fn is_field_name(s: &str) -> bool {
+/// Whether `s` is a well-formed field name: `[a-z][a-z0-9_]{0,63}`.
+pub fn is_field_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 64

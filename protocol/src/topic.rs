@@ -114,7 +114,7 @@ impl Topic {
         if !is_id(area, 32, false) {
             return Err(TopicError::BadArea(truncate(area, 64)));
         }
-        if !is_id(source, 64, true) {
+        if !is_source_id(source) {
             return Err(TopicError::BadSource(truncate(source, 80)));
         }
         Ok(Topic::new(domain, area, source))
@@ -125,6 +125,11 @@ impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{PREFIX}{}/{}/{}", self.domain, self.area, self.source)
     }
+}
+
+/// Whether `s` is a well-formed source id: `[a-z0-9][a-z0-9_-]{0,63}`.
+pub fn is_source_id(s: &str) -> bool {
+    is_id(s, 64, true)
 }
 
 /// `[a-z0-9][a-z0-9-]{0,max-1}` (with `_` too when `underscore`).

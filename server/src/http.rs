@@ -146,17 +146,12 @@ async fn history(
     if p.area != ioc_protocol::topic::CITY_AREA && !state.city.has_area(&p.area) {
         return bad_request(format!("unknown area {:?}", p.area));
     }
-    let valid_name = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-    };
-    if !valid_name(&p.field) {
+    // The same rules as ingest: a name that could never have been stored is a mistake.
+    if !ioc_protocol::ingest::is_field_name(&p.field) {
         return bad_request(format!("bad field name {:?}", p.field));
     }
     if let Some(src) = &p.source
-        && !valid_name(src)
+        && !ioc_protocol::topic::is_source_id(src)
     {
         return bad_request(format!("bad source id {:?}", src));
     }
