@@ -144,6 +144,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Ok(events) => events.iter().for_each(|m| hub.apply(m)),
         Err(e) => tracing::warn!(error = %e, "cannot read today's events from the store"),
     }
+    // Published before HTTP opens, so that the first browser's snapshot already holds it.
+    hub.flush();
 
     let ingest = Arc::new(IngestStats::default());
     let stops = Stops {

@@ -165,7 +165,7 @@ impl Hub {
     }
 
     /// Publishes the tiles that changed as one delta. Returns whether anything was sent.
-    fn flush(&self) -> bool {
+    pub(crate) fn flush(&self) -> bool {
         let now = Utc::now().timestamp_millis();
         let mut guard = self.lock();
         let state = &mut *guard;
