@@ -9,13 +9,21 @@
 //!   its reason.
 //! - [`live`]: the live figures (tiles) and the websocket messages that carry them
 //!   (`docs/websocket.md`).
+//! - `preset` (cargo feature `preset`, for the server and the simulator): the city preset, its
+//!   areas, corridors, stations, gauges, agencies and platforms, loaded from TOML and
+//!   validated; area boundaries from GeoJSON. It reads files and brings a TOML parser, which
+//!   is why the browser app goes without it.
 
 pub mod ingest;
 pub mod live;
+#[cfg(feature = "preset")]
+pub mod preset;
 pub mod topic;
 
 pub use ingest::{
     Body, Complaint, Dossier, Event, Message, Reading, RejectReason, Rejection, Value, decode,
 };
-pub use live::{AreaInfo, AreaStat, ClientMsg, Delta, FieldStat, ServerMsg, Snapshot};
+pub use live::{
+    AreaInfo, AreaStat, ClientMsg, Delta, DomainFigures, FieldStat, Freshness, ServerMsg, Snapshot,
+};
 pub use topic::{Domain, Topic, TopicError};

@@ -9,7 +9,7 @@ const NOW: i64 = 1_795_309_200_000 + 30 * 60 * 1000;
 
 fn known_area(a: &str) -> bool {
     // The 22 areas of the Ho Chi Minh City preset, as the server loads them.
-    let preset = include_str!("../../server/presets/hcmc-2022.toml");
+    let preset = include_str!("../presets/hcmc-2022.toml");
     preset.contains(&format!("code = \"{a}\""))
 }
 

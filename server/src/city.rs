@@ -1,16 +1,17 @@
-//! The city preset: the city is data, not code.
+//! The city the server serves: its preset, loaded once at start.
 //!
-//! The built-in preset is Ho Chi Minh City's 22 district-level areas of 2022
-//! (`presets/hcmc-2022.toml`); another city, or the 2025 ward-level map, is another file.
+//! The preset itself (model, loader, validation, boundaries) lives in
+//! [`ioc_protocol::preset`], shared with the simulator; the built-in one is Ho Chi Minh City's
+//! 22 district-level areas of 2022. This wrapper keeps what the rest of the server reads often
+//! (the names and the areas as the snapshot carries them) at hand, and answers `has_area`
+//! without a scan.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
+use std::path::Path;
 
 use ioc_protocol::AreaInfo;
-use serde::Deserialize;
-
-const BUILT_IN: &str = include_str!("../presets/hcmc-2022.toml");
-const BUILT_IN_NAME: &str = "presets/hcmc-2022.toml (built in)";
+use ioc_protocol::preset::Preset;
+pub use ioc_protocol::preset::PresetError;
 
 /// A loaded, validated city preset.
 #[derive(Debug, Clone)]
@@ -18,120 +19,67 @@ pub struct City {
     pub code: String,
     pub name_vi: String,
     pub name_en: String,
+    /// The areas as the websocket snapshot carries them, in the preset's order.
     pub areas: Vec<AreaInfo>,
-    index: HashMap<String, usize>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PresetFile {
-    code: String,
-    name_vi: String,
-    name_en: String,
-    areas: Vec<AreaEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AreaEntry {
-    code: String,
-    name_vi: String,
-    name_en: String,
-}
-
-/// A preset that cannot be used; the message names the file and, where it can, the line and
-/// the field.
-#[derive(Debug, thiserror::Error)]
-pub enum PresetError {
-    #[error("cannot read city preset {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("city preset {file}: {message}")]
-    Invalid { file: String, message: String },
+    /// Area codes, for the check every ingested message goes through.
+    index: HashSet<String>,
+    preset: Preset,
 }
 
 impl City {
     /// Ho Chi Minh City, 2022.
     pub fn built_in() -> City {
-        City::parse(BUILT_IN, BUILT_IN_NAME).expect("the built-in preset is valid")
+        City::from_preset(Preset::built_in())
     }
 
+    /// The preset file at `path` (with its boundary file, if it names one), or the built-in
+    /// preset when `None`.
     pub fn load(path: Option<&Path>) -> Result<City, PresetError> {
-        match path {
-            None => Ok(City::built_in()),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| PresetError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?;
-                City::parse(&text, &path.display().to_string())
+        let Some(path) = path else {
+            return Ok(City::built_in());
+        };
+        let city = City::from_preset(Preset::load(path)?);
+        if let Some(b) = &city.preset.boundaries {
+            for f in &b.unmatched {
+                tracing::warn!(
+                    preset = %path.display(),
+                    feature = f.index,
+                    name = f.name.as_deref().unwrap_or(""),
+                    reason = ?f.reason,
+                    "boundary feature matches no area"
+                );
+            }
+            if !b.missing.is_empty() {
+                tracing::warn!(preset = %path.display(), areas = ?b.missing, "areas with no boundary");
             }
         }
+        Ok(city)
     }
 
+    /// Parses and validates a preset's text; `file` names it in errors. A boundary file it
+    /// names is not read.
     pub fn parse(text: &str, file: &str) -> Result<City, PresetError> {
-        let invalid = |message: String| PresetError::Invalid {
-            file: file.to_owned(),
-            message,
-        };
-        let preset: PresetFile = toml::from_str(text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!("line {line}: ")
-                })
-                .unwrap_or_default();
-            invalid(format!("{at}{}", e.message()))
-        })?;
-        if preset.areas.is_empty() {
-            return Err(invalid(
-                "field `areas`: a city needs at least one area".into(),
-            ));
+        Preset::parse(text, file).map(City::from_preset)
+    }
+
+    pub fn from_preset(preset: Preset) -> City {
+        City {
+            code: preset.code.clone(),
+            name_vi: preset.name_vi.clone(),
+            name_en: preset.name_en.clone(),
+            areas: preset.area_infos(),
+            index: preset.areas.iter().map(|a| a.code.clone()).collect(),
+            preset,
         }
-        let mut index = HashMap::new();
-        for (i, a) in preset.areas.iter().enumerate() {
-            let valid = ioc_protocol::Topic::parse(&format!("ioc/v1/env/{}/x", a.code)).is_ok();
-            if !valid || a.code == ioc_protocol::topic::CITY_AREA {
-                return Err(invalid(format!(
-                    "areas[{i}] field `code`: {:?} must match [a-z0-9][a-z0-9-]{{0,31}} and not be `city`",
-                    a.code
-                )));
-            }
-            if a.name_vi.trim().is_empty() || a.name_en.trim().is_empty() {
-                return Err(invalid(format!(
-                    "areas[{i}] ({}): names must not be empty",
-                    a.code
-                )));
-            }
-            if index.insert(a.code.clone(), i).is_some() {
-                return Err(invalid(format!(
-                    "areas[{i}] field `code`: {:?} appears twice",
-                    a.code
-                )));
-            }
-        }
-        Ok(City {
-            code: preset.code,
-            name_vi: preset.name_vi,
-            name_en: preset.name_en,
-            areas: preset
-                .areas
-                .into_iter()
-                .map(|a| AreaInfo {
-                    code: a.code,
-                    name_vi: a.name_vi,
-                    name_en: a.name_en,
-                })
-                .collect(),
-            index,
-        })
     }
 
     pub fn has_area(&self, code: &str) -> bool {
-        self.index.contains_key(code)
+        self.index.contains(code)
+    }
+
+    /// The whole preset: corridors, stations, gauges, agencies, platforms, boundaries.
+    pub fn preset(&self) -> &Preset {
+        &self.preset
     }
 }
 
@@ -145,20 +93,37 @@ mod tests {
         assert_eq!(c.areas.len(), 22);
         assert!(c.has_area("thu-duc") && c.has_area("q1") && c.has_area("nha-be"));
         assert!(!c.has_area("q2") && !c.has_area("q9") && !c.has_area("city"));
-        let q1 = c.areas.iter().find(|a| a.code == "cu-chi").unwrap();
-        assert_eq!(q1.name_vi, "Huyện Củ Chi");
+        let cu_chi = c.areas.iter().find(|a| a.code == "cu-chi").unwrap();
+        assert_eq!(cu_chi.name_vi, "Huyện Củ Chi");
+        assert_eq!(c.name_vi, "Thành phố Hồ Chí Minh");
+        assert_eq!(c.preset().areas.len(), 22);
+        assert!(!c.preset().corridors.is_empty());
     }
 
     #[test]
     fn errors_name_file_line_and_field() {
-        let text = "code = \"x\"\nname_vi = \"X\"\nname_en = \"X\"\n[[areas]]\ncode = \"A B\"\nname_vi = \"a\"\nname_en = \"a\"\n";
-        let e = City::parse(text, "city.toml").unwrap_err().to_string();
+        let head = "code = \"x\"\nname_vi = \"X\"\nname_en = \"X\"\ntimezone = \"Asia/Ho_Chi_Minh\"\n\
+                    grid = { rows = 1, cols = 1 }\n[[areas]]\n";
+        let area = "name_vi = \"a\"\nname_en = \"a\"\nkind = \"urban\"\npopulation = 1\n\
+                    centroid = { lat = 10.0, lon = 106.0 }\ngrid = { row = 0, col = 0 }\n";
+        let e = City::parse(&format!("{head}code = \"A B\"\n{area}"), "city.toml")
+            .unwrap_err()
+            .to_string();
         assert!(
-            e.contains("city.toml") && e.contains("areas[0]") && e.contains("code"),
+            e.contains("city.toml") && e.contains("line 7") && e.contains("areas[0].code"),
             "{e}"
         );
-        let text = "code = \"x\"\nname_vi = \"X\"\nname_en = \"X\"\n[[areas]]\ncode = \"a\"\nname_vi = 3\n";
-        let e = City::parse(text, "city.toml").unwrap_err().to_string();
-        assert!(e.contains("city.toml") && e.contains("line 6"), "{e}");
+        let e = City::parse(&format!("{head}code = \"a\"\nname_vi = 3\n"), "city.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("city.toml") && e.contains("line 8"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let e = City::load(Some(Path::new("/nonexistent/city.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/nonexistent/city.toml"), "{e}");
     }
 }

@@ -1,0 +1,434 @@
+//! The rules a preset must hold, and the line each broken rule is reported at.
+//!
+//! The preset is deserialized first (TOML syntax, types, unknown and missing fields: the `toml`
+//! crate reports a span), then checked as a whole (codes, references, uniqueness, ranges),
+//! which yields the path of the field at fault. Either way the span or the path is turned into
+//! a line and a field through the document's spanned tree ([`toml::de::DeTable`]), so an error
+//! always reads "file, line, field: what is wrong".
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+
+use super::{AgencyKind, Cell, LatLon, Preset, PresetError, normalize_name};
+use crate::topic::{self, Topic};
+
+pub(super) fn parse(text: &str, file: &str) -> Result<Preset, PresetError> {
+    let preset: Preset = toml::from_str(text).map_err(|e| {
+        let (line, field) = match e.span() {
+            Some(span) => (line_of(text, span.start), field_at(text, span.start)),
+            None => (1, None),
+        };
+        PresetError::Invalid {
+            file: file.to_owned(),
+            line,
+            field: field.map(|f| f.to_string()),
+            message: e.message().trim().to_owned(),
+        }
+    })?;
+    check(&preset).map_err(|issue| PresetError::Invalid {
+        file: file.to_owned(),
+        line: line_of(text, span_of(text, &issue.field).start),
+        field: Some(issue.field.to_string()),
+        message: issue.message,
+    })?;
+    Ok(preset)
+}
+
+/// A field of the document: `areas[3].centroid.lat`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct FieldPath(Vec<Seg>);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+impl FieldPath {
+    fn key(&self, key: &str) -> FieldPath {
+        let mut p = self.clone();
+        p.0.push(Seg::Key(key.to_owned()));
+        p
+    }
+
+    fn index(&self, i: usize) -> FieldPath {
+        let mut p = self.clone();
+        p.0.push(Seg::Index(i));
+        p
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Seg::Key(k) if i == 0 => f.write_str(k)?,
+                Seg::Key(k) => write!(f, ".{k}")?,
+                Seg::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A broken rule: the field at fault and what is wrong with it.
+#[derive(Debug)]
+struct Issue {
+    field: FieldPath,
+    message: String,
+}
+
+fn issue(field: FieldPath, message: impl Into<String>) -> Issue {
+    Issue {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Where each source id, and each area's names, were first seen: to name the first one in
+/// the error about the second.
+#[derive(Default)]
+struct Seen {
+    sources: HashMap<String, FieldPath>,
+    agencies: HashMap<String, FieldPath>,
+}
+
+fn check(p: &Preset) -> Result<(), Issue> {
+    let root = FieldPath::default();
+    area_code(root.key("code"), &p.code, false)?;
+    name(root.key("name_vi"), &p.name_vi)?;
+    name(root.key("name_en"), &p.name_en)?;
+    let tz = root.key("timezone");
+    if p.timezone.trim().is_empty() || p.timezone.contains(char::is_whitespace) {
+        return Err(issue(
+            tz,
+            format!("{:?} is not an IANA time zone name", p.timezone),
+        ));
+    }
+    let grid = root.key("grid");
+    if p.grid.rows == 0 || p.grid.cols == 0 {
+        return Err(issue(
+            grid,
+            "the tile-grid map needs at least one row and column",
+        ));
+    }
+    if let Some(file) = &p.boundaries_file
+        && file.trim().is_empty()
+    {
+        return Err(issue(root.key("boundaries"), "an empty file name"));
+    }
+    check_areas(p, &root)?;
+
+    let mut seen = Seen::default();
+    for (i, c) in p.corridors.iter().enumerate() {
+        let at = root.key("corridors").index(i);
+        source(&mut seen, at.key("id"), &c.id)?;
+        names(&at, &c.name_vi, &c.name_en)?;
+        area_ref(p, at.key("area"), &c.area)?;
+        if !(c.free_flow_kmh.is_finite() && c.free_flow_kmh > 0.0 && c.free_flow_kmh <= 200.0) {
+            return Err(issue(
+                at.key("free_flow_kmh"),
+                format!("{} is not a speed in (0, 200] km/h", c.free_flow_kmh),
+            ));
+        }
+        if c.lanes == 0 {
+            return Err(issue(at.key("lanes"), "a road has at least one lane"));
+        }
+        if c.capacity_vph == 0 {
+            return Err(issue(at.key("capacity_vph"), "must be above 0"));
+        }
+    }
+    for (i, s) in p.air_stations.iter().enumerate() {
+        let at = root.key("air_stations").index(i);
+        source(&mut seen, at.key("id"), &s.id)?;
+        names(&at, &s.name_vi, &s.name_en)?;
+        area_ref(p, at.key("area"), &s.area)?;
+    }
+    for (i, g) in p.flood_gauges.iter().enumerate() {
+        let at = root.key("flood_gauges").index(i);
+        source(&mut seen, at.key("id"), &g.id)?;
+        names(&at, &g.name_vi, &g.name_en)?;
+        area_ref(p, at.key("area"), &g.area)?;
+        name(at.key("water_body_vi"), &g.water_body_vi)?;
+        name(at.key("water_body_en"), &g.water_body_en)?;
+        if g.bd2_cm <= g.bd1_cm {
+            return Err(issue(
+                at.key("bd2_cm"),
+                format!(
+                    "alarm levels must rise: BĐ2 {} cm is not above BĐ1 {} cm",
+                    g.bd2_cm, g.bd1_cm
+                ),
+            ));
+        }
+        if g.bd3_cm <= g.bd2_cm {
+            return Err(issue(
+                at.key("bd3_cm"),
+                format!(
+                    "alarm levels must rise: BĐ3 {} cm is not above BĐ2 {} cm",
+                    g.bd3_cm, g.bd2_cm
+                ),
+            ));
+        }
+    }
+    for (i, a) in p.agencies.iter().enumerate() {
+        let at = root.key("agencies").index(i);
+        let code = at.key("code");
+        if !topic::is_source_id(&a.code) {
+            return Err(issue(
+                code,
+                format!("{:?} is not of the form [a-z0-9][a-z0-9_-]{{0,63}}", a.code),
+            ));
+        }
+        if let Some(first) = seen.agencies.insert(a.code.clone(), code.clone()) {
+            return Err(issue(
+                code,
+                format!("agency {:?} is already defined at {first}", a.code),
+            ));
+        }
+        names(&at, &a.name_vi, &a.name_en)?;
+        match (&a.area, a.kind) {
+            (Some(area), _) => area_ref(p, at.key("area"), area)?,
+            (None, AgencyKind::District) => {
+                return Err(issue(
+                    at.key("area"),
+                    "a district's People's Committee needs the `area` it serves",
+                ));
+            }
+            (None, AgencyKind::Department) => {}
+        }
+        if !(a.processing_days.is_finite() && a.processing_days > 0.0) {
+            return Err(issue(
+                at.key("processing_days"),
+                format!("{} is not a number of days above 0", a.processing_days),
+            ));
+        }
+    }
+    for (i, pl) in p.platforms.iter().enumerate() {
+        let at = root.key("platforms").index(i);
+        source(&mut seen, at.key("id"), &pl.id)?;
+        names(&at, &pl.name_vi, &pl.name_en)?;
+    }
+    Ok(())
+}
+
+fn check_areas(p: &Preset, root: &FieldPath) -> Result<(), Issue> {
+    if p.areas.is_empty() {
+        return Err(issue(root.key("areas"), "a city needs at least one area"));
+    }
+    let mut codes: HashMap<&str, FieldPath> = HashMap::new();
+    let mut cells: HashMap<Cell, FieldPath> = HashMap::new();
+    // Every name of every area, normalised: a name must lead to one area only.
+    let mut known: HashMap<String, (usize, FieldPath)> = HashMap::new();
+    for (i, a) in p.areas.iter().enumerate() {
+        let at = root.key("areas").index(i);
+        let code = at.key("code");
+        area_code(code.clone(), &a.code, true)?;
+        if let Some(first) = codes.insert(&a.code, code.clone()) {
+            return Err(issue(
+                code,
+                format!("area {:?} is already defined at {first}", a.code),
+            ));
+        }
+        names(&at, &a.name_vi, &a.name_en)?;
+        if a.population == 0 {
+            return Err(issue(at.key("population"), "must be above 0"));
+        }
+        lat_lon(&at.key("centroid"), a.centroid)?;
+        let grid = at.key("grid");
+        if a.grid.row >= p.grid.rows {
+            return Err(issue(
+                grid.key("row"),
+                format!(
+                    "row {} is outside the map's {} rows (0 to {})",
+                    a.grid.row,
+                    p.grid.rows,
+                    p.grid.rows - 1
+                ),
+            ));
+        }
+        if a.grid.col >= p.grid.cols {
+            return Err(issue(
+                grid.key("col"),
+                format!(
+                    "column {} is outside the map's {} columns (0 to {})",
+                    a.grid.col,
+                    p.grid.cols,
+                    p.grid.cols - 1
+                ),
+            ));
+        }
+        if let Some(first) = cells.insert(a.grid, grid.clone()) {
+            return Err(issue(
+                grid,
+                format!(
+                    "cell (row {}, col {}) is already taken by {first}",
+                    a.grid.row, a.grid.col
+                ),
+            ));
+        }
+        let mut fields = vec![
+            (at.key("name_vi"), &a.name_vi),
+            (at.key("name_en"), &a.name_en),
+        ];
+        for (k, alias) in a.aliases.iter().enumerate() {
+            let f = at.key("aliases").index(k);
+            name(f.clone(), alias)?;
+            fields.push((f, alias));
+        }
+        for (f, n) in fields {
+            match known.get(&normalize_name(n)) {
+                Some((other, first)) if *other != i => {
+                    return Err(issue(
+                        f,
+                        format!("name {n:?} already stands for another area, at {first}"),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    known.insert(normalize_name(n), (i, f));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn area_code(field: FieldPath, code: &str, area: bool) -> Result<(), Issue> {
+    let valid = Topic::parse(&format!("ioc/v1/env/{code}/x")).is_ok() && !code.contains('/');
+    if !valid || (area && code == topic::CITY_AREA) {
+        return Err(issue(
+            field,
+            format!(
+                "{code:?} must match [a-z0-9][a-z0-9-]{{0,31}}{}",
+                if area { " and not be `city`" } else { "" }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A source id, unique among the corridors, stations, gauges and platforms.
+fn source(seen: &mut Seen, field: FieldPath, id: &str) -> Result<(), Issue> {
+    if !topic::is_source_id(id) {
+        return Err(issue(
+            field,
+            format!("{id:?} is not a source id ([a-z0-9][a-z0-9_-]{{0,63}})"),
+        ));
+    }
+    if let Some(first) = seen.sources.insert(id.to_owned(), field.clone()) {
+        return Err(issue(
+            field,
+            format!("source id {id:?} is already used at {first}"),
+        ));
+    }
+    Ok(())
+}
+
+fn area_ref(p: &Preset, field: FieldPath, area: &str) -> Result<(), Issue> {
+    if p.has_area(area) {
+        Ok(())
+    } else {
+        Err(issue(
+            field,
+            format!("{area:?} is not an area of this preset"),
+        ))
+    }
+}
+
+fn names(at: &FieldPath, vi: &str, en: &str) -> Result<(), Issue> {
+    name(at.key("name_vi"), vi)?;
+    name(at.key("name_en"), en)
+}
+
+fn name(field: FieldPath, name: &str) -> Result<(), Issue> {
+    if name.trim().is_empty() {
+        Err(issue(field, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn lat_lon(at: &FieldPath, p: LatLon) -> Result<(), Issue> {
+    if !(p.lat.is_finite() && (-90.0..=90.0).contains(&p.lat)) {
+        return Err(issue(
+            at.key("lat"),
+            format!("{} is not a latitude in [-90, 90]", p.lat),
+        ));
+    }
+    if !(p.lon.is_finite() && (-180.0..=180.0).contains(&p.lon)) {
+        return Err(issue(
+            at.key("lon"),
+            format!("{} is not a longitude in [-180, 180]", p.lon),
+        ));
+    }
+    Ok(())
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// The span of a field in the document; of its nearest ancestor present when the field is
+/// absent (a missing `area` points at its table).
+fn span_of(text: &str, field: &FieldPath) -> Range<usize> {
+    let Ok(root) = DeTable::parse(text) else {
+        return 0..0;
+    };
+    let mut span = root.span();
+    let root = DeValue::Table(root.into_inner());
+    let mut node = &root;
+    for seg in &field.0 {
+        let next = match seg {
+            Seg::Key(k) => node.get(k.as_str()),
+            Seg::Index(i) => node.get(*i),
+        };
+        let Some(next) = next else { break };
+        span = next.span();
+        node = next.get_ref();
+    }
+    span
+}
+
+/// The deepest field whose key or value holds a byte offset: where a deserialization error
+/// points. `None` when the document does not parse (a syntax error has no field).
+fn field_at(text: &str, offset: usize) -> Option<FieldPath> {
+    let root = DeTable::parse(text).ok()?;
+    let root = DeValue::Table(root.into_inner());
+    let mut path = FieldPath::default();
+    find(&root, offset, &mut path).then_some(path)
+}
+
+fn find(value: &DeValue<'_>, offset: usize, path: &mut FieldPath) -> bool {
+    let holds = |span: Range<usize>| span.start == offset || span.contains(&offset);
+    match value {
+        DeValue::Table(table) => {
+            for (key, child) in table {
+                path.0.push(Seg::Key(key.get_ref().to_string()));
+                if holds(key.span()) || find(child.get_ref(), offset, path) || holds(child.span()) {
+                    return true;
+                }
+                path.0.pop();
+            }
+        }
+        DeValue::Array(array) => {
+            for (i, child) in array.iter().enumerate() {
+                path.0.push(Seg::Index(i));
+                if find(child.get_ref(), offset, path) || holds(child.span()) {
+                    return true;
+                }
+                path.0.pop();
+            }
+        }
+        _ => {}
+    }
+    false
+}
