@@ -47,7 +47,8 @@ pub struct StoreConfig {
     pub influxdb: crate::store::influx::InfluxConfig,
     /// A batch is written at least this often (ms); at most 1000.
     pub flush_ms: u64,
-    /// Data points per write, at most.
+    /// Data points per write to InfluxDB, at most (at most 5,000). The embedded store commits
+    /// up to 50,000 points per transaction (`EMBEDDED_BATCH_POINTS`), as SQLite pays per commit.
     pub max_batch_points: usize,
     /// Messages waiting for the writer, at most.
     pub queue_capacity: usize,

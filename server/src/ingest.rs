@@ -94,6 +94,16 @@ impl IngestStats {
         r.recent.push_back(entry);
     }
 
+    /// Messages accepted and rejected since start.
+    pub fn totals(&self) -> (u64, u64) {
+        let rejected = self
+            .rejected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .total;
+        (self.accepted.load(Ordering::Relaxed), rejected)
+    }
+
     pub fn report(&self) -> RejectedReport {
         let r = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
         let mut by_reason: BTreeMap<RejectReason, u64> =

@@ -11,17 +11,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use ioc_protocol::{AreaStat, Body, Delta, Domain, FieldStat, Message, ServerMsg, Snapshot, Value};
+use ioc_protocol::live::SystemFigures;
+use ioc_protocol::{
+    AreaStat, Body, Delta, Domain, DomainFigures, FieldStat, Message, ServerMsg, Snapshot, Value,
+};
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
 
 use crate::city::City;
 use crate::config::LiveConfig;
+use crate::figures::{Figures, local_midnight_ms};
+use crate::ingest::IngestStats;
 
 /// How many published deltas a websocket may be behind before it is resynced.
 const BROADCAST_CAPACITY: usize = 64;
 /// How often tiles are re-evaluated for staleness when nothing arrives.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// The intake rates (readings/s, rejected/s) are measured over this many sweeps.
+const RATE_SAMPLES: usize = 10;
 
 type TileKey = (Domain, String);
 
@@ -32,7 +39,7 @@ struct SourceState {
     numbers: BTreeMap<String, f64>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     /// The `seq` of the last published delta.
     seq: u64,
@@ -41,6 +48,14 @@ struct State {
     /// The figures as last published, to send only what changed.
     published: HashMap<TileKey, AreaStat>,
     dirty: BTreeSet<TileKey>,
+    /// Every domain's figures, and the domains that may have changed since the last delta.
+    figures: Figures,
+    published_figures: BTreeMap<Domain, DomainFigures>,
+    dirty_domains: BTreeSet<Domain>,
+    /// The local midnight today's counts start from, as last published.
+    day_start: i64,
+    /// (time ms, accepted, rejected) at each sweep, newest last.
+    intake: std::collections::VecDeque<(i64, u64, u64)>,
 }
 
 /// The live picture of the city, shared by ingest, the publisher and every websocket.
@@ -53,17 +68,36 @@ pub struct Hub {
     changed: Notify,
     /// Serialised deltas, shared by every websocket (serialised once, whatever the fan-out).
     deltas: broadcast::Sender<Arc<str>>,
+    /// Ingest's counters, for the System figures' rates.
+    intake: std::sync::OnceLock<Arc<IngestStats>>,
 }
 
 impl Hub {
     pub fn new(city: Arc<City>, config: LiveConfig) -> Hub {
+        let figures = Figures::new(city.clone(), config.clone());
         Hub {
             city,
             config,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                seq: 0,
+                sources: HashMap::new(),
+                published: HashMap::new(),
+                dirty: BTreeSet::new(),
+                figures,
+                published_figures: BTreeMap::new(),
+                dirty_domains: Domain::ALL.into_iter().collect(),
+                day_start: 0,
+                intake: std::collections::VecDeque::new(),
+            }),
             changed: Notify::new(),
             deltas: broadcast::channel(BROADCAST_CAPACITY).0,
+            intake: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Lets the System figures read ingest's counters.
+    pub fn set_intake(&self, stats: Arc<IngestStats>) {
+        let _ = self.intake.set(stats);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -87,6 +121,12 @@ impl Hub {
             Body::Event(_) => BTreeMap::new(),
         };
         let mut state = self.lock();
+        let domain = state.figures.apply(msg);
+        state.dirty_domains.insert(domain);
+        // Platforms report under `system` and show in the public-services figures.
+        if domain == Domain::System {
+            state.dirty_domains.insert(Domain::Service);
+        }
         let sources = state.sources.entry(key.clone()).or_default();
         match sources.get_mut(&msg.topic.source) {
             // A reading older than the one we show does not replace it (QoS 1 redelivery,
@@ -181,7 +221,22 @@ impl Hub {
                 changed.push(stat);
             }
         }
-        if changed.is_empty() {
+        let today = local_midnight_ms(now);
+        let new_day = state.day_start != today;
+        if new_day {
+            state.day_start = today;
+            state.dirty_domains.extend(Domain::ALL);
+        }
+        let mut figures = Vec::new();
+        let intake = self.system_intake(state);
+        for domain in std::mem::take(&mut state.dirty_domains) {
+            let f = state.figures.compute(domain, now, &intake);
+            if state.published_figures.get(&domain) != Some(&f) {
+                state.published_figures.insert(domain, f.clone());
+                figures.push(f);
+            }
+        }
+        if changed.is_empty() && figures.is_empty() && !new_day {
             return false;
         }
         state.seq += 1;
@@ -189,6 +244,8 @@ impl Hub {
             seq: state.seq,
             server_time: now,
             stats: changed,
+            figures,
+            day_start: new_day.then_some(today),
         });
         let text: Arc<str> = serde_json::to_string(&msg)
             .expect("live messages always serialise")
@@ -199,19 +256,72 @@ impl Hub {
         true
     }
 
-    /// Marks every tile dirty so that the next flush re-evaluates staleness.
+    /// The intake figures: rates over the last sweeps, and websocket clients.
+    fn system_intake(&self, state: &State) -> SystemFigures {
+        let rate =
+            |pick: fn(&(i64, u64, u64)) -> u64| match (state.intake.front(), state.intake.back()) {
+                (Some(a), Some(b)) if b.0 > a.0 => {
+                    (pick(b) - pick(a)) as f64 * 1000.0 / (b.0 - a.0) as f64
+                }
+                _ => 0.0,
+            };
+        SystemFigures {
+            readings_per_s: rate(|s| s.1),
+            rejected_per_s: rate(|s| s.2),
+            websocket_clients: self.clients() as u32,
+            ..SystemFigures::default()
+        }
+    }
+
+    /// Marks every tile and domain dirty so that the next flush re-evaluates staleness, the
+    /// clock-dependent counts (overdue) and the intake rates.
     fn sweep(&self) {
+        let now = Utc::now().timestamp_millis();
+        let counts = self.intake.get().map(|s| s.totals());
         let mut state = self.lock();
         let keys: Vec<TileKey> = state.sources.keys().cloned().collect();
         state.dirty.extend(keys);
+        state.dirty_domains.extend(Domain::ALL);
+        if let Some((accepted, rejected)) = counts {
+            state.intake.push_back((now, accepted, rejected));
+            while state.intake.len() > RATE_SAMPLES + 1 {
+                state.intake.pop_front();
+            }
+        }
+        state.figures.prune(now);
     }
 
     /// A snapshot of everything, and a receiver of every delta after it.
     pub fn subscribe(&self) -> (Arc<str>, broadcast::Receiver<Arc<str>>) {
-        let state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let now = Utc::now().timestamp_millis();
+        // Before the first flush, compute what has not been published yet (it goes out again
+        // in the next delta, which changes nothing for this browser).
+        let intake = self.system_intake(state);
+        // The snapshot holds what is true now, including changes still waiting for the end of
+        // the coalescing window; they go out again in the next delta, which changes nothing
+        // for this browser.
+        let figures: Vec<DomainFigures> = Domain::ALL
+            .iter()
+            .map(|d| match state.published_figures.get(d) {
+                Some(f) if !state.dirty_domains.contains(d) => f.clone(),
+                _ => state.figures.compute(*d, now, &intake),
+            })
+            .collect();
+        let mut stats: BTreeMap<&TileKey, AreaStat> = state
+            .published
+            .iter()
+            .map(|(k, v)| (k, v.clone()))
+            .collect();
+        for key in &state.dirty {
+            if let Some(sources) = state.sources.get(key) {
+                stats.insert(key, self.compute(key, sources, now));
+            }
+        }
         let snapshot = Snapshot {
             seq: state.seq,
-            server_time: Utc::now().timestamp_millis(),
+            server_time: now,
             city_vi: self.city.name_vi.clone(),
             city_en: self.city.name_en.clone(),
             areas: self.city.areas.clone(),
@@ -219,10 +329,16 @@ impl Hub {
                 .iter()
                 .map(|&d| (d, self.config.stale_after(d).as_secs() as u32))
                 .collect(),
-            stats: state.published.values().cloned().collect(),
+            stats: stats.into_values().collect(),
+            day_start: if state.day_start != 0 {
+                state.day_start
+            } else {
+                local_midnight_ms(now)
+            },
+            figures,
         };
         let rx = self.deltas.subscribe();
-        drop(state);
+        drop(guard);
         let text = serde_json::to_string(&ServerMsg::Snapshot(snapshot))
             .expect("live messages always serialise");
         (text.into(), rx)
@@ -369,6 +485,10 @@ mod tests {
         let (_stop, stop_rx) = watch::channel(false);
         tokio::spawn(hub.clone().run_publisher(stop_rx));
         tokio::time::sleep(Duration::from_millis(500)).await;
+        // The first figures of every domain went out at start.
+        let start = delta(&rx.try_recv().unwrap());
+        assert!(start.stats.is_empty() && start.figures.len() == Domain::ALL.len());
+        assert!(rx.try_recv().is_err());
         let now = Utc::now().timestamp_millis();
         let t0 = Instant::now();
         hub.apply(&reading("q1", "a", now, 1.0));

@@ -2,24 +2,30 @@
 //!
 //! - WAL mode with `synchronous = FULL`: a committed batch survives a crash of the process and
 //!   of the machine, which is what acknowledging a QoS 1 message promises.
-//! - `raw` holds every field of every reading, keyed by (series, ts): a QoS 1 duplicate is
-//!   ignored, so it is stored, and rolled up, once.
-//! - `rollup_1m` and `rollup_1h` hold min, max, sum and count per series and bucket, kept up to
-//!   date in the same transaction as the raw points, so history over months is read from a few
-//!   thousand rows.
+//! - `raw` holds one row per reading, keyed by (source, ts), its fields packed in one blob
+//!   (see [`pack_fields`]): a QoS 1 duplicate is ignored, so it is stored, and rolled up, once.
+//!   One row per reading instead of one per field divides the B-tree inserts by the number of
+//!   fields (4 to 9), which is most of what a write costs.
+//! - `rollup_1m` and `rollup_1h` hold, per source and bucket, min, max, sum and count of every
+//!   numeric field (packed the same way), kept up to date in the same transaction as the raw
+//!   rows, so history over months is read from a few thousand rows and a reader never sees a
+//!   half-written batch.
 //! - `events` holds every status change of every complaint and dossier.
 //! - Retention deletes what is older than each resolution keeps (raw 7 days, 1-minute 90 days,
 //!   1-hour 5 years by default).
 //!
 //! One writer connection (owned by the store writer's thread) and any number of read-only
 //! connections for history queries, which WAL lets run while the writer writes.
+//!
+//! The file says its layout in `PRAGMA user_version`. A file of the first layout (one raw row
+//! per field, schema 0) is moved aside, never deleted, and a new file is started.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ioc_protocol::{Body, Domain, Event, Message, Topic, Value};
-use rusqlite::types::ValueRef;
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Deserialize;
 
@@ -28,6 +34,9 @@ use super::{Bucket, HistoryQuery, StoreError};
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
+
+/// The layout this code reads and writes, kept in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long each resolution is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -51,26 +60,29 @@ impl Default for Retention {
 }
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS series (
+CREATE TABLE IF NOT EXISTS sources (
     id INTEGER PRIMARY KEY,
-    domain TEXT NOT NULL, area TEXT NOT NULL, source TEXT NOT NULL, field TEXT NOT NULL,
-    UNIQUE (domain, area, source, field)
+    domain TEXT NOT NULL, area TEXT NOT NULL, source TEXT NOT NULL,
+    UNIQUE (domain, area, source)
+);
+CREATE TABLE IF NOT EXISTS fields (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS raw (
-    series INTEGER NOT NULL, ts INTEGER NOT NULL,
-    -- No declared type, so no affinity: numbers stay REAL, bools are INTEGER 0/1, text TEXT.
-    value,
-    PRIMARY KEY (series, ts)
+    source INTEGER NOT NULL, ts INTEGER NOT NULL,
+    fields BLOB NOT NULL,
+    PRIMARY KEY (source, ts)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollup_1m (
-    series INTEGER NOT NULL, bucket INTEGER NOT NULL,
-    min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
-    PRIMARY KEY (series, bucket)
+    source INTEGER NOT NULL, bucket INTEGER NOT NULL,
+    aggs BLOB NOT NULL,
+    PRIMARY KEY (source, bucket)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollup_1h (
-    series INTEGER NOT NULL, bucket INTEGER NOT NULL,
-    min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
-    PRIMARY KEY (series, bucket)
+    source INTEGER NOT NULL, bucket INTEGER NOT NULL,
+    aggs BLOB NOT NULL,
+    PRIMARY KEY (source, bucket)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     domain TEXT NOT NULL, area TEXT NOT NULL, source TEXT NOT NULL,
@@ -79,10 +91,7 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (domain, id, ts, status)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
-CREATE INDEX IF NOT EXISTS raw_ts ON raw (ts);
 ";
-
-type SeriesKey = (Domain, String, String, String);
 
 /// The writer's side of the embedded store.
 #[derive(Debug)]
@@ -90,17 +99,18 @@ pub struct EmbeddedStore {
     conn: Connection,
     path: PathBuf,
     retention: Retention,
-    /// Series ids by (domain, area, source, field), so that a write looks them up in memory.
-    series: HashMap<SeriesKey, i64>,
+    /// Source ids by topic and field ids by name, so that a write looks them up in memory.
+    sources: HashMap<Topic, i64>,
+    fields: HashMap<String, u32>,
 }
 
-/// A running sum of a bucket.
-#[derive(Debug, Clone, Copy)]
+/// A running sum of one field in one bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Agg {
     min: f64,
     max: f64,
     sum: f64,
-    count: i64,
+    count: u64,
 }
 
 impl Agg {
@@ -113,12 +123,201 @@ impl Agg {
         }
     }
 
-    fn add(&mut self, v: f64) {
-        self.min = self.min.min(v);
-        self.max = self.max.max(v);
-        self.sum += v;
-        self.count += 1;
+    fn merge(&mut self, o: &Agg) {
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+        self.sum += o.sum;
+        self.count += o.count;
     }
+}
+
+/// The aggregates of every numeric field of one source in one bucket: a handful of fields, so
+/// a vector searched in order beats a map.
+type Aggs = Vec<(u32, Agg)>;
+
+fn merge_into(aggs: &mut Aggs, field: u32, a: &Agg) {
+    match aggs.iter_mut().find(|(f, _)| *f == field) {
+        Some((_, b)) => b.merge(a),
+        None => aggs.push((field, *a)),
+    }
+}
+
+// The packed blobs. Both are a sequence of entries, each starting with the field's id as a
+// LEB128 varint:
+// - raw fields: a tag byte, then 0 = number (f64 LE), 1 = false, 2 = true, 3 = text (varint
+//   length, UTF-8 bytes);
+// - rollup aggregates: min, max, sum as f64 LE, count as u64 LE.
+
+const TAG_NUMBER: u8 = 0;
+const TAG_FALSE: u8 = 1;
+const TAG_TRUE: u8 = 2;
+const TAG_TEXT: u8 = 3;
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// Reads packed data, failing on anything truncated or malformed instead of panicking.
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(buf: &'a [u8]) -> Cursor<'a> {
+        Cursor { buf, pos: 0 }
+    }
+
+    fn done(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let out = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        Some(self.bytes(1)?[0])
+    }
+
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn f64(&mut self) -> Option<f64> {
+        Some(f64::from_le_bytes(self.bytes(8)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.bytes(8)?.try_into().ok()?))
+    }
+}
+
+/// Packs a reading's fields (by field id) into the raw row's blob.
+fn pack_fields(out: &mut Vec<u8>, fields: &[(u32, &Value)]) {
+    for (id, value) in fields {
+        put_varint(out, u64::from(*id));
+        match value {
+            Value::Number(n) => {
+                out.push(TAG_NUMBER);
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+            Value::Bool(false) => out.push(TAG_FALSE),
+            Value::Bool(true) => out.push(TAG_TRUE),
+            Value::Text(s) => {
+                out.push(TAG_TEXT);
+                put_varint(out, s.len() as u64);
+                out.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+}
+
+/// Unpacks a raw row's blob into (field id, value) pairs.
+fn unpack_fields(blob: &[u8]) -> Option<Vec<(u32, Value)>> {
+    let mut c = Cursor::new(blob);
+    let mut out = Vec::new();
+    while !c.done() {
+        let id = u32::try_from(c.varint()?).ok()?;
+        let value = match c.byte()? {
+            TAG_NUMBER => Value::Number(c.f64()?),
+            TAG_FALSE => Value::Bool(false),
+            TAG_TRUE => Value::Bool(true),
+            TAG_TEXT => {
+                let n = usize::try_from(c.varint()?).ok()?;
+                Value::Text(String::from_utf8(c.bytes(n)?.to_vec()).ok()?)
+            }
+            _ => return None,
+        };
+        out.push((id, value));
+    }
+    Some(out)
+}
+
+/// The number a field counts as in rollups and history: numbers, and bools as 0 or 1 (an
+/// "up" flag averages to availability). Text is not aggregated.
+fn numeric(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => Some(*n),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        Value::Text(_) => None,
+    }
+}
+
+/// The numeric value of one field in a raw row's blob, without unpacking the others.
+fn field_number(blob: &[u8], field: u32) -> Option<Option<f64>> {
+    let mut c = Cursor::new(blob);
+    while !c.done() {
+        let id = c.varint()?;
+        let value = match c.byte()? {
+            TAG_NUMBER => Some(c.f64()?),
+            TAG_FALSE => Some(0.0),
+            TAG_TRUE => Some(1.0),
+            TAG_TEXT => {
+                let n = usize::try_from(c.varint()?).ok()?;
+                c.bytes(n)?;
+                None
+            }
+            _ => return None,
+        };
+        if id == u64::from(field) {
+            return Some(value);
+        }
+    }
+    Some(None)
+}
+
+fn pack_aggs(aggs: &Aggs) -> Vec<u8> {
+    let mut out = Vec::with_capacity(aggs.len() * 34);
+    for (id, a) in aggs {
+        put_varint(&mut out, u64::from(*id));
+        out.extend_from_slice(&a.min.to_le_bytes());
+        out.extend_from_slice(&a.max.to_le_bytes());
+        out.extend_from_slice(&a.sum.to_le_bytes());
+        out.extend_from_slice(&a.count.to_le_bytes());
+    }
+    out
+}
+
+fn unpack_aggs(blob: &[u8]) -> Option<Aggs> {
+    let mut c = Cursor::new(blob);
+    let mut out = Vec::new();
+    while !c.done() {
+        let id = u32::try_from(c.varint()?).ok()?;
+        out.push((
+            id,
+            Agg {
+                min: c.f64()?,
+                max: c.f64()?,
+                sum: c.f64()?,
+                count: c.u64()?,
+            },
+        ));
+    }
+    Some(out)
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Query(format!("the store file holds a corrupt {what} row"))
 }
 
 fn sql_err(e: rusqlite::Error) -> StoreError {
@@ -132,6 +331,120 @@ fn domain_of(s: &str) -> Option<Domain> {
     s.parse().ok()
 }
 
+/// Reads every source id with its topic.
+fn load_sources(conn: &Connection) -> Result<Vec<(i64, Topic)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, domain, area, source FROM sources")
+        .map_err(sql_err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(sql_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, d, a, s) = row.map_err(sql_err)?;
+        if let Some(d) = domain_of(&d) {
+            out.push((id, Topic::new(d, a, s)));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads every field id with its name.
+fn load_fields(conn: &Connection) -> Result<HashMap<u32, String>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, name FROM fields")
+        .map_err(sql_err)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))
+        .map_err(sql_err)?;
+    rows.collect::<Result<_, _>>().map_err(sql_err)
+}
+
+/// Moves a file of an older layout aside (with its WAL), so that nothing is deleted, and says
+/// where it went.
+fn move_aside(path: &Path, version: i64) -> Result<(), StoreError> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let to = path.with_file_name(format!("{name}.schema{version}-{stamp}"));
+    for suffix in ["", "-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{suffix}", path.display()));
+        if from.exists() {
+            let dest = PathBuf::from(format!("{}{suffix}", to.display()));
+            std::fs::rename(&from, &dest).map_err(|e| StoreError::Unavailable {
+                reason: format!("cannot move {} aside: {e}", from.display()),
+                retry_after_ms: None,
+            })?;
+        }
+    }
+    tracing::warn!(
+        old = %to.display(),
+        "the store file had an older layout (schema {version}); it was moved aside, kept as it \
+         was, and a new store was started"
+    );
+    Ok(())
+}
+
+/// The layout of an existing file: its `user_version`, or 1 for the first layout, which did
+/// not set it (its raw table has a `series` column).
+fn schema_of(conn: &Connection) -> Result<i64, StoreError> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sql_err)?;
+    if version != 0 {
+        return Ok(version);
+    }
+    let first: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('raw') WHERE name = 'series'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql_err)?;
+    Ok(if first > 0 { 1 } else { 0 })
+}
+
+fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(sql_err)?;
+    // A 64 MiB page cache for the writer: a batch touches a page of the raw B-tree per source.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(sql_err)?;
+    // Merges two packed aggregate blobs; a corrupt one fails the statement, and so the batch.
+    conn.create_scalar_function(
+        "ioc_merge_aggs",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let unpack = |i: usize| {
+                ctx.get_raw(i)
+                    .as_blob()
+                    .ok()
+                    .and_then(unpack_aggs)
+                    .ok_or_else(|| rusqlite::Error::UserFunctionError("corrupt rollup row".into()))
+            };
+            let mut old = unpack(0)?;
+            for (id, a) in unpack(1)? {
+                merge_into(&mut old, id, &a);
+            }
+            Ok(pack_aggs(&old))
+        },
+    )
+    .map_err(sql_err)?;
+    Ok(conn)
+}
+
 impl EmbeddedStore {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path, retention: Retention) -> Result<EmbeddedStore, StoreError> {
@@ -141,43 +454,42 @@ impl EmbeddedStore {
                 retry_after_ms: None,
             })?;
         }
-        let conn = Connection::open(path).map_err(sql_err)?;
-        // A 64 MiB page cache for the writer: raw points are keyed by (series, ts), so a batch
-        // touches pages all over the B-tree; with SQLite's 2 MiB default, writes were 25% slower.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
-             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
-        )
-        .map_err(sql_err)?;
-        conn.execute_batch(SCHEMA).map_err(sql_err)?;
-        let mut series = HashMap::new();
-        {
-            let mut stmt = conn
-                .prepare("SELECT id, domain, area, source, field FROM series")
-                .map_err(sql_err)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                })
-                .map_err(sql_err)?;
-            for row in rows {
-                let (id, d, a, s, f) = row.map_err(sql_err)?;
-                if let Some(d) = domain_of(&d) {
-                    series.insert((d, a, s, f), id);
-                }
+        let mut conn = open_writer(path)?;
+        match schema_of(&conn)? {
+            0 | SCHEMA_VERSION => {}
+            v if v < SCHEMA_VERSION => {
+                // Closing the last connection checkpoints the WAL into the file.
+                drop(conn);
+                move_aside(path, v)?;
+                conn = open_writer(path)?;
+            }
+            v => {
+                return Err(StoreError::Unavailable {
+                    reason: format!(
+                        "{} was written by a newer server (layout {v}; this one knows {SCHEMA_VERSION})",
+                        path.display()
+                    ),
+                    retry_after_ms: None,
+                });
             }
         }
+        conn.execute_batch(SCHEMA).map_err(sql_err)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(sql_err)?;
+        let sources = load_sources(&conn)?
+            .into_iter()
+            .map(|(id, t)| (t, id))
+            .collect();
+        let fields = load_fields(&conn)?
+            .into_iter()
+            .map(|(id, name)| (name, id))
+            .collect();
         Ok(EmbeddedStore {
             conn,
             path: path.to_owned(),
             retention,
-            series,
+            sources,
+            fields,
         })
     }
 
@@ -192,19 +504,25 @@ impl EmbeddedStore {
     /// Writes a batch in one transaction: all of it, or none.
     pub fn write(&mut self, batch: &[Message]) -> Result<(), StoreError> {
         let tx = self.conn.transaction().map_err(sql_err)?;
-        let mut minute: HashMap<(i64, i64), Agg> = HashMap::new();
-        let mut hour: HashMap<(i64, i64), Agg> = HashMap::new();
-        let mut new_series: Vec<(SeriesKey, i64)> = Vec::new();
+        let mut minute: HashMap<(i64, i64), Aggs> = HashMap::new();
+        let mut hour: HashMap<(i64, i64), Aggs> = HashMap::new();
+        // Ids are cached only after the commit: a rolled-back batch must not leave ids that
+        // are not in the file.
+        let mut new_sources: HashMap<Topic, i64> = HashMap::new();
+        let mut new_fields: HashMap<String, u32> = HashMap::new();
         {
-            let mut insert_series = tx
+            let mut insert_source = tx
                 .prepare_cached(
-                    "INSERT INTO series (domain, area, source, field) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (domain, area, source, field) DO UPDATE SET field = field
-                     RETURNING id",
+                    "INSERT INTO sources (domain, area, source) VALUES (?1, ?2, ?3) RETURNING id",
                 )
                 .map_err(sql_err)?;
+            let mut insert_field = tx
+                .prepare_cached("INSERT INTO fields (name) VALUES (?1) RETURNING id")
+                .map_err(sql_err)?;
             let mut insert_raw = tx
-                .prepare_cached("INSERT OR IGNORE INTO raw (series, ts, value) VALUES (?1, ?2, ?3)")
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO raw (source, ts, fields) VALUES (?1, ?2, ?3)",
+                )
                 .map_err(sql_err)?;
             let mut insert_event = tx
                 .prepare_cached(
@@ -212,49 +530,62 @@ impl EmbeddedStore {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(sql_err)?;
+            let mut ids: Vec<(u32, &Value)> = Vec::new();
+            let mut blob: Vec<u8> = Vec::new();
             for msg in batch {
                 let t = &msg.topic;
                 match &msg.body {
                     Body::Reading(values) => {
+                        let source = match self.sources.get(t).or_else(|| new_sources.get(t)) {
+                            Some(id) => *id,
+                            None => {
+                                let id: i64 = insert_source
+                                    .query_row(params![t.domain.as_str(), t.area, t.source], |r| {
+                                        r.get(0)
+                                    })
+                                    .map_err(sql_err)?;
+                                new_sources.insert(t.clone(), id);
+                                id
+                            }
+                        };
+                        ids.clear();
                         for (field, value) in values {
-                            let key = (t.domain, t.area.clone(), t.source.clone(), field.clone());
-                            let id = match self.series.get(&key) {
+                            let id = match self.fields.get(field).or_else(|| new_fields.get(field))
+                            {
                                 Some(id) => *id,
                                 None => {
-                                    let id: i64 = insert_series
-                                        .query_row(
-                                            params![t.domain.as_str(), t.area, t.source, field],
-                                            |r| r.get(0),
-                                        )
+                                    let id: u32 = insert_field
+                                        .query_row(params![field], |r| r.get(0))
                                         .map_err(sql_err)?;
-                                    // Cached only after the commit: a rolled-back batch must
-                                    // not leave ids that are not in the file.
-                                    new_series.push((key, id));
+                                    new_fields.insert(field.clone(), id);
                                     id
                                 }
                             };
-                            let (sql_value, number): (rusqlite::types::Value, Option<f64>) =
-                                match value {
-                                    Value::Number(n) => ((*n).into(), Some(*n)),
-                                    Value::Bool(b) => {
-                                        (i64::from(*b).into(), Some(f64::from(u8::from(*b))))
-                                    }
-                                    Value::Text(s) => (s.clone().into(), None),
-                                };
-                            let inserted = insert_raw
-                                .execute(params![id, msg.ts, sql_value])
-                                .map_err(sql_err)?;
-                            // A duplicate (same series and ts) is not counted twice.
-                            if let (1, Some(v)) = (inserted, number) {
-                                let m = msg.ts.div_euclid(MINUTE) * MINUTE;
-                                let h = msg.ts.div_euclid(HOUR) * HOUR;
-                                minute
-                                    .entry((id, m))
-                                    .and_modify(|a| a.add(v))
-                                    .or_insert(Agg::new(v));
-                                hour.entry((id, h))
-                                    .and_modify(|a| a.add(v))
-                                    .or_insert(Agg::new(v));
+                            ids.push((id, value));
+                        }
+                        blob.clear();
+                        pack_fields(&mut blob, &ids);
+                        let inserted = insert_raw
+                            .execute(params![source, msg.ts, blob])
+                            .map_err(sql_err)?;
+                        // A duplicate (same source and ts) is not counted twice.
+                        if inserted == 0 {
+                            continue;
+                        }
+                        let m = minute
+                            .entry((source, msg.ts.div_euclid(MINUTE) * MINUTE))
+                            .or_default();
+                        for (id, value) in &ids {
+                            if let Some(v) = numeric(value) {
+                                merge_into(m, *id, &Agg::new(v));
+                            }
+                        }
+                        let h = hour
+                            .entry((source, msg.ts.div_euclid(HOUR) * HOUR))
+                            .or_default();
+                        for (id, value) in &ids {
+                            if let Some(v) = numeric(value) {
+                                merge_into(h, *id, &Agg::new(v));
                             }
                         }
                     }
@@ -280,25 +611,29 @@ impl EmbeddedStore {
                     }
                 }
             }
-            for (table, aggs) in [("rollup_1m", &minute), ("rollup_1h", &hour)] {
+            for (table, aggs) in [("rollup_1m", minute), ("rollup_1h", hour)] {
+                // One statement per source and bucket: the merge runs inside SQLite
+                // (`ioc_merge_aggs`, registered on the writer's connection).
                 let mut upsert = tx
                     .prepare_cached(&format!(
-                        "INSERT INTO {table} (series, bucket, min, max, sum, count)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT (series, bucket) DO UPDATE SET
-                           min = min(min, excluded.min), max = max(max, excluded.max),
-                           sum = sum + excluded.sum, count = count + excluded.count"
+                        "INSERT INTO {table} (source, bucket, aggs) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (source, bucket) DO UPDATE
+                         SET aggs = ioc_merge_aggs(aggs, excluded.aggs)"
                     ))
                     .map_err(sql_err)?;
-                for ((series, bucket), a) in aggs {
+                for ((source, bucket), new) in aggs {
+                    if new.is_empty() {
+                        continue;
+                    }
                     upsert
-                        .execute(params![series, bucket, a.min, a.max, a.sum, a.count])
+                        .execute(params![source, bucket, pack_aggs(&new)])
                         .map_err(sql_err)?;
                 }
             }
         }
         tx.commit().map_err(sql_err)?;
-        self.series.extend(new_series);
+        self.sources.extend(new_sources);
+        self.fields.extend(new_fields);
         Ok(())
     }
 
@@ -306,29 +641,33 @@ impl EmbeddedStore {
     pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize, StoreError> {
         let r = self.retention;
         let cut = |days: u32| now_ms - i64::from(days) * DAY;
+        let tx = self.conn.transaction().map_err(sql_err)?;
         let mut n = 0;
-        n += self
-            .conn
-            .execute("DELETE FROM raw WHERE ts < ?1", [cut(r.raw_days)])
-            .map_err(sql_err)?;
-        n += self
-            .conn
-            .execute(
-                "DELETE FROM rollup_1m WHERE bucket < ?1",
-                [cut(r.minute_days)],
-            )
-            .map_err(sql_err)?;
-        n += self
-            .conn
-            .execute(
-                "DELETE FROM rollup_1h WHERE bucket < ?1",
-                [cut(r.hour_days)],
-            )
-            .map_err(sql_err)?;
-        n += self
-            .conn
-            .execute("DELETE FROM events WHERE ts < ?1", [cut(r.event_days)])
-            .map_err(sql_err)?;
+        {
+            // Per source, so that each delete is a range of the primary key, not a scan.
+            let mut raw = tx
+                .prepare_cached("DELETE FROM raw WHERE source = ?1 AND ts < ?2")
+                .map_err(sql_err)?;
+            let mut minute = tx
+                .prepare_cached("DELETE FROM rollup_1m WHERE source = ?1 AND bucket < ?2")
+                .map_err(sql_err)?;
+            let mut hour = tx
+                .prepare_cached("DELETE FROM rollup_1h WHERE source = ?1 AND bucket < ?2")
+                .map_err(sql_err)?;
+            for id in self.sources.values() {
+                n += raw.execute(params![id, cut(r.raw_days)]).map_err(sql_err)?;
+                n += minute
+                    .execute(params![id, cut(r.minute_days)])
+                    .map_err(sql_err)?;
+                n += hour
+                    .execute(params![id, cut(r.hour_days)])
+                    .map_err(sql_err)?;
+            }
+            n += tx
+                .execute("DELETE FROM events WHERE ts < ?1", [cut(r.event_days)])
+                .map_err(sql_err)?;
+        }
+        tx.commit().map_err(sql_err)?;
         Ok(n)
     }
 }
@@ -360,7 +699,12 @@ impl EmbeddedReader {
                 c
             }
         };
-        let out = f(&conn);
+        // One read transaction per query: every statement in it sees the same whole batches.
+        let out = conn
+            .execute_batch("BEGIN")
+            .map_err(sql_err)
+            .and_then(|()| f(&conn));
+        let _ = conn.execute_batch("COMMIT");
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
         if pool.len() < 4 {
             pool.push(conn);
@@ -376,111 +720,132 @@ impl EmbeddedReader {
         }
         let width = ((q.to - q.from) + i64::from(q.points) - 1) / i64::from(q.points);
         let width = width.max(1);
-        let (table, value_cols, time_col) = if width >= HOUR {
-            (
-                "rollup_1h",
-                "min(r.min), max(r.max), sum(r.sum), sum(r.count)",
-                "r.bucket",
-            )
+        let table = if width >= HOUR {
+            "rollup_1h"
         } else if width >= MINUTE {
-            (
-                "rollup_1m",
-                "min(r.min), max(r.max), sum(r.sum), sum(r.count)",
-                "r.bucket",
-            )
+            "rollup_1m"
         } else {
-            (
-                "raw",
-                "min(r.value), max(r.value), sum(r.value), count(r.value)",
-                "r.ts",
-            )
+            "raw"
         };
-        let numeric = if table == "raw" {
-            "AND typeof(r.value) IN ('real', 'integer')"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT ({time_col} - ?1) / ?2 AS b, {value_cols}
-             FROM {table} r JOIN series s ON s.id = r.series
-             WHERE s.domain = ?3 AND s.area = ?4 AND s.field = ?5
-               AND (?6 IS NULL OR s.source = ?6)
-               AND {time_col} >= ?1 AND {time_col} < ?7 {numeric}
-             GROUP BY b ORDER BY b"
-        );
         self.with_conn(|c| {
-            let mut stmt = c.prepare_cached(&sql).map_err(sql_err)?;
-            let rows = stmt
-                .query_map(
-                    params![
-                        q.from,
-                        width,
-                        q.domain.as_str(),
-                        q.area,
-                        q.field,
-                        q.source,
-                        q.to
-                    ],
-                    |r| {
-                        let b: i64 = r.get(0)?;
-                        let count: i64 = r.get(4)?;
-                        let sum: f64 = r.get(3)?;
-                        Ok(Bucket {
-                            t: q.from + b * width,
-                            min: r.get(1)?,
-                            max: r.get(2)?,
-                            mean: if count > 0 { sum / count as f64 } else { 0.0 },
-                            count: count as u64,
-                        })
-                    },
-                )
+            let field: Option<u32> = c
+                .query_row("SELECT id FROM fields WHERE name = ?1", [&q.field], |r| {
+                    r.get(0)
+                })
+                .optional()
                 .map_err(sql_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            let Some(field) = field else {
+                return Ok(Vec::new());
+            };
+            let sources: Vec<i64> = {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT id FROM sources
+                         WHERE domain = ?1 AND area = ?2 AND (?3 IS NULL OR source = ?3)",
+                    )
+                    .map_err(sql_err)?;
+                stmt.query_map(params![q.domain.as_str(), q.area, q.source], |r| r.get(0))
+                    .map_err(sql_err)?
+                    .collect::<Result<_, _>>()
+                    .map_err(sql_err)?
+            };
+            let key = if table == "raw" { "ts" } else { "bucket" };
+            let blob = if table == "raw" { "fields" } else { "aggs" };
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {key}, {blob} FROM {table}
+                     WHERE source = ?1 AND {key} >= ?2 AND {key} < ?3"
+                ))
+                .map_err(sql_err)?;
+            let mut buckets: BTreeMap<i64, Agg> = BTreeMap::new();
+            for source in sources {
+                let mut rows = stmt.query(params![source, q.from, q.to]).map_err(sql_err)?;
+                while let Some(row) = rows.next().map_err(sql_err)? {
+                    let t: i64 = row.get(0).map_err(sql_err)?;
+                    let bytes = row
+                        .get_ref(1)
+                        .map_err(sql_err)?
+                        .as_blob()
+                        .map_err(|_| corrupt(table))?;
+                    let agg = if table == "raw" {
+                        match field_number(bytes, field).ok_or_else(|| corrupt(table))? {
+                            Some(v) => Agg::new(v),
+                            None => continue,
+                        }
+                    } else {
+                        match unpack_aggs(bytes)
+                            .ok_or_else(|| corrupt(table))?
+                            .into_iter()
+                            .find(|(id, _)| *id == field)
+                        {
+                            Some((_, a)) => a,
+                            None => continue,
+                        }
+                    };
+                    buckets
+                        .entry((t - q.from) / width)
+                        .and_modify(|b| b.merge(&agg))
+                        .or_insert(agg);
+                }
+            }
+            Ok(buckets
+                .into_iter()
+                .map(|(b, a)| Bucket {
+                    t: q.from + b * width,
+                    min: a.min,
+                    max: a.max,
+                    mean: if a.count > 0 {
+                        a.sum / a.count as f64
+                    } else {
+                        0.0
+                    },
+                    count: a.count,
+                })
+                .collect())
         })
     }
 
     /// The newest reading of every telemetry source kept in the raw table, one message per
-    /// source (fields at their newest value), to rebuild the live hub at start.
+    /// source, to rebuild the live hub at start. A field missing from the newest reading keeps
+    /// its value from one of the source's few readings before it.
     pub fn latest(&self) -> Result<Vec<Message>, StoreError> {
         self.with_conn(|c| {
+            let names = load_fields(c)?;
             let mut stmt = c
-                .prepare(
-                    "SELECT s.domain, s.area, s.source, s.field, r.ts, r.value
-                     FROM series s JOIN raw r ON r.series = s.id
-                     WHERE r.ts = (SELECT max(ts) FROM raw WHERE series = s.id)",
+                .prepare_cached(
+                    "SELECT ts, fields FROM raw WHERE source = ?1 ORDER BY ts DESC LIMIT 16",
                 )
                 .map_err(sql_err)?;
-            let mut by_source: BTreeMap<(String, String, String), Message> = BTreeMap::new();
-            let mut rows = stmt.query([]).map_err(sql_err)?;
-            while let Some(row) = rows.next().map_err(sql_err)? {
-                let domain: String = row.get(0).map_err(sql_err)?;
-                let Some(d) = domain_of(&domain) else {
-                    continue;
-                };
-                let area: String = row.get(1).map_err(sql_err)?;
-                let source: String = row.get(2).map_err(sql_err)?;
-                let field: String = row.get(3).map_err(sql_err)?;
-                let ts: i64 = row.get(4).map_err(sql_err)?;
-                let value = match row.get_ref(5).map_err(sql_err)? {
-                    ValueRef::Real(f) => Value::Number(f),
-                    ValueRef::Integer(i) => Value::Bool(i != 0),
-                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                    _ => continue,
-                };
-                let msg = by_source
-                    .entry((domain, area.clone(), source.clone()))
-                    .or_insert_with(|| Message {
-                        topic: Topic::new(d, area, source),
+            let mut out = Vec::new();
+            for (id, topic) in load_sources(c)? {
+                let mut newest: Option<i64> = None;
+                let mut values: BTreeMap<String, Value> = BTreeMap::new();
+                let mut rows = stmt.query([id]).map_err(sql_err)?;
+                while let Some(row) = rows.next().map_err(sql_err)? {
+                    let ts: i64 = row.get(0).map_err(sql_err)?;
+                    let bytes = row
+                        .get_ref(1)
+                        .map_err(sql_err)?
+                        .as_blob()
+                        .map_err(|_| corrupt("raw"))?;
+                    newest.get_or_insert(ts);
+                    for (f, v) in unpack_fields(bytes).ok_or_else(|| corrupt("raw"))? {
+                        if let Some(name) = names.get(&f) {
+                            values.entry(name.clone()).or_insert(v);
+                        }
+                    }
+                }
+                if let Some(ts) = newest {
+                    out.push(Message {
+                        topic,
                         ts,
                         seq: None,
-                        body: Body::Reading(BTreeMap::new()),
+                        body: Body::Reading(values),
                     });
-                msg.ts = msg.ts.max(ts);
-                if let Body::Reading(values) = &mut msg.body {
-                    values.insert(field, value);
                 }
             }
-            Ok(by_source.into_values().collect())
+            out.sort_by(|a, b| a.topic.cmp(&b.topic));
+            Ok(out)
         })
     }
 
@@ -524,18 +889,48 @@ impl EmbeddedReader {
         })
     }
 
-    /// How many raw values are stored for a series at a time (0 or 1): for tests and checks.
+    /// How many readings the raw table holds: for checks and benchmarks.
+    pub fn count_readings(&self) -> Result<u64, StoreError> {
+        self.with_conn(|c| {
+            c.query_row("SELECT count(*) FROM raw", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(sql_err)
+        })
+    }
+
+    /// Opens a reader on an existing store file, for tools that look at a server's data.
+    pub fn open_file(path: &Path) -> Result<EmbeddedReader, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Query(format!("no store at {}", path.display())));
+        }
+        Ok(EmbeddedReader {
+            path: Arc::new(path.to_owned()),
+            pool: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// How many raw values are stored for a field of a source at a time (0 or 1): for tests
+    /// and checks.
     pub fn count_raw(&self, topic: &Topic, field: &str, ts: i64) -> Result<u64, StoreError> {
         self.with_conn(|c| {
-            c.query_row(
-                "SELECT count(*) FROM raw r JOIN series s ON s.id = r.series
-                 WHERE s.domain = ?1 AND s.area = ?2 AND s.source = ?3 AND s.field = ?4 AND r.ts = ?5",
-                params![topic.domain.as_str(), topic.area, topic.source, field, ts],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-            .map(|n| n.unwrap_or(0) as u64)
-            .map_err(sql_err)
+            let row: Option<(Vec<u8>, u32)> = c
+                .query_row(
+                    "SELECT r.fields, f.id FROM raw r
+                     JOIN sources s ON s.id = r.source
+                     JOIN fields f ON f.name = ?4
+                     WHERE s.domain = ?1 AND s.area = ?2 AND s.source = ?3 AND r.ts = ?5",
+                    params![topic.domain.as_str(), topic.area, topic.source, field, ts],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            Ok(match row {
+                None => 0,
+                Some((blob, id)) => {
+                    let fields = unpack_fields(&blob).ok_or_else(|| corrupt("raw"))?;
+                    u64::from(fields.iter().any(|(f, _)| *f == id))
+                }
+            })
         })
     }
 }

@@ -219,6 +219,9 @@ pub fn spawn(
     )
 }
 
+/// How long the writer waits for the next message before it writes what it holds.
+const LINGER: Duration = Duration::from_micros(200);
+
 struct Writer {
     backend: Backend,
     spool: Spool,
@@ -276,7 +279,13 @@ impl Writer {
         }
     }
 
-    /// Adds to `held` whatever arrives within the flush interval, up to a full batch.
+    /// Adds to `held` what is already queued and what keeps arriving, up to a full batch, and
+    /// stops as soon as the stream pauses for `LINGER` (or at the flush interval at the
+    /// latest): group commit. Waiting out the interval instead would cap throughput at the
+    /// broker's in-flight window per interval, since the broker sends no more unacknowledged
+    /// QoS 1 messages than that and they are acknowledged only after the commit; under load
+    /// the queue fills while the previous batch is being written, so batches grow by
+    /// themselves.
     async fn gather(&self, held: &mut Held, rx: &mut mpsc::Receiver<Pending>) {
         let deadline = Instant::now() + self.config.flush_interval;
         // Rejected messages weigh nothing but still take a place, so that a flood of them is
@@ -284,14 +293,15 @@ impl Writer {
         while held.points < self.config.max_batch_points
             && held.entries < 4 * self.config.max_batch_points
         {
-            // Take what is already there without waiting, then wait for more until the
-            // deadline: a busy stream makes full batches, a quiet one is not held back long.
             let p = match rx.try_recv() {
                 Ok(p) => p,
-                Err(_) => match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(p)) => p,
-                    _ => break,
-                },
+                Err(_) => {
+                    let pause = (Instant::now() + LINGER).min(deadline);
+                    match tokio::time::timeout_at(pause, rx.recv()).await {
+                        Ok(Some(p)) => p,
+                        _ => break,
+                    }
+                }
             };
             held.push(p);
         }

@@ -34,7 +34,46 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// Writes `total` readings of 4 fields from `sources` sources in `areas`, each source every
+/// `every_ms`, in batches of `per_batch` readings; returns the figures as JSON.
+fn write_bench(
+    store: &mut EmbeddedStore,
+    areas: &[&str],
+    sources: u64,
+    total: u64,
+    every_ms: i64,
+    per_batch: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let start = ioc_tests::now_ms() - (total / sources) as i64 * every_ms - 60_000;
+    let msgs: Vec<Message> = (0..total)
+        .map(|i| {
+            let s = i % sources;
+            reading(
+                areas[(s % areas.len() as u64) as usize],
+                &format!("w{sources}-{s}"),
+                start + (i / sources) as i64 * every_ms,
+                i,
+            )
+        })
+        .collect();
+    let t = Instant::now();
+    for chunk in msgs.chunks(per_batch) {
+        store.write(chunk).map_err(anyhow::Error::msg)?;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    Ok(serde_json::json!({
+        "readings": total, "points": total * 4, "seconds": secs,
+        "readings_per_s": total as f64 / secs, "points_per_s": (total * 4) as f64 / secs,
+    }))
+}
+
 fn main() -> anyhow::Result<()> {
+    // Readings per transaction: the server's writer commits up to 50,000 points (12,500
+    // readings of 4 fields) at a time into the embedded store.
+    let per_batch: usize = std::env::var("IOC_BENCH_BATCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12_500);
     let dir = tempfile::tempdir()?;
     let mut store = EmbeddedStore::open(&dir.path().join("bench.sqlite"), Retention::default())
         .map_err(anyhow::Error::msg)?;
@@ -81,27 +120,17 @@ fn main() -> anyhow::Result<()> {
         "tan-binh",
         "binh-thanh",
     ];
-    let total: u64 = 300_000;
-    let msgs: Vec<Message> = (0..total)
-        .map(|i| {
-            let s = i % 1000;
-            reading(
-                areas[(s % areas.len() as u64) as usize],
-                &format!("s{s}"),
-                now - 3_600_000 + (i / 1000) as i64 * 10,
-                i,
-            )
-        })
-        .collect();
-    let t = Instant::now();
-    for chunk in msgs.chunks(1250) {
-        store.write(chunk).map_err(anyhow::Error::msg)?;
-    }
-    let secs = t.elapsed().as_secs_f64();
+    // Many readings per source in each batch (1,000 sources reporting 100 times a second),
+    // and one per source in each batch (20,000 sources every 10 s): the second is the city's
+    // shape, where every batch touches a rollup row per reading.
+    let dense = write_bench(&mut store, &areas, 1_000, 300_000, 100, per_batch)?;
+    let sparse = write_bench(&mut store, &areas, 20_000, 300_000, 10_000, per_batch)?;
 
     let report = serde_json::json!({
         "history_7d_500_points_ms": { "p50": pct(&lat, 0.5), "p99": pct(&lat, 0.99), "max": pct(&lat, 1.0), "queries": lat.len() },
-        "write": { "readings": total, "points": total * 4, "seconds": secs, "readings_per_s": total as f64 / secs },
+        "batch_readings": per_batch,
+        "write_1000_sources_at_100_per_s": dense,
+        "write_20000_sources_every_10_s": sparse,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())

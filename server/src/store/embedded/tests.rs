@@ -255,3 +255,125 @@ fn readers_while_writing() {
         .unwrap();
     assert_eq!(h.iter().map(|b| b.count).sum::<u64>(), 5000);
 }
+
+#[test]
+fn packed_fields_round_trip_and_corrupt_blobs_are_errors() {
+    let text = Value::Text("mưa lớn".into());
+    let values = [
+        (0, &Value::Number(-12.5)),
+        (1, &Value::Bool(true)),
+        (300, &text),
+        (70_000, &Value::Bool(false)),
+    ];
+    let mut blob = Vec::new();
+    pack_fields(&mut blob, &values);
+    let back = unpack_fields(&blob).unwrap();
+    assert_eq!(
+        back,
+        values
+            .iter()
+            .map(|(f, v)| (*f, (*v).clone()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(field_number(&blob, 0), Some(Some(-12.5)));
+    assert_eq!(field_number(&blob, 70_000), Some(Some(0.0)));
+    assert_eq!(field_number(&blob, 300), Some(None));
+    assert_eq!(field_number(&blob, 9), Some(None));
+    // A truncated blob is refused, or (cut between two entries) reads as the entries before
+    // the cut: never past the end, never a made-up value.
+    for n in 1..blob.len() {
+        if let Some(v) = unpack_fields(&blob[..n]) {
+            assert!(!v.is_empty() && back.starts_with(&v), "{n} bytes: {v:?}");
+        }
+    }
+    let aggs = vec![(3, Agg::new(2.0)), (4, Agg::new(-1.0))];
+    assert_eq!(unpack_aggs(&pack_aggs(&aggs)), Some(aggs.clone()));
+    assert_eq!(unpack_aggs(&pack_aggs(&aggs)[..20]), None);
+}
+
+#[test]
+fn a_file_of_the_first_layout_is_moved_aside_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ioc.sqlite");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE raw (series INTEGER, ts INTEGER, value, PRIMARY KEY (series, ts));
+             INSERT INTO raw VALUES (1, 2, 3.0);",
+        )
+        .unwrap();
+    }
+    let mut store = EmbeddedStore::open(&path, Retention::default()).unwrap();
+    store
+        .write(&[reading("q1", "a", T0, &[("aqi", 80.0)])])
+        .unwrap();
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("ioc.sqlite.schema1-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let old = Connection::open(dir.path().join(&kept[0])).unwrap();
+    let v: f64 = old
+        .query_row("SELECT value FROM raw", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 3.0);
+    // A file from a newer server is refused, not overwritten.
+    store
+        .conn
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(store);
+    let e = EmbeddedStore::open(&path, Retention::default()).unwrap_err();
+    assert!(e.to_string().contains("newer server"), "{e}");
+}
+
+#[test]
+fn bools_count_as_zero_or_one_and_text_is_kept_but_not_aggregated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let msg = |ts: i64, up: bool| Message {
+        topic: Topic::new(Domain::System, "city", "portal"),
+        ts,
+        seq: None,
+        body: Body::Reading(
+            [
+                ("up".to_owned(), Value::Bool(up)),
+                ("version".to_owned(), Value::Text("2.4.1".into())),
+            ]
+            .into(),
+        ),
+    };
+    store
+        .write(&[
+            msg(T0, true),
+            msg(T0 + 1000, true),
+            msg(T0 + 2000, false),
+            msg(T0 + 3000, true),
+        ])
+        .unwrap();
+    let reader = store.reader();
+    let q = |field: &str, points| HistoryQuery {
+        domain: Domain::System,
+        area: "city".into(),
+        source: None,
+        field: field.into(),
+        from: T0,
+        to: T0 + HOUR,
+        points,
+    };
+    let h = reader.history(&q("up", 1)).unwrap();
+    assert_eq!((h[0].mean, h[0].count), (0.75, 4));
+    let h = reader.history(&q("up", 3600)).unwrap();
+    assert_eq!(
+        h.iter().map(|b| b.mean).collect::<Vec<_>>(),
+        [1.0, 1.0, 0.0, 1.0]
+    );
+    assert!(reader.history(&q("version", 3600)).unwrap().is_empty());
+    let latest = reader.latest().unwrap();
+    let Body::Reading(v) = &latest[0].body else {
+        panic!()
+    };
+    assert_eq!(v["version"], Value::Text("2.4.1".into()));
+    assert_eq!(v["up"], Value::Bool(true));
+}
