@@ -3,6 +3,8 @@
 //! This crate builds for the server and for the browser (wasm32): it has no tokio, no axum and
 //! no I/O. Everything here is plain data and pure functions.
 //!
+//! - [`aqi`]: VN_AQI as Decision 1459/QĐ-TCMT (2019) defines it: breakpoints, sub-indices,
+//!   NowCast, hourly and daily index, bands and colours, and a per-station hourly averager.
 //! - [`topic`]: `ioc/v1/{domain}/{area}/{source}` parsing and formatting.
 //! - [`ingest`]: decoding and validation of an ingest message, every rule of the ingest contract
 //!   v1 (`docs/ingest.md`), into a typed [`ingest::Message`] or a [`ingest::Rejection`] with
@@ -14,6 +16,7 @@
 //!   validated; area boundaries from GeoJSON. It reads files and brings a TOML parser, which
 //!   is why the browser app goes without it.
 
+pub mod aqi;
 pub mod ingest;
 pub mod live;
 #[cfg(feature = "preset")]

@@ -119,13 +119,20 @@ pub struct TrafficFigures {
 pub struct StationFigure {
     pub id: String,
     pub area: String,
-    /// VN_AQI of the current hour, computed by the server from the concentrations (Decision
-    /// 1459/QĐ-TCMT; PM by NowCast).
+    /// The hourly VN_AQI computed by the server from the concentrations (Decision
+    /// 1459/QĐ-TCMT; PM2.5 and PM10 by NowCast). `None` until the station has two of its
+    /// three latest hours (45 minutes of readings each).
     pub aqi: Option<u32>,
     /// The pollutant that sets it (`pm25_ugm3`, ...).
     pub dominant: Option<String>,
+    /// The `aqi` the station itself reported in its newest reading, if any: not the official
+    /// figure, shown only while `aqi` is unknown.
+    pub sensor_aqi: Option<u32>,
+    /// The newest PM2.5 reading, µg/m³.
     pub pm25_ugm3: Option<f64>,
-    /// PM2.5 NowCast concentration minus the one an hour earlier, µg/m³: positive is worse.
+    /// The PM2.5 NowCast the index uses, µg/m³.
+    pub pm25_nowcast: Option<f64>,
+    /// PM2.5 NowCast now minus an hour earlier, µg/m³: positive is getting worse.
     pub pm25_trend: Option<f64>,
     #[serde(flatten)]
     pub fresh: Freshness,

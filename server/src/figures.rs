@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use ioc_protocol::aqi::StationAqi;
 use ioc_protocol::live::{
     ComplaintCounts, ComplaintFigures, CorridorFigure, EnvArea, EnvFigures, FloodFigures,
     GaugeFigure, Incident, PlatformFigure, ServiceCounts, ServiceFigures, StationFigure,
@@ -23,6 +24,7 @@ use crate::city::City;
 use crate::config::LiveConfig;
 
 const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
 /// Closed complaints and dossiers are kept this long after their last change, so that a late
 /// duplicate (the contract accepts readings up to 7 days old) finds them and changes nothing.
 const KEEP_CLOSED_MS: i64 = 8 * DAY_MS;
@@ -114,6 +116,8 @@ pub struct Figures {
     complaints: HashMap<String, Case>,
     dossiers: HashMap<String, Case>,
     newest_event: [i64; 2],
+    /// Hourly averages of each air station's pollutants, for the official VN_AQI.
+    stations: HashMap<(String, String), StationAqi>,
 }
 
 fn fresh(newest_ts: i64, now: i64, window_ms: i64) -> Freshness {
@@ -144,6 +148,7 @@ impl Figures {
             complaints: HashMap::new(),
             dossiers: HashMap::new(),
             newest_event: [0, 0],
+            stations: HashMap::new(),
         }
     }
 
@@ -156,6 +161,13 @@ impl Figures {
         let t = &msg.topic;
         match &msg.body {
             Body::Reading(values) => {
+                if t.domain == Domain::Env {
+                    // Every reading counts towards its hour, even one older than the newest.
+                    self.stations
+                        .entry((t.area.clone(), t.source.clone()))
+                        .or_default()
+                        .push_reading(msg.ts, values);
+                }
                 let key = (t.domain, t.area.clone(), t.source.clone());
                 if self.latest.get(&key).is_some_and(|l| l.ts > msg.ts) {
                     return t.domain;
@@ -396,13 +408,21 @@ impl Figures {
         let window = self.window_ms(Domain::Env);
         let mut stations = Vec::new();
         for (area, source, l) in self.sources(Domain::Env) {
+            let station = self.stations.get(&(area.to_owned(), source.to_owned()));
+            let now_h = station.map(|st| st.hourly(now));
+            let hour_ago = station.map(|st| st.hourly(now - HOUR_MS));
+            let official = now_h.and_then(|h| h.aqi);
+            let pm25 =
+                |h: Option<ioc_protocol::aqi::StationHourly>| h.and_then(|h| h.concentrations.pm25);
             stations.push(StationFigure {
                 id: source.to_owned(),
                 area: area.to_owned(),
-                aqi: l.get("aqi").map(|v| v.round().max(0.0) as u32),
-                dominant: None,
+                aqi: official.map(|a| a.aqi),
+                dominant: official.map(|a| a.dominant.field().to_owned()),
+                sensor_aqi: l.get("aqi").map(|v| v.round().clamp(0.0, 500.0) as u32),
                 pm25_ugm3: l.get("pm25_ugm3"),
-                pm25_trend: None,
+                pm25_nowcast: pm25(now_h),
+                pm25_trend: pm25(now_h).zip(pm25(hour_ago)).map(|(a, b)| a - b),
                 fresh: fresh(l.ts, now, window),
             });
         }

@@ -538,3 +538,54 @@ fn closed_cases_are_forgotten_after_eight_days_open_ones_never() {
     assert_eq!(f.prune(MIDNIGHT), 1);
     assert_eq!(complaints(&f, MIDNIGHT).city.open, 1);
 }
+
+#[test]
+fn station_aqi_is_computed_from_concentrations_by_vn_aqi() {
+    let mut f = figures();
+    let now = MIDNIGHT + 10 * H;
+    // Three hours of one reading a minute: PM2.5 40 µg/m³, PM10 60, NO2 80; the sensor claims 12.
+    for m in 0..180 {
+        f.apply(&reading(
+            Domain::Env,
+            "q1",
+            "q1-station",
+            now - 3 * H + m * 60_000,
+            &[
+                ("pm25_ugm3", Value::Number(40.0)),
+                ("pm10_ugm3", Value::Number(60.0)),
+                ("no2_ugm3", Value::Number(80.0)),
+                ("aqi", Value::Number(12.0)),
+            ],
+        ));
+    }
+    let DomainFigures::Env(e) = f.compute(Domain::Env, now, &SystemFigures::default()) else {
+        panic!()
+    };
+    let s = &e.stations[0];
+    // PM2.5 NowCast of a constant 40 is 40: 50 + (40 - 25) * 50 / 25 = 80.
+    // PM10 60: 50 + (60 - 50) * 50 / 100 = 55. NO2 80: 80 * 50 / 100 = 40. The largest wins.
+    assert_eq!(s.aqi, Some(80));
+    assert_eq!(s.dominant.as_deref(), Some("pm25_ugm3"));
+    assert_eq!(s.sensor_aqi, Some(12));
+    assert_eq!(s.pm25_nowcast, Some(40.0));
+    assert_eq!(s.pm25_trend, Some(0.0));
+    let city = e.city.unwrap();
+    assert_eq!((city.aqi, city.stations), (Some(80), 1));
+    // A station with a single reading has no official index yet, only its own claim.
+    f.apply(&reading(
+        Domain::Env,
+        "q3",
+        "new",
+        now,
+        &[
+            ("pm25_ugm3", Value::Number(300.0)),
+            ("aqi", Value::Number(250.0)),
+        ],
+    ));
+    let DomainFigures::Env(e) = f.compute(Domain::Env, now, &SystemFigures::default()) else {
+        panic!()
+    };
+    let new = e.stations.iter().find(|s| s.id == "new").unwrap();
+    assert_eq!((new.aqi, new.sensor_aqi), (None, Some(250)));
+    assert_eq!(e.city.unwrap().aqi, Some(80));
+}
