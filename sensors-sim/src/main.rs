@@ -1,43 +1,84 @@
-//! `ioc-sim`: publishes a simulated Ho Chi Minh City to an MQTT broker.
+//! `ioc-sim`: publishes a simulated city (Ho Chi Minh City by default) to an MQTT broker.
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use ioc_sim::City;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use ioc_protocol::Domain;
+use ioc_protocol::preset::Preset;
+use ioc_sim::Simulation;
+use ioc_sim::clock::{self, Pacing, format_local};
+use ioc_sim::publish::{self, PublishOptions, TruthLog};
+use rumqttc::QoS;
+use tokio::sync::Notify;
+
+/// Unacknowledged QoS 1 messages at most.
+const MAX_INFLIGHT: u16 = 100;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "ioc-sim",
     version,
-    about = "Simulated city sensors publishing over MQTT"
+    about = "A simulated city publishing over MQTT, per the ingest contract v1",
+    long_about = "A simulated city publishing over MQTT, per the ingest contract v1: traffic on \
+        its corridors, air quality, water levels, platform health, 1022 complaints and \
+        public-service dossiers. Seeded and deterministic: the same preset, seed, scale and \
+        start give the same messages.\n\nReplay today so far in minutes, then go on live:\n  \
+        ioc-sim --start today --speed 600\nA simulated day, fast, with its truth log:\n  \
+        ioc-sim --start today --speed 600 --until now --truth-log truth.jsonl"
 )]
 struct Args {
     /// The broker, `mqtt://host:port`.
     #[arg(long, env = "IOC_SIM_BROKER", default_value = "mqtt://127.0.0.1:1883")]
     broker: String,
-    /// Readings per second, over all sources.
-    #[arg(long, env = "IOC_SIM_RATE", default_value_t = 50.0)]
-    rate: f64,
-    /// Seed of the random values: the same seed gives the same readings.
+    /// The city preset (TOML); default: the built-in Ho Chi Minh City of 2022.
+    #[arg(long, env = "IOC_SIM_PRESET")]
+    preset: Option<PathBuf>,
+    /// Seed of the simulation: the same seed gives the same messages.
     #[arg(long, env = "IOC_SIM_SEED", default_value_t = 1)]
     seed: u64,
-    /// Air-quality stations per area.
-    #[arg(long, default_value_t = 2)]
-    air: usize,
-    /// Traffic sensors per area.
-    #[arg(long, default_value_t = 3)]
-    traffic: usize,
-    /// Stop after this many readings (default: run until stopped).
-    #[arg(long)]
-    count: Option<u64>,
-    /// MQTT QoS of the readings: 0 or 1.
-    #[arg(long, default_value_t = 1)]
+    /// Sensors per corridor, air station and flood gauge of the preset (ids `{id}-{k}` for
+    /// k >= 2). Platforms, complaints and dossiers are not scaled.
+    #[arg(long, env = "IOC_SIM_SCALE", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    scale: u32,
+    /// Simulated seconds per real second. The simulated clock never runs ahead of the wall
+    /// clock: once it catches up, it goes on in real time.
+    #[arg(long, env = "IOC_SIM_SPEED", default_value_t = 1.0)]
+    speed: f64,
+    /// Simulated start: `now`, `today` (local midnight), a date `2025-11-07` (its local
+    /// midnight), RFC 3339, or epoch ms. At most 7 days ago (the server rejects older readings).
+    #[arg(long, env = "IOC_SIM_START", default_value = "now")]
+    start: String,
+    /// Simulated time to run, `24h`, `90m`, `1h30m`; default: until stopped.
+    #[arg(long, env = "IOC_SIM_DURATION", conflicts_with = "until")]
+    duration: Option<String>,
+    /// Simulated time to stop at, like --start (`now`: the wall clock when the run starts).
+    #[arg(long, env = "IOC_SIM_UNTIL")]
+    until: Option<String>,
+    /// Only these domains (comma-separated: traffic,env,flood,complaint,service,system).
+    #[arg(long, env = "IOC_SIM_DOMAINS", value_delimiter = ',', value_parser = parse_domain)]
+    domains: Vec<Domain>,
+    /// MQTT QoS of the messages: 0 or 1.
+    #[arg(long, env = "IOC_SIM_QOS", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(0..=1))]
     qos: u8,
-    /// MQTT client id.
-    #[arg(long, default_value = "ioc-sim")]
+    /// Write every message published to this file, one JSON line each:
+    /// {"topic", "payload", "ts"}.
+    #[arg(long, env = "IOC_SIM_TRUTH_LOG")]
+    truth_log: Option<PathBuf>,
+    /// MQTT client id (the session is persistent: one simulator per id).
+    #[arg(long, env = "IOC_SIM_CLIENT_ID", default_value = "ioc-sim")]
     client_id: String,
+    /// No longer used (the rate follows from the preset, --scale and --speed); accepted so
+    /// that old scripts still run.
+    #[arg(long, hide = true)]
+    rate: Option<f64>,
+}
+
+fn parse_domain(s: &str) -> Result<Domain, String> {
+    s.parse::<Domain>().map_err(|e| e.to_string())
 }
 
 #[tokio::main]
@@ -49,83 +90,114 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    if !(args.rate > 0.0 && args.rate <= 1_000_000.0) {
-        bail!("--rate must be above 0 and at most 1000000 readings/s");
+    let now = chrono::Utc::now().timestamp_millis();
+    if args.rate.is_some() {
+        tracing::warn!(
+            "--rate is no longer used: the rate follows from the preset, --scale and --speed"
+        );
     }
+    let preset = match &args.preset {
+        Some(path) => Preset::load(path)?,
+        None => Preset::built_in(),
+    };
+    if !matches!(
+        preset.timezone.as_str(),
+        "Asia/Ho_Chi_Minh" | "Asia/Saigon" | "Asia/Bangkok" | "Asia/Jakarta" | "Asia/Phnom_Penh"
+    ) {
+        tracing::warn!(
+            timezone = preset.timezone,
+            "the simulator keeps local time at UTC+7 (Asia/Ho_Chi_Minh)"
+        );
+    }
+    let start = clock::parse_time(&args.start, now).context("--start")?;
+    let end = match (&args.duration, &args.until) {
+        (Some(d), _) => Some(start + clock::parse_duration(d).context("--duration")?),
+        (None, Some(u)) => Some(clock::parse_time(u, now).context("--until")?),
+        (None, None) => None,
+    };
+    let pacing = Pacing::new(start, args.speed, end);
+    pacing.validate(now)?;
     let qos = match args.qos {
         0 => QoS::AtMostOnce,
-        1 => QoS::AtLeastOnce,
-        q => bail!("--qos must be 0 or 1, not {q}"),
+        _ => QoS::AtLeastOnce,
     };
-    let (host, port) = parse_broker(&args.broker)?;
-    let mut opts = MqttOptions::new(args.client_id.clone(), host, port);
-    opts.set_keep_alive(Duration::from_secs(15))
-        .set_inflight(500);
-    let (client, mut eventloop) = AsyncClient::new(opts, 1000);
-    // The event loop must be polled all the time; it runs on its own task and only logs.
-    tokio::spawn(async move {
-        let mut connected = false;
-        loop {
-            match eventloop.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    connected = true;
-                    tracing::info!("connected to the broker");
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    if connected {
-                        tracing::warn!(error = %e, "lost the broker; reconnecting");
-                    }
-                    connected = false;
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
-        }
-    });
+    let mqtt = publish::mqtt_options(&args.broker, &args.client_id, MAX_INFLIGHT)?;
+    let truth = args
+        .truth_log
+        .as_deref()
+        .map(TruthLog::create)
+        .transpose()?;
 
-    let mut city = City::new(args.seed, args.air, args.traffic);
-    tracing::info!(sources = city.sources(), rate = args.rate, "publishing");
-    let tick = Duration::from_millis(10);
-    let per_tick = args.rate * tick.as_secs_f64();
-    let mut interval = tokio::time::interval(tick);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut due = 0.0;
-    let mut sent: u64 = 0;
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            _ = tokio::signal::ctrl_c() => break,
-        }
-        due += per_tick;
-        while due >= 1.0 {
-            due -= 1.0;
-            let (topic, payload) = city.next(chrono::Utc::now());
-            client
-                .publish(topic, qos, false, payload)
-                .await
-                .context("the MQTT client stopped")?;
-            sent += 1;
-            if args.count.is_some_and(|c| sent >= c) {
-                // Give the last QoS 1 messages a moment to be acknowledged.
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                tracing::info!(sent, "done");
-                return Ok(());
-            }
-        }
+    let mut sim = Simulation::new(&preset, args.seed, args.scale, start);
+    if !args.domains.is_empty() {
+        sim = sim.only(&args.domains);
     }
-    tracing::info!(sent, "stopped");
+    let sources: Vec<String> = sim
+        .telemetry_topics()
+        .iter()
+        .map(|(d, t)| format!("{d} {}", t.len()))
+        .collect();
+    tracing::info!(
+        city = preset.name_en,
+        broker = args.broker,
+        seed = args.seed,
+        scale = args.scale,
+        speed = args.speed,
+        start = %format_local(start),
+        end = %end.map_or_else(|| "none".to_owned(), format_local),
+        sources = sources.join(", "),
+        "simulating"
+    );
+
+    // The first Ctrl-C (or SIGTERM) stops the simulation and waits for the broker's
+    // acknowledgements; a second one exits at once.
+    let stop = Arc::new(Notify::new());
+    let stop_signal = stop.clone();
+    tokio::spawn(async move {
+        stop_requested().await;
+        tracing::info!("stopping: waiting for the broker's acknowledgements (again to exit now)");
+        stop_signal.notify_one();
+        stop_requested().await;
+        tracing::warn!("exiting without waiting for the broker");
+        std::process::exit(130);
+    });
+    let opts = PublishOptions {
+        qos,
+        ..PublishOptions::default()
+    };
+    let summary = publish::run(&mut sim, pacing, mqtt, &opts, truth, async move {
+        stop.notified().await
+    })
+    .await?;
+    println!("ioc-sim: {summary}");
+    if !summary.complete() {
+        bail!(
+            "{} of {} messages were not confirmed by the broker",
+            summary.published - summary.confirmed,
+            summary.published
+        );
+    }
     Ok(())
 }
 
-fn parse_broker(url: &str) -> anyhow::Result<(String, u16)> {
-    let rest = url
-        .strip_prefix("mqtt://")
-        .or_else(|| url.strip_prefix("tcp://"))
-        .with_context(|| format!("--broker {url:?} must start with mqtt://"))?;
-    let (host, port) = rest.rsplit_once(':').unwrap_or((rest, "1883"));
-    Ok((
-        host.to_owned(),
-        port.parse()
-            .with_context(|| format!("bad port in {url:?}"))?,
-    ))
+/// Ctrl-C, or SIGTERM on Unix.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async {
+                match term.as_mut() {
+                    Some(t) => { t.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -1,0 +1,291 @@
+//! Publishing to a real broker: rumqttd, started in the test on a free port. Every message of
+//! the simulation reaches a subscriber and the truth log, QoS 1 acknowledgements are waited for,
+//! and the binary's command line does what it says.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ioc_protocol::preset::Preset;
+use ioc_sim::Simulation;
+use ioc_sim::clock::{MINUTE_MS, Pacing};
+use ioc_sim::publish::{self, PublishOptions, TruthLog};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+use tokio::sync::mpsc;
+
+/// Starts rumqttd on a free port of 127.0.0.1 and waits until it accepts connections.
+fn start_broker() -> SocketAddr {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let mut v4 = HashMap::new();
+    v4.insert(
+        "v4".to_owned(),
+        ServerSettings {
+            name: "test-v4".into(),
+            listen: addr,
+            tls: None,
+            next_connection_delay_ms: 1,
+            connections: ConnectionSettings {
+                connection_timeout_ms: 10_000,
+                max_payload_size: 64 * 1024,
+                max_inflight_count: 1000,
+                auth: None,
+                external_auth: None,
+                dynamic_filters: true,
+            },
+        },
+    );
+    let config = Config {
+        id: 0,
+        router: RouterConfig {
+            max_connections: 100,
+            max_outgoing_packet_count: 200,
+            max_segment_size: 100 * 1024 * 1024,
+            max_segment_count: 10,
+            custom_segment: None,
+            initialized_filters: None,
+            shared_subscriptions_strategy: Default::default(),
+        },
+        v4: Some(v4),
+        v5: None,
+        ws: None,
+        cluster: None,
+        console: None,
+        bridge: None,
+        prometheus: None,
+        metrics: None,
+    };
+    std::thread::spawn(move || {
+        let _ = Broker::new(config).start();
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
+        assert!(Instant::now() < deadline, "the broker did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    addr
+}
+
+/// A subscriber to every topic of the contract: what it receives, as (topic, payload).
+async fn subscribe(addr: SocketAddr) -> mpsc::UnboundedReceiver<(String, String)> {
+    let mut opts = MqttOptions::new("test-subscriber", addr.ip().to_string(), addr.port());
+    opts.set_keep_alive(Duration::from_secs(10));
+    let (client, mut eventloop) = AsyncClient::new(opts, 100);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (ready_tx, mut ready_rx) = mpsc::channel(1);
+    tokio::spawn(async move {
+        client
+            .subscribe("ioc/v1/#", QoS::AtLeastOnce)
+            .await
+            .expect("subscribe");
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = ready_tx.send(()).await;
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let payload = String::from_utf8(p.payload.to_vec()).expect("UTF-8");
+                    if tx.send((p.topic, payload)).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(5), ready_rx.recv())
+        .await
+        .expect("subscribed within 5 s");
+    rx
+}
+
+/// Receives `n` messages, with a deadline.
+async fn receive(
+    rx: &mut mpsc::UnboundedReceiver<(String, String)>,
+    n: usize,
+) -> Vec<(String, String)> {
+    let mut got = Vec::with_capacity(n);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while got.len() < n {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(m)) => got.push(m),
+            _ => panic!("received {} of {n} messages", got.len()),
+        }
+    }
+    got
+}
+
+fn temp_file(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("ioc-sim-{}-{name}", std::process::id()))
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The messages the library generates, as (topic, payload), sorted: what a run must deliver.
+fn expected(seed: u64, start: i64, end: i64) -> (Vec<String>, Vec<(String, String)>) {
+    let msgs = Simulation::new(&Preset::built_in(), seed, 1, start).step_until(end);
+    let lines = msgs.iter().map(|m| m.truth_line()).collect();
+    let mut pairs: Vec<(String, String)> = msgs
+        .into_iter()
+        .map(|m| (m.topic, m.payload_json))
+        .collect();
+    pairs.sort();
+    (lines, pairs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_reaches_the_broker_and_the_truth_log() {
+    let addr = start_broker();
+    let mut rx = subscribe(addr).await;
+    // Half an hour of the city, two hours ago, as fast as it goes.
+    let start = now_ms() - 2 * 60 * MINUTE_MS;
+    let end = start + 30 * MINUTE_MS;
+    let (lines, mut pairs) = expected(3, start, end);
+
+    let path = temp_file("truth.jsonl");
+    let mut sim = Simulation::new(&Preset::built_in(), 3, 1, start);
+    let mqtt = publish::mqtt_options(&format!("mqtt://{addr}"), "test-publisher", 50).unwrap();
+    let summary = publish::run(
+        &mut sim,
+        Pacing::new(start, 1e6, Some(end)),
+        mqtt,
+        &PublishOptions::default(),
+        Some(TruthLog::create(&path).unwrap()),
+        std::future::pending(),
+    )
+    .await
+    .expect("published");
+
+    assert_eq!(summary.published as usize, lines.len());
+    assert_eq!(summary.confirmed, summary.published, "{summary}");
+    assert!(!summary.interrupted);
+    assert_eq!(summary.reached_ms, end);
+    assert_eq!(summary.per_domain.values().sum::<u64>(), summary.published);
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(log.lines().collect::<Vec<_>>(), lines);
+
+    let mut got = receive(&mut rx, lines.len()).await;
+    got.sort();
+    pairs.dedup();
+    got.dedup();
+    assert_eq!(got, pairs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_run_still_waits_for_its_acknowledgements() {
+    let addr = start_broker();
+    let mut rx = subscribe(addr).await;
+    // From two minutes ago: a burst to catch up with the wall clock, then live.
+    let start = now_ms() - 2 * MINUTE_MS;
+    let mut sim = Simulation::new(&Preset::built_in(), 8, 1, start);
+    let mqtt = publish::mqtt_options(&format!("mqtt://{addr}"), "test-stopped", 10).unwrap();
+    let opts = PublishOptions {
+        qos: QoS::AtLeastOnce,
+        ..PublishOptions::default()
+    };
+    let summary = publish::run(
+        &mut sim,
+        Pacing::new(start, 600.0, None),
+        mqtt,
+        &opts,
+        None,
+        tokio::time::sleep(Duration::from_millis(1500)),
+    )
+    .await
+    .expect("published");
+    assert!(summary.interrupted);
+    assert!(summary.published > 100, "{summary}");
+    assert_eq!(summary.confirmed, summary.published, "{summary}");
+    // The simulated clock went no further than the wall clock.
+    assert!(summary.reached_ms <= now_ms());
+    let got = receive(&mut rx, summary.published as usize).await;
+    assert!(got.iter().all(|(t, _)| t.starts_with("ioc/v1/")));
+}
+
+fn ioc_sim() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ioc-sim"));
+    cmd.env("IOC_LOG", "warn")
+        .env_remove("IOC_SIM_BROKER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs a command to its end, with a deadline.
+fn finish(cmd: &mut Command) -> std::process::Output {
+    let mut child = cmd.spawn().expect("ioc-sim starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ioc-sim did not finish within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn the_binary_replays_a_span_fast_and_logs_what_it_sent() {
+    let addr = start_broker();
+    let start = now_ms() - 3 * 60 * MINUTE_MS;
+    let path = temp_file("bin-truth.jsonl");
+    let out = finish(ioc_sim().args([
+        "--broker",
+        &format!("mqtt://{addr}"),
+        "--seed",
+        "5",
+        "--start",
+        &start.to_string(),
+        "--speed",
+        "100000",
+        "--duration",
+        "20m",
+        "--truth-log",
+        path.to_str().unwrap(),
+        "--client-id",
+        "test-binary",
+    ]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let (lines, _) = expected(5, start, start + 20 * MINUTE_MS);
+    assert_eq!(log.lines().collect::<Vec<_>>(), lines);
+    assert!(
+        stdout.contains(&format!("published {} messages", lines.len())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{} acknowledged", lines.len())),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_binary_refuses_what_the_server_would_reject() {
+    let future = (now_ms() + 2 * 60 * MINUTE_MS).to_string();
+    let out = finish(ioc_sim().args(["--start", &future, "--broker", "mqtt://127.0.0.1:9"]));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("ahead of the wall clock"), "{stderr}");
+
+    let out = finish(ioc_sim().args(["--start", "2020-01-01", "--broker", "mqtt://127.0.0.1:9"]));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("7 days"), "{stderr}");
+
+    let out = finish(ioc_sim().args(["--duration", "soon"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
+}
