@@ -62,6 +62,16 @@ impl Value {
             _ => None,
         }
     }
+
+    /// The number a field counts as in figures, rollups and history: numbers, and bools as 0
+    /// or 1 (an `up` flag averages to availability). Text is not a number.
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            Value::Bool(b) => Some(f64::from(u8::from(*b))),
+            Value::Text(_) => None,
+        }
+    }
 }
 
 /// One event of an event domain.

@@ -143,10 +143,22 @@ fn is_id(s: &str, max: usize, underscore: bool) -> bool {
         })
 }
 
-pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
+/// The first `max_chars` characters of `s` (all of it if shorter), never cutting a character.
+pub fn char_prefix(s: &str, max_chars: usize) -> &str {
     match s.char_indices().nth(max_chars) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// `s` cut to `max_chars` characters, with "…" when something was cut: for messages that
+/// quote what they were given.
+pub fn truncate(s: &str, max_chars: usize) -> String {
+    let prefix = char_prefix(s, max_chars);
+    if prefix.len() < s.len() {
+        format!("{prefix}…")
+    } else {
+        s.to_owned()
     }
 }
 

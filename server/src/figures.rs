@@ -177,16 +177,14 @@ impl Figures {
                     ..Latest::default()
                 };
                 for (k, v) in values {
-                    match v {
-                        Value::Number(n) => {
-                            latest.numbers.insert(k.clone(), *n);
+                    match (v.as_number(), v) {
+                        (Some(n), _) => {
+                            latest.numbers.insert(k.clone(), n);
                         }
-                        Value::Bool(b) => {
-                            latest.numbers.insert(k.clone(), f64::from(u8::from(*b)));
-                        }
-                        Value::Text(s) => {
+                        (None, Value::Text(s)) => {
                             latest.texts.insert(k.clone(), s.clone());
                         }
+                        (None, _) => {}
                     }
                 }
                 match t.domain {

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use ioc_protocol::topic::char_prefix;
 use ioc_protocol::{Body, Message, RejectReason, Rejection, topic::FILTER_ALL};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use serde::Serialize;
@@ -79,7 +80,7 @@ impl IngestStats {
         }
         let entry = RejectedMessage {
             at: Utc::now(),
-            topic: truncate(topic, 256),
+            topic: char_prefix(topic, 256).to_owned(),
             reason: rejection.reason,
             detail: rejection.detail.clone(),
             payload_prefix: String::from_utf8_lossy(&payload[..cut]).into_owned(),
@@ -115,13 +116,6 @@ impl IngestStats {
             by_reason,
             recent: r.recent.iter().rev().cloned().collect(),
         }
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => s[..i].to_owned(),
-        None => s.to_owned(),
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use ioc_protocol::live::SystemFigures;
 use ioc_protocol::{
-    AreaStat, Body, Delta, Domain, DomainFigures, FieldStat, Message, ServerMsg, Snapshot, Value,
+    AreaStat, Body, Delta, Domain, DomainFigures, FieldStat, Message, ServerMsg, Snapshot,
 };
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
@@ -112,11 +112,7 @@ impl Hub {
         let numbers = match &msg.body {
             Body::Reading(values) => values
                 .iter()
-                .filter_map(|(k, v)| match v {
-                    Value::Number(n) => Some((k.clone(), *n)),
-                    Value::Bool(b) => Some((k.clone(), if *b { 1.0 } else { 0.0 })),
-                    Value::Text(_) => None,
-                })
+                .filter_map(|(k, v)| Some((k.clone(), v.as_number()?)))
                 .collect(),
             Body::Event(_) => BTreeMap::new(),
         };
@@ -379,7 +375,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ioc_protocol::Topic;
+    use ioc_protocol::{Topic, Value};
 
     fn hub() -> Hub {
         Hub::new(Arc::new(City::built_in()), LiveConfig::default())

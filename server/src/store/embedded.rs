@@ -232,55 +232,61 @@ fn pack_fields(out: &mut Vec<u8>, fields: &[(u32, &Value)]) {
     }
 }
 
+/// One field of a raw row's blob, borrowed from it.
+enum Packed<'a> {
+    Number(f64),
+    Bool(bool),
+    Text(&'a [u8]),
+}
+
+impl<'a> Cursor<'a> {
+    /// The next (field id, value) of a raw row's blob.
+    fn field(&mut self) -> Option<(u32, Packed<'a>)> {
+        let id = u32::try_from(self.varint()?).ok()?;
+        let value = match self.byte()? {
+            TAG_NUMBER => Packed::Number(self.f64()?),
+            TAG_FALSE => Packed::Bool(false),
+            TAG_TRUE => Packed::Bool(true),
+            TAG_TEXT => {
+                let n = usize::try_from(self.varint()?).ok()?;
+                Packed::Text(self.bytes(n)?)
+            }
+            _ => return None,
+        };
+        Some((id, value))
+    }
+}
+
 /// Unpacks a raw row's blob into (field id, value) pairs.
 fn unpack_fields(blob: &[u8]) -> Option<Vec<(u32, Value)>> {
     let mut c = Cursor::new(blob);
     let mut out = Vec::new();
     while !c.done() {
-        let id = u32::try_from(c.varint()?).ok()?;
-        let value = match c.byte()? {
-            TAG_NUMBER => Value::Number(c.f64()?),
-            TAG_FALSE => Value::Bool(false),
-            TAG_TRUE => Value::Bool(true),
-            TAG_TEXT => {
-                let n = usize::try_from(c.varint()?).ok()?;
-                Value::Text(String::from_utf8(c.bytes(n)?.to_vec()).ok()?)
-            }
-            _ => return None,
-        };
-        out.push((id, value));
+        let (id, value) = c.field()?;
+        out.push((
+            id,
+            match value {
+                Packed::Number(n) => Value::Number(n),
+                Packed::Bool(b) => Value::Bool(b),
+                Packed::Text(t) => Value::Text(String::from_utf8(t.to_vec()).ok()?),
+            },
+        ));
     }
     Some(out)
 }
 
-/// The number a field counts as in rollups and history: numbers, and bools as 0 or 1 (an
-/// "up" flag averages to availability). Text is not aggregated.
-fn numeric(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => Some(*n),
-        Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        Value::Text(_) => None,
-    }
-}
-
-/// The numeric value of one field in a raw row's blob, without unpacking the others.
+/// The number (see [`Value::as_number`]) of one field in a raw row's blob, without unpacking
+/// the others: `Some(None)` when the field is absent or text, `None` when the blob is corrupt.
 fn field_number(blob: &[u8], field: u32) -> Option<Option<f64>> {
     let mut c = Cursor::new(blob);
     while !c.done() {
-        let id = c.varint()?;
-        let value = match c.byte()? {
-            TAG_NUMBER => Some(c.f64()?),
-            TAG_FALSE => Some(0.0),
-            TAG_TRUE => Some(1.0),
-            TAG_TEXT => {
-                let n = usize::try_from(c.varint()?).ok()?;
-                c.bytes(n)?;
-                None
-            }
-            _ => return None,
-        };
-        if id == u64::from(field) {
-            return Some(value);
+        let (id, value) = c.field()?;
+        if id == field {
+            return Some(match value {
+                Packed::Number(n) => Some(n),
+                Packed::Bool(b) => Some(f64::from(u8::from(b))),
+                Packed::Text(_) => None,
+            });
         }
     }
     Some(None)
@@ -495,10 +501,7 @@ impl EmbeddedStore {
 
     /// A handle for queries, with read-only connections of its own.
     pub fn reader(&self) -> EmbeddedReader {
-        EmbeddedReader {
-            path: Arc::new(self.path.clone()),
-            pool: Arc::new(Mutex::new(Vec::new())),
-        }
+        EmbeddedReader::at(&self.path)
     }
 
     /// Writes a batch in one transaction: all of it, or none.
@@ -576,7 +579,7 @@ impl EmbeddedStore {
                             .entry((source, msg.ts.div_euclid(MINUTE) * MINUTE))
                             .or_default();
                         for (id, value) in &ids {
-                            if let Some(v) = numeric(value) {
+                            if let Some(v) = value.as_number() {
                                 merge_into(m, *id, &Agg::new(v));
                             }
                         }
@@ -584,7 +587,7 @@ impl EmbeddedStore {
                             .entry((source, msg.ts.div_euclid(HOUR) * HOUR))
                             .or_default();
                         for (id, value) in &ids {
-                            if let Some(v) = numeric(value) {
+                            if let Some(v) = value.as_number() {
                                 merge_into(h, *id, &Agg::new(v));
                             }
                         }
@@ -681,6 +684,13 @@ pub struct EmbeddedReader {
 }
 
 impl EmbeddedReader {
+    fn at(path: &Path) -> EmbeddedReader {
+        EmbeddedReader {
+            path: Arc::new(path.to_owned()),
+            pool: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
     fn with_conn<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
@@ -903,10 +913,7 @@ impl EmbeddedReader {
         if !path.exists() {
             return Err(StoreError::Query(format!("no store at {}", path.display())));
         }
-        Ok(EmbeddedReader {
-            path: Arc::new(path.to_owned()),
-            pool: Arc::new(Mutex::new(Vec::new())),
-        })
+        Ok(EmbeddedReader::at(path))
     }
 
     /// How many raw values are stored for a field of a source at a time (0 or 1): for tests

@@ -46,6 +46,7 @@ use influxdb2::api::write::TimestampPrecision;
 use influxdb2::models::Query;
 use influxdb2_structmap::value::Value as FluxValue;
 use ioc_protocol::ingest::{MAX_FUTURE_MS, MAX_PAST_MS};
+use ioc_protocol::topic::truncate;
 use ioc_protocol::{Body, Complaint, Domain, Dossier, Event, Message, Topic, Value};
 use serde::Deserialize;
 
@@ -330,7 +331,7 @@ impl InfluxStore {
             }
             // A runtime error of the query comes inside a 200 answer, as an error table.
             RequestError::Deserializing { text } => {
-                StoreError::Query(format!("InfluxDB: {}", truncate(&text)))
+                StoreError::Query(format!("InfluxDB: {}", truncate(&text, MAX_MESSAGE_CHARS)))
             }
             other => self.transport_error(other),
         }
@@ -382,14 +383,7 @@ fn server_message(body: &str) -> String {
         _ if body.trim().is_empty() => "(no message)".into(),
         _ => body.trim().to_owned(),
     };
-    truncate(&text)
-}
-
-fn truncate(s: &str) -> String {
-    match s.char_indices().nth(MAX_MESSAGE_CHARS) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
+    truncate(&text, MAX_MESSAGE_CHARS)
 }
 
 // --- Line protocol ---------------------------------------------------------------------------
