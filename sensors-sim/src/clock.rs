@@ -91,6 +91,42 @@ pub fn date_code(ms: i64) -> String {
     date_of_day(local_day(ms)).format("%Y%m%d").to_string()
 }
 
+/// Numbers case ids per local day: `{prefix}-{YYYYMMDD}-{n}`, `n` from 1 each day.
+#[derive(Debug, Clone)]
+pub struct DailyIds {
+    prefix: &'static str,
+    digits: usize,
+    day: i64,
+    n: u32,
+}
+
+impl DailyIds {
+    pub fn new(prefix: &'static str, digits: usize) -> DailyIds {
+        DailyIds {
+            prefix,
+            digits,
+            day: i64::MIN,
+            n: 0,
+        }
+    }
+
+    /// The next id for a case opened at `t`.
+    pub fn next(&mut self, t: i64) -> String {
+        let day = local_day(t);
+        if self.day != day {
+            (self.day, self.n) = (day, 0);
+        }
+        self.n += 1;
+        format!(
+            "{}-{}-{:0w$}",
+            self.prefix,
+            date_code(t),
+            self.n,
+            w = self.digits
+        )
+    }
+}
+
 /// A moment as local RFC 3339, to the second: `2025-11-07T08:30:00+07:00`.
 pub fn format_local(ms: i64) -> String {
     let offset = chrono::FixedOffset::east_opt((UTC_OFFSET_MS / SECOND_MS) as i32)

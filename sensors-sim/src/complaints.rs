@@ -15,10 +15,10 @@ use ioc_protocol::preset::{LatLon, Preset};
 use rand::rngs::StdRng;
 
 use crate::clock::{
-    DAY_MS, HOUR_MS, LocalTime, MINUTE_MS, add_office_minutes, add_working_days, daily_curve,
-    date_code, day_start, local_day, next_office_time,
+    DAY_MS, DailyIds, HOUR_MS, LocalTime, MINUTE_MS, add_office_minutes, add_working_days,
+    daily_curve, day_start, next_office_time,
 };
-use crate::rng::{chance, exponential, log_normal, normal, pick, rng_for, uniform};
+use crate::rng::{backlog_delay, chance, exponential, log_normal, normal, pick, rng_for, uniform};
 use crate::weather::World;
 
 /// Complaints per resident per day: about 450 a day for 8.84 million.
@@ -97,7 +97,7 @@ pub(crate) struct Desk {
     mean_rate_per_ms: f64,
     rng: StdRng,
     /// The day of the last id, and how many ids it has given.
-    counter: (i64, u32),
+    ids: DailyIds,
 }
 
 impl Desk {
@@ -132,7 +132,7 @@ impl Desk {
             peak_rate_per_ms: mean_rate_per_ms * peak,
             mean_rate_per_ms,
             rng: rng_for(seed, "complaint/desk"),
-            counter: (i64::MIN, 0),
+            ids: DailyIds::new("PA", 5),
         }
     }
 
@@ -178,7 +178,7 @@ impl Desk {
         );
         let urgent = chance(&mut self.rng, urgent_chance);
         let (due, steps) = plan(&mut self.rng, t, urgent, days);
-        let id = self.next_id(t);
+        let id = self.ids.next(t);
         Some(Case {
             area,
             id,
@@ -194,16 +194,7 @@ impl Desk {
 
     /// A small delay for a change held while the platform was down.
     pub(crate) fn backlog_delay(&mut self) -> i64 {
-        (uniform(&mut self.rng, 5.0, 180.0) * 1000.0) as i64
-    }
-
-    fn next_id(&mut self, t: i64) -> String {
-        let day = local_day(t);
-        if self.counter.0 != day {
-            self.counter = (day, 0);
-        }
-        self.counter.1 += 1;
-        format!("PA-{}-{:05}", date_code(t), self.counter.1)
+        backlog_delay(&mut self.rng)
     }
 }
 

@@ -36,6 +36,12 @@ pub(crate) fn uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
     lo + (hi - lo) * rng.random::<f64>()
 }
 
+/// How late a status change held while its platform was down goes out after it returns:
+/// 5 s to 3 min, so the backlog trickles out instead of landing in one millisecond.
+pub(crate) fn backlog_delay(rng: &mut StdRng) -> i64 {
+    (uniform(rng, 5.0, 180.0) * 1000.0) as i64
+}
+
 /// True with probability `p`.
 pub(crate) fn chance(rng: &mut StdRng, p: f64) -> bool {
     rng.random::<f64>() < p

@@ -13,11 +13,11 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use crate::clock::{
-    DAY_MS, LocalTime, MINUTE_MS, add_office_minutes, add_working_days, daily_curve, date_code,
-    local_day, next_office_time,
+    DAY_MS, DailyIds, LocalTime, MINUTE_MS, add_office_minutes, add_working_days, daily_curve,
+    next_office_time,
 };
 use crate::complaints::{Step, fix_order};
-use crate::rng::{chance, exponential, pick, rng_for, uniform};
+use crate::rng::{backlog_delay, chance, exponential, pick, rng_for, uniform};
 
 /// Dossiers per online service per working day.
 const PER_SERVICE_PER_DAY: f64 = 3.0;
@@ -74,7 +74,7 @@ pub(crate) struct Portal {
     online_mean_per_ms: f64,
     counter_per_ms: f64,
     rng: StdRng,
-    counter: (i64, u32),
+    ids: DailyIds,
 }
 
 impl Portal {
@@ -124,7 +124,7 @@ impl Portal {
             online_mean_per_ms,
             counter_per_ms,
             rng: rng_for(seed, "service/portal"),
-            counter: (i64::MIN, 0),
+            ids: DailyIds::new("HS", 6),
         }
     }
 
@@ -172,7 +172,7 @@ impl Portal {
         let (due, steps) = plan(&mut self.rng, t, a.processing_days);
         Some(Dossier {
             agency,
-            id: self.next_id(t),
+            id: self.ids.next(t),
             service,
             online,
             due,
@@ -181,17 +181,9 @@ impl Portal {
         })
     }
 
+    /// A small delay for a change held while the platform was down.
     pub(crate) fn backlog_delay(&mut self) -> i64 {
-        (uniform(&mut self.rng, 5.0, 180.0) * 1000.0) as i64
-    }
-
-    fn next_id(&mut self, t: i64) -> String {
-        let day = local_day(t);
-        if self.counter.0 != day {
-            self.counter = (day, 0);
-        }
-        self.counter.1 += 1;
-        format!("HS-{}-{:06}", date_code(t), self.counter.1)
+        backlog_delay(&mut self.rng)
     }
 }
 

@@ -458,9 +458,8 @@ impl Figures {
         let mut gauges = Vec::new();
         for g in &preset.flood_gauges {
             let l = self
-                .sources(Domain::Flood)
-                .find(|(a, s, _)| *s == g.id && *a == g.area)
-                .map(|(_, _, l)| l);
+                .latest
+                .get(&(Domain::Flood, g.area.clone(), g.id.clone()));
             let level = l.and_then(|l| l.get("water_level_cm"));
             gauges.push(GaugeFigure {
                 id: g.id.clone(),
