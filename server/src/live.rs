@@ -296,14 +296,12 @@ impl Hub {
         // in the next delta, which changes nothing for this browser).
         let intake = self.system_intake(state);
         // The snapshot holds what is true now, including changes still waiting for the end of
-        // the coalescing window; they go out again in the next delta, which changes nothing
-        // for this browser.
+        // the coalescing window (they go out again in the next delta, which changes nothing
+        // for this browser). Figures are computed afresh, as some depend on the clock alone
+        // (overdue, stale): the last delta may be up to a second old.
         let figures: Vec<DomainFigures> = Domain::ALL
             .iter()
-            .map(|d| match state.published_figures.get(d) {
-                Some(f) if !state.dirty_domains.contains(d) => f.clone(),
-                _ => state.figures.compute(*d, now, &intake),
-            })
+            .map(|d| state.figures.compute(*d, now, &intake))
             .collect();
         let mut stats: BTreeMap<&TileKey, AreaStat> = state
             .published
