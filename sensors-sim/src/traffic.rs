@@ -168,12 +168,17 @@ impl TrafficSensor {
         // saturating below 100 %.
         let density = volume / speed / self.lanes;
         let occupancy = 95.0 * (1.0 - (-density * 0.55 / 95.0).exp());
-        json!({
+        let mut values = json!({
             "speed_kmh": round1(speed),
             "volume_vph": volume.round() as u64,
             "occupancy_pct": round1(occupancy),
             "congestion": congestion_level(speed, self.free_flow_kmh),
-        })
+        });
+        // The corridor's camera reports an open incident by its kind while it lasts.
+        if let Some(kind) = world.incident_at(self.corridor, t) {
+            values["incident"] = json!(kind);
+        }
+        values
     }
 }
 

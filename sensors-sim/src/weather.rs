@@ -35,6 +35,15 @@ pub(crate) struct Incident {
     pub(crate) capacity_factor: f64,
 }
 
+impl Incident {
+    /// What happened, as a traffic centre would log it. Taken from the start time rather than
+    /// drawn, so that naming incidents leaves every random stream as it was.
+    pub(crate) fn kind(&self) -> &'static str {
+        const KINDS: [&str; 4] = ["accident", "breakdown", "accident", "fallen_tree"];
+        KINDS[(self.start_ms / 1000).rem_euclid(KINDS.len() as i64) as usize]
+    }
+}
+
 /// A platform down: it answers nothing from `start_ms` to `end_ms`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Outage {
@@ -125,6 +134,16 @@ impl World {
                 c.peak_mmh * shape * (-d * d).exp()
             })
             .fold(0.0, |sum, r| sum + r)
+    }
+
+    /// The kind of the incident open on a corridor at `t` (from its start to its end; the
+    /// queue it left may take longer to dissolve).
+    pub(crate) fn incident_at(&mut self, corridor: usize, t: i64) -> Option<&'static str> {
+        self.around(t)
+            .iter()
+            .flat_map(|d| d.incidents.iter())
+            .find(|i| i.corridor == corridor && i.start_ms <= t && t <= i.end_ms)
+            .map(Incident::kind)
     }
 
     /// The share of its capacity a corridor keeps at `t` (1 without an incident).

@@ -459,3 +459,46 @@ fn platforms_go_down_for_a_few_minutes_a_day() {
     let down_readings: usize = down.values().map(Vec::len).sum();
     assert!(down_readings * 50 < readings);
 }
+
+#[test]
+fn incidents_are_reported_while_they_slow_their_corridor() {
+    let day = tuesday();
+    // (corridor, minutes reported with an incident, mean speed with it, mean speed without)
+    let mut by_corridor: BTreeMap<&str, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut kinds = std::collections::BTreeSet::new();
+    for (_, msg) in day.iter().filter(|(m, _)| m.domain == Domain::Traffic) {
+        let Body::Reading(r) = &msg.body else {
+            panic!()
+        };
+        // Daytime only, so that the comparison is not night against rush hour.
+        let hour = ioc_sim::clock::LocalTime::at(msg.ts).hour;
+        if !(7.0..20.0).contains(&hour) {
+            continue;
+        }
+        let e = by_corridor.entry(&msg.topic.source).or_default();
+        match &r.get("incident") {
+            Some(ioc_protocol::Value::Text(kind)) => {
+                kinds.insert(kind.clone());
+                e.0.push(number(msg, "speed_kmh"));
+            }
+            Some(other) => panic!("incident {other:?}"),
+            None => e.1.push(number(msg, "speed_kmh")),
+        }
+    }
+    let hit: Vec<_> = by_corridor
+        .iter()
+        .filter(|(_, (with, without))| !with.is_empty() && !without.is_empty())
+        .collect();
+    assert!(!hit.is_empty(), "no incident reported in a day");
+    assert!(!kinds.is_empty() && kinds.iter().all(|k| !k.is_empty()));
+    // Over the corridors hit, the incident's readings are slower.
+    let slower = hit
+        .iter()
+        .filter(|(_, (with, without))| mean(with.iter().copied()) < mean(without.iter().copied()))
+        .count();
+    assert!(
+        slower * 4 >= hit.len() * 3,
+        "{slower} of {} slower",
+        hit.len()
+    );
+}

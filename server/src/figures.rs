@@ -120,6 +120,16 @@ pub struct Figures {
     stations: HashMap<(String, String), StationAqi>,
 }
 
+/// Whether `source` is one of the sensors of the preset's `id` (a corridor, a gauge): the id
+/// itself, or `{id}-{n}` when there are several (the simulator's `--scale`).
+fn is_sensor_of(source: &str, id: &str) -> bool {
+    source == id
+        || source
+            .strip_prefix(id)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn fresh(newest_ts: i64, now: i64, window_ms: i64) -> Freshness {
     Freshness {
         newest_ts,
@@ -299,15 +309,11 @@ impl Figures {
     fn traffic(&self, now: i64) -> TrafficFigures {
         let window = self.window_ms(Domain::Traffic);
         let preset = self.city.preset();
-        // A corridor's sensors report as its id, or `{id}-{n}` when it has several.
         let corridor_of = |source: &str| {
-            preset.corridors.iter().find(|c| {
-                source == c.id
-                    || source.strip_prefix(c.id.as_str()).is_some_and(|rest| {
-                        rest.strip_prefix('-')
-                            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-                    })
-            })
+            preset
+                .corridors
+                .iter()
+                .find(|c| is_sensor_of(source, &c.id))
         };
         let mut by_corridor: BTreeMap<&str, Vec<(&str, &Latest)>> = BTreeMap::new();
         let mut by_area: BTreeMap<&str, Vec<&Latest>> = BTreeMap::new();
@@ -457,9 +463,12 @@ impl Figures {
         let preset = self.city.preset();
         let mut gauges = Vec::new();
         for g in &preset.flood_gauges {
+            // The newest reading of the gauge's sensors.
             let l = self
-                .latest
-                .get(&(Domain::Flood, g.area.clone(), g.id.clone()));
+                .sources(Domain::Flood)
+                .filter(|(a, s, _)| *a == g.area && is_sensor_of(s, &g.id))
+                .map(|(_, _, l)| l)
+                .max_by_key(|l| l.ts);
             let level = l.and_then(|l| l.get("water_level_cm"));
             gauges.push(GaugeFigure {
                 id: g.id.clone(),
@@ -472,9 +481,10 @@ impl Figures {
                 bd3_cm: f64::from(g.bd3_cm),
                 peak_today_cm: self
                     .flood_peak
-                    .get(&g.id)
-                    .filter(|(day, _)| *day == today)
-                    .map(|(_, v)| *v),
+                    .iter()
+                    .filter(|(s, (day, _))| *day == today && is_sensor_of(s, &g.id))
+                    .map(|(_, (_, v))| *v)
+                    .max_by(f64::total_cmp),
                 fresh: fresh(l.map_or(0, |l| l.ts), now, window),
             });
         }

@@ -589,3 +589,38 @@ fn station_aqi_is_computed_from_concentrations_by_vn_aqi() {
     assert_eq!((new.aqi, new.sensor_aqi), (None, Some(250)));
     assert_eq!(e.city.unwrap().aqi, Some(80));
 }
+
+#[test]
+fn a_gauge_with_several_sensors_shows_the_newest_and_the_highest_peak() {
+    let mut f = figures();
+    let g = f.city.preset().flood_gauges[0].clone();
+    let now = MIDNIGHT + 6 * H;
+    let level = |f: &mut Figures, source: &str, ts: i64, cm: f64| {
+        f.apply(&reading(
+            Domain::Flood,
+            &g.area,
+            source,
+            ts,
+            &[("water_level_cm", Value::Number(cm))],
+        ));
+    };
+    level(&mut f, &g.id, now - 60_000, 100.0);
+    level(
+        &mut f,
+        &format!("{}-2", g.id),
+        now - 120_000,
+        f64::from(g.bd3_cm) + 5.0,
+    );
+    level(&mut f, &format!("{}-3", g.id), now, f64::from(g.bd1_cm));
+    // Not one of its sensors: another id that merely starts the same way.
+    level(&mut f, &format!("{}-x", g.id), now, 999.0);
+    let DomainFigures::Flood(fl) = f.compute(Domain::Flood, now, &SystemFigures::default()) else {
+        panic!()
+    };
+    let gauge = fl.gauges.iter().find(|x| x.id == g.id).unwrap();
+    assert_eq!(
+        (gauge.water_level_cm, gauge.alarm),
+        (Some(f64::from(g.bd1_cm)), 1)
+    );
+    assert_eq!(gauge.peak_today_cm, Some(f64::from(g.bd3_cm) + 5.0));
+}
