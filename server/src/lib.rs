@@ -140,6 +140,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
         Err(e) => tracing::warn!(error = %e, "cannot rebuild the live picture from the store"),
     }
+    // The air stations' hourly averages: the official AQI needs the last 12 hours (NowCast).
+    match reader
+        .readings_since(ioc_protocol::Domain::Env, now - 13 * 3_600_000)
+        .await
+    {
+        Ok(readings) => readings.iter().for_each(|m| hub.apply(m)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the air stations' last hours from the store")
+        }
+    }
     // Events of the last 8 days: today's counts need today's, and the open complaints and
     // dossiers (backlog, overdue) may have been received any day the contract accepts.
     match reader

@@ -115,3 +115,49 @@ async fn a_restart_keeps_the_live_picture() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The official AQI needs hours of hourly averages (NowCast): a restart rebuilds them from the
+/// store, so the wall does not go blank for two hours after every restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_official_aqi() -> anyhow::Result<()> {
+    let server = TestServer::start()?;
+    let mut publisher = Publisher::connect(server.mqtt, "aqi-gateway").await?;
+    // Three hours of one reading a minute, ending now: PM2.5 40 µg/m³ gives VN_AQI 80.
+    let now = now_ms();
+    let n = 180;
+    for m in 0..n {
+        publisher
+            .publish(
+                "ioc/v1/env/q10/aqs-restart",
+                format!(
+                    r#"{{"ts":{},"values":{{"pm25_ugm3":40,"aqi":12}}}}"#,
+                    now - (n - 1 - m) * 60_000
+                ),
+            )
+            .await?;
+    }
+    publisher.wait_acks(n as usize, WAIT).await?;
+    let station_aqi = |live: &LiveClient| {
+        live.snapshot.as_ref().and_then(|s| {
+            s.figures.iter().find_map(|f| match f {
+                ioc_protocol::DomainFigures::Env(e) => e
+                    .stations
+                    .iter()
+                    .find(|st| st.id == "aqs-restart")
+                    .map(|st| (st.aqi, st.sensor_aqi)),
+                _ => None,
+            })
+        })
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.get_json("/api/v1/store").await?["written"] != n {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "never written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = LiveClient::connect(&server).await?;
+    assert_eq!(station_aqi(&before), Some((Some(80), Some(12))));
+    let server = server.crash_and_restart()?;
+    let after = LiveClient::connect(&server).await?;
+    assert_eq!(station_aqi(&after), Some((Some(80), Some(12))));
+    Ok(())
+}

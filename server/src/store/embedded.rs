@@ -859,6 +859,49 @@ impl EmbeddedReader {
         })
     }
 
+    /// Every reading of `domain` at or after `since_ms`, oldest first per source.
+    pub fn readings_since(
+        &self,
+        domain: Domain,
+        since_ms: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.with_conn(|c| {
+            let names = load_fields(c)?;
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT ts, fields FROM raw WHERE source = ?1 AND ts >= ?2 ORDER BY ts",
+                )
+                .map_err(sql_err)?;
+            let mut out = Vec::new();
+            for (id, topic) in load_sources(c)?
+                .into_iter()
+                .filter(|(_, t)| t.domain == domain)
+            {
+                let mut rows = stmt.query(params![id, since_ms]).map_err(sql_err)?;
+                while let Some(row) = rows.next().map_err(sql_err)? {
+                    let ts: i64 = row.get(0).map_err(sql_err)?;
+                    let bytes = row
+                        .get_ref(1)
+                        .map_err(sql_err)?
+                        .as_blob()
+                        .map_err(|_| corrupt("raw"))?;
+                    let values = unpack_fields(bytes)
+                        .ok_or_else(|| corrupt("raw"))?
+                        .into_iter()
+                        .filter_map(|(f, v)| Some((names.get(&f)?.clone(), v)))
+                        .collect();
+                    out.push(Message {
+                        topic: topic.clone(),
+                        ts,
+                        seq: None,
+                        body: Body::Reading(values),
+                    });
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Every event at or after `since_ms`, oldest first.
     pub fn events_since(&self, since_ms: i64) -> Result<Vec<Message>, StoreError> {
         self.with_conn(|c| {

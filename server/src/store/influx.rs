@@ -47,7 +47,7 @@ use influxdb2::models::Query;
 use influxdb2_structmap::value::Value as FluxValue;
 use ioc_protocol::ingest::{MAX_FUTURE_MS, MAX_PAST_MS};
 use ioc_protocol::topic::truncate;
-use ioc_protocol::{Body, Complaint, Domain, Dossier, Event, Message, Topic, Value};
+use ioc_protocol::{Body, Complaint, Domain, Dossier, Event, Message, Reading, Topic, Value};
 use serde::Deserialize;
 
 use super::{Bucket, HistoryQuery, StoreError};
@@ -269,6 +269,18 @@ impl InfluxStore {
     pub async fn latest(&self) -> Result<Vec<Message>, StoreError> {
         let records = self.query(latest_flux(&self.bucket)).await?;
         Ok(decode_latest(&records))
+    }
+
+    /// Every reading of `domain` with `ts >= since_ms`.
+    pub async fn readings_since(
+        &self,
+        domain: Domain,
+        since_ms: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        let records = self
+            .query(readings_flux(&self.bucket, domain, since_ms))
+            .await?;
+        Ok(decode_readings(&records))
     }
 
     /// Every complaint and dossier event with `ts >= since_ms`, oldest first.
@@ -734,6 +746,18 @@ fn latest_flux(bucket: &str) -> String {
     )
 }
 
+/// The Flux of [`InfluxStore::readings_since`].
+fn readings_flux(bucket: &str, domain: Domain, since_ms: i64) -> String {
+    format!(
+        "from(bucket: {})\n    \
+         |> range(start: {}, stop: {READ_AHEAD_MS}ms)\n    \
+         |> filter(fn: (r) => {})\n",
+        flux_str(bucket),
+        flux_time(since_ms),
+        measurement_filter(std::iter::once(domain)),
+    )
+}
+
 /// The Flux of [`InfluxStore::events_since`].
 fn events_flux(bucket: &str, since_ms: i64) -> String {
     format!(
@@ -878,6 +902,33 @@ fn decode_latest(records: &[FluxRecord]) -> Vec<Message> {
                 seq: None,
                 body: Body::Reading(reading),
             })
+        })
+        .collect()
+}
+
+/// Readings from the records of [`readings_flux`]: the fields of one point (measurement,
+/// area, source, time) make one reading. Oldest first per source.
+fn decode_readings(records: &[FluxRecord]) -> Vec<Message> {
+    let mut points: BTreeMap<(Topic, i64), Reading> = BTreeMap::new();
+    for record in records {
+        let decoded = (|| {
+            let topic = record_topic(record).filter(|t| t.domain.is_telemetry())?;
+            let ns = time_ns(record, "_time")?;
+            let field = text(record, "_field")?.to_owned();
+            let value = protocol_value(record.values.get("_value")?)?;
+            Some(((topic, ns), field, value))
+        })();
+        if let Some((key, field, value)) = decoded {
+            points.entry(key).or_default().insert(field, value);
+        }
+    }
+    points
+        .into_iter()
+        .map(|((topic, ns), values)| Message {
+            topic,
+            ts: ns.div_euclid(1_000_000),
+            seq: None,
+            body: Body::Reading(values),
         })
         .collect()
 }

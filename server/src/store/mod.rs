@@ -147,6 +147,22 @@ impl Reader {
         }
     }
 
+    /// Every reading of `domain` at or after `since_ms`: what the air stations' hourly
+    /// averages (and so the official AQI) are rebuilt from at start.
+    pub async fn readings_since(
+        &self,
+        domain: Domain,
+        since_ms: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        match self {
+            Reader::Embedded(r) => {
+                let r = r.clone();
+                blocking(move || r.readings_since(domain, since_ms)).await
+            }
+            Reader::Influx(s) => s.readings_since(domain, since_ms).await,
+        }
+    }
+
     pub async fn events_since(&self, since_ms: i64) -> Result<Vec<Message>, StoreError> {
         match self {
             Reader::Embedded(r) => {

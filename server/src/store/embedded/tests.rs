@@ -377,3 +377,38 @@ fn bools_count_as_zero_or_one_and_text_is_kept_but_not_aggregated() {
     assert_eq!(v["version"], Value::Text("2.4.1".into()));
     assert_eq!(v["up"], Value::Bool(true));
 }
+
+#[test]
+fn readings_since_gives_every_reading_of_a_domain_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    store
+        .write(&[
+            reading("q1", "a", T0 - HOUR, &[("pm25_ugm3", 40.0)]),
+            reading("q1", "a", T0, &[("pm25_ugm3", 41.0), ("aqi", 80.0)]),
+            reading("q3", "b", T0 + 1000, &[("pm25_ugm3", 20.0)]),
+            Message {
+                topic: Topic::new(Domain::Traffic, "q1", "t"),
+                ..reading("q1", "t", T0, &[("speed_kmh", 30.0)])
+            },
+        ])
+        .unwrap();
+    let got = store.reader().readings_since(Domain::Env, T0 - 1).unwrap();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    let a = got.iter().find(|m| m.topic.source == "a").unwrap();
+    assert_eq!(a.ts, T0);
+    let Body::Reading(v) = &a.body else { panic!() };
+    assert_eq!(
+        (v["pm25_ugm3"].clone(), v["aqi"].clone()),
+        (Value::Number(41.0), Value::Number(80.0))
+    );
+    assert!(got.iter().all(|m| m.topic.domain == Domain::Env));
+    assert_eq!(
+        store
+            .reader()
+            .readings_since(Domain::Env, T0 - HOUR)
+            .unwrap()
+            .len(),
+        3
+    );
+}

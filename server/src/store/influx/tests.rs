@@ -1242,3 +1242,35 @@ fn decoded_values_keep_their_types() {
     );
     assert_eq!(protocol_value(&FluxValue::Unknown), None);
 }
+
+#[tokio::test]
+async fn readings_since_groups_the_fields_of_each_point() {
+    // The recorded answer of `latest` serves here: its points are readings too.
+    let fake = Fake::start(Reply::Csv(csv(LATEST.trim_start())), Reply::Never).await;
+    let since = T0 - 13 * 3_600_000;
+    let got = fake
+        .store(5_000)
+        .readings_since(Domain::Env, since)
+        .await
+        .expect("readings");
+    let env: Vec<&Message> = got
+        .iter()
+        .filter(|m| m.topic.domain == Domain::Env)
+        .collect();
+    // Two points of the station: 00:55 (temperature) and 01:00 (AQI and PM2.5), oldest first.
+    assert_eq!(env.len(), 2, "{got:#?}");
+    assert_eq!(env[0].ts, T0 - 300_000);
+    let Body::Reading(first) = &env[0].body else {
+        panic!()
+    };
+    assert_eq!(first.keys().collect::<Vec<_>>(), ["temp_c"]);
+    let Body::Reading(second) = &env[1].body else {
+        panic!()
+    };
+    assert_eq!(second["aqi"], Value::Number(87.0));
+    assert_eq!(second["pm25_ugm3"], Value::Number(31.5));
+    fake.seen(|seen| {
+        assert_eq!(seen.flux, [readings_flux("ioc", Domain::Env, since)]);
+        assert!(seen.flux[0].contains(r#"r._measurement == "env""#));
+    });
+}
