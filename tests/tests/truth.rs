@@ -12,8 +12,14 @@ use ioc_protocol::live::{ComplaintFigures, ServiceFigures};
 use ioc_protocol::{Body, Domain, DomainFigures, Event, Message};
 use ioc_tests::{LiveClient, TestServer, bin_path, now_ms};
 
-/// Simulated hours replayed (the issue allows a shorter day than 24 hours in the suite).
-const HOURS: i64 = 4;
+/// Simulated hours replayed: 4 in the suite (the issue allows a shorter day there);
+/// `IOC_TRUTH_HOURS=24` replays a whole day.
+fn hours() -> i64 {
+    std::env::var("IOC_TRUTH_HOURS")
+        .ok()
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(4)
+}
 
 /// One complaint or dossier as the log tells it.
 #[derive(Default)]
@@ -89,7 +95,7 @@ async fn every_count_and_rate_on_screen_matches_the_simulators_truth_log() -> an
     let status = Command::new(bin_path("ioc-sim", "IOC_SIM_BIN"))
         .args(["--broker", &format!("mqtt://{}", server.mqtt)])
         .args(["--seed", "7", "--speed", "7200"])
-        .args(["--start", &(now - HOURS * 3_600_000).to_string()])
+        .args(["--start", &(now - hours() * 3_600_000).to_string()])
         .args(["--until", &now.to_string()])
         .arg("--truth-log")
         .arg(&log)
