@@ -497,6 +497,55 @@ pub fn sparkline(buckets: &[Bucket], window: Window, width: f64, height: f64) ->
     line_path(&runs, window.step, &x, &y)
 }
 
+/// The slices of a pie (a donut) of `values`, as SVG paths on a circle of radius 1 centred
+/// on 0,0, clockwise from 12 o'clock, with a hole of radius `inner`. A value alone fills
+/// the ring; zero and negative values get an empty path.
+pub fn pie_slices(values: &[f64], inner: f64) -> Vec<String> {
+    let total: f64 = values.iter().filter(|v| **v > 0.0).sum();
+    let mut out = Vec::with_capacity(values.len());
+    let mut start = 0.0_f64;
+    let point = |turn: f64, r: f64| {
+        let a = turn * std::f64::consts::TAU;
+        (r * a.sin(), -r * a.cos())
+    };
+    for &v in values {
+        if !(v > 0.0 && total > 0.0) {
+            out.push(String::new());
+            continue;
+        }
+        let share = v / total;
+        if share >= 0.9999 {
+            // A full ring: two half arcs each way (one arc cannot end where it starts).
+            out.push(format!(
+                "M0 -1A1 1 0 1 1 0 1A1 1 0 1 1 0 -1ZM0 -{inner}A{inner} {inner} 0 1 0 0 {inner}A{inner} {inner} 0 1 0 0 -{inner}Z"
+            ));
+            start += share;
+            continue;
+        }
+        let end = start + share;
+        let large = u8::from(share > 0.5);
+        let (x0, y0) = point(start, 1.0);
+        let (x1, y1) = point(end, 1.0);
+        let (x2, y2) = point(end, inner);
+        let (x3, y3) = point(start, inner);
+        out.push(format!(
+            "M{x0:.4} {y0:.4}A1 1 0 {large} 1 {x1:.4} {y1:.4}L{x2:.4} {y2:.4}A{inner} {inner} 0 {large} 0 {x3:.4} {y3:.4}Z"
+        ));
+        start = end;
+    }
+    out
+}
+
+/// Where a gauge's level sits on its scale, 0 (bottom) to 1 (top), the scale running from
+/// `lo` to `hi`; clamped.
+pub fn gauge_fraction(level: f64, lo: f64, hi: f64) -> f64 {
+    if hi > lo {
+        ((level - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -824,5 +873,35 @@ mod tests {
         let lone = chart(&[b(0, 100.0, 100.0, 100.0)], w, frame(), spec());
         assert_eq!(lone.dots.len(), 1);
         assert!(lone.mean.ends_with("h0"));
+    }
+
+    #[test]
+    fn pie_slices_share_the_circle() {
+        let p = pie_slices(&[1.0, 1.0, 2.0, 0.0], 0.6);
+        assert_eq!(p.len(), 4);
+        // The first quarter ends at 3 o'clock, the second half at 12 o'clock again.
+        assert!(
+            p[0].starts_with("M0.0000 -1.0000A1 1 0 0 1 1.0000 "),
+            "{}",
+            p[0]
+        );
+        assert!(
+            p[2].contains("A1 1 0 0 1 -0.0000 -1.0000")
+                || p[2].contains("A1 1 0 0 1 0.0000 -1.0000"),
+            "{}",
+            p[2]
+        );
+        assert!(p[3].is_empty());
+        let full = pie_slices(&[5.0], 0.6);
+        assert!(full[0].contains("A1 1 0 1 1 0 1"), "{}", full[0]);
+        assert!(pie_slices(&[0.0, 0.0], 0.5).iter().all(String::is_empty));
+    }
+
+    #[test]
+    fn gauges_clamp_to_their_scale() {
+        assert_eq!(gauge_fraction(150.0, 100.0, 200.0), 0.5);
+        assert_eq!(gauge_fraction(90.0, 100.0, 200.0), 0.0);
+        assert_eq!(gauge_fraction(250.0, 100.0, 200.0), 1.0);
+        assert_eq!(gauge_fraction(1.0, 1.0, 1.0), 0.0);
     }
 }

@@ -93,8 +93,14 @@ pub fn parse_answer(status: u16, body: &str) -> Result<Vec<Bucket>, HistoryError
 
 /// Asks the server for one history series.
 pub async fn fetch(q: &Query) -> Result<Vec<Bucket>, HistoryError> {
+    let (status, text) = get_text(&q.url()).await?;
+    parse_answer(status, &text)
+}
+
+/// A GET of `url` on the server: its status and body.
+pub async fn get_text(url: &str) -> Result<(u16, String), HistoryError> {
     let window = web_sys::window().ok_or(HistoryError::Network)?;
-    let resp = JsFuture::from(window.fetch_with_str(&q.url()))
+    let resp = JsFuture::from(window.fetch_with_str(url))
         .await
         .map_err(|_| HistoryError::Network)?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| HistoryError::Network)?;
@@ -104,7 +110,7 @@ pub async fn fetch(q: &Query) -> Result<Vec<Bucket>, HistoryError> {
         .map_err(|_| HistoryError::Network)?
         .as_string()
         .unwrap_or_default();
-    parse_answer(status, &text)
+    Ok((status, text))
 }
 
 /// Waits `ms` milliseconds (a `setTimeout`).

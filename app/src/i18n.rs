@@ -76,6 +76,73 @@ pub enum Word {
     Latest,
     RangeSwitch,
     LocalTime,
+    Flooding,
+    WaterLevel,
+    Rain,
+    BelowAlarm,
+    PeakToday,
+    GaugesAtAlarm,
+    Complaints,
+    ComplaintsShort,
+    Received,
+    Resolved,
+    InProgress,
+    Overdue,
+    OpenNow,
+    Per10k,
+    OnTime,
+    Late,
+    PublicServices,
+    OnlineServices,
+    Dossiers,
+    Done,
+    Backlog,
+    OnlineShare,
+    Agency,
+    SystemHealth,
+    Offline,
+    SourcesOnline,
+    SourcesOffline,
+    ReadingsPerS,
+    RejectedPerS,
+    Screens,
+    Platforms,
+    Availability,
+    Latency,
+    Incident,
+    Incidents,
+    NoIncident,
+    Hotspots,
+    ByCategory,
+    ByChannel,
+    ByArea,
+    Today,
+    Map,
+    Grid,
+    Boundaries,
+    NoGauge,
+    Stations,
+    Gauges,
+    Corridors,
+    CityWide,
+    WorstStation,
+    SensorValue,
+    Since,
+    Up,
+    Down,
+    LayerAqi,
+    LayerCongestion,
+    LayerComplaints,
+    LayerFlood,
+    LayerOnTime,
+    AirQualityTitle,
+    TrafficTitle,
+    Kmh,
+    Cut,
+    HighestAlarm,
+    FloodingShort,
+    ReceivedToday,
+    RainMmh,
 }
 
 pub fn t(lang: Lang, word: Word) -> &'static str {
@@ -141,6 +208,140 @@ pub fn t(lang: Lang, word: Word) -> &'static str {
         (Lang::En, RangeSwitch) => "Time range",
         (Lang::Vi, LocalTime) => "Giờ Việt Nam (UTC+7)",
         (Lang::En, LocalTime) => "Vietnam time (UTC+7)",
+        (Lang::Vi, Flooding) => "Ngập nước, triều cường",
+        (Lang::En, Flooding) => "Flooding, high tide",
+        (Lang::Vi, WaterLevel) => "Mực nước",
+        (Lang::En, WaterLevel) => "Water level",
+        (Lang::Vi, Rain) => "Mưa",
+        (Lang::En, Rain) => "Rain",
+        (Lang::Vi, BelowAlarm) => "Dưới BĐ1",
+        (Lang::En, BelowAlarm) => "Below alarm 1",
+        (Lang::Vi, PeakToday) => "Cao nhất hôm nay",
+        (Lang::En, PeakToday) => "Today's peak",
+        (Lang::Vi, GaugesAtAlarm) => "trạm đạt mức báo động",
+        (Lang::En, GaugesAtAlarm) => "gauges at an alarm level",
+        (Lang::Vi, Complaints) => "Phản ánh, kiến nghị (Tổng đài 1022)",
+        (Lang::En, Complaints) => "Citizen complaints (1022)",
+        (Lang::Vi, ComplaintsShort) => "Phản ánh (1022)",
+        (Lang::En, ComplaintsShort) => "Complaints (1022)",
+        (Lang::Vi, Received) => "Tiếp nhận",
+        (Lang::En, Received) => "Received",
+        (Lang::Vi, Resolved) => "Đã xử lý",
+        (Lang::En, Resolved) => "Resolved",
+        (Lang::Vi, InProgress) => "Đang xử lý",
+        (Lang::En, InProgress) => "In progress",
+        (Lang::Vi, Overdue) => "Quá hạn",
+        (Lang::En, Overdue) => "Overdue",
+        (Lang::Vi, OpenNow) => "Chưa xong",
+        (Lang::En, OpenNow) => "Open",
+        (Lang::Vi, Per10k) => "trên 10.000 dân",
+        (Lang::En, Per10k) => "per 10,000 people",
+        (Lang::Vi, OnTime) => "Đúng hạn",
+        (Lang::En, OnTime) => "On time",
+        (Lang::Vi, Late) => "Trễ hạn",
+        (Lang::En, Late) => "Late",
+        (Lang::Vi, PublicServices) => "Dịch vụ công",
+        (Lang::En, PublicServices) => "Public services",
+        (Lang::Vi, OnlineServices) => "Dịch vụ công trực tuyến",
+        (Lang::En, OnlineServices) => "Online public services",
+        (Lang::Vi, Dossiers) => "Hồ sơ",
+        (Lang::En, Dossiers) => "Dossiers",
+        (Lang::Vi, Done) => "Đã giải quyết",
+        (Lang::En, Done) => "Done",
+        (Lang::Vi, Backlog) => "Đang giải quyết",
+        (Lang::En, Backlog) => "Open",
+        (Lang::Vi, OnlineShare) => "Nộp trực tuyến",
+        (Lang::En, OnlineShare) => "Filed online",
+        (Lang::Vi, Agency) => "Cơ quan, đơn vị",
+        (Lang::En, Agency) => "Agency",
+        (Lang::Vi, SystemHealth) => "Tình trạng hệ thống",
+        (Lang::En, SystemHealth) => "System health",
+        (Lang::Vi, Offline) => "Mất kết nối",
+        (Lang::En, Offline) => "Offline",
+        (Lang::Vi, SourcesOnline) => "Nguồn trực tuyến",
+        (Lang::En, SourcesOnline) => "Sources online",
+        (Lang::Vi, SourcesOffline) => "Nguồn mất kết nối",
+        (Lang::En, SourcesOffline) => "Sources offline",
+        (Lang::Vi, ReadingsPerS) => "bản tin/giây",
+        (Lang::En, ReadingsPerS) => "readings/s",
+        (Lang::Vi, RejectedPerS) => "bị từ chối/giây",
+        (Lang::En, RejectedPerS) => "rejected/s",
+        (Lang::Vi, Screens) => "Màn hình đang xem",
+        (Lang::En, Screens) => "Screens connected",
+        (Lang::Vi, Platforms) => "Nền tảng của thành phố",
+        (Lang::En, Platforms) => "City platforms",
+        (Lang::Vi, Availability) => "Khả dụng hôm nay",
+        (Lang::En, Availability) => "Available today",
+        (Lang::Vi, Latency) => "Độ trễ",
+        (Lang::En, Latency) => "Latency",
+        (Lang::Vi, Incident) => "Sự cố",
+        (Lang::En, Incident) => "Incident",
+        (Lang::Vi, Incidents) => "Sự cố đang xảy ra",
+        (Lang::En, Incidents) => "Open incidents",
+        (Lang::Vi, NoIncident) => "Không có sự cố",
+        (Lang::En, NoIncident) => "No incident",
+        (Lang::Vi, Hotspots) => "Điểm ùn tắc",
+        (Lang::En, Hotspots) => "Congestion hotspots",
+        (Lang::Vi, ByCategory) => "Theo lĩnh vực",
+        (Lang::En, ByCategory) => "By category",
+        (Lang::Vi, ByChannel) => "Theo kênh tiếp nhận",
+        (Lang::En, ByChannel) => "By channel",
+        (Lang::Vi, ByArea) => "Theo khu vực",
+        (Lang::En, ByArea) => "By area",
+        (Lang::Vi, Today) => "Hôm nay",
+        (Lang::En, Today) => "Today",
+        (Lang::Vi, Map) => "Bản đồ",
+        (Lang::En, Map) => "Map",
+        (Lang::Vi, Grid) => "Lưới",
+        (Lang::En, Grid) => "Grid",
+        (Lang::Vi, Boundaries) => "Ranh giới",
+        (Lang::En, Boundaries) => "Boundaries",
+        (Lang::Vi, NoGauge) => "Không có trạm đo",
+        (Lang::En, NoGauge) => "No gauge",
+        (Lang::Vi, Stations) => "trạm quan trắc",
+        (Lang::En, Stations) => "stations",
+        (Lang::Vi, Gauges) => "trạm đo",
+        (Lang::En, Gauges) => "gauges",
+        (Lang::Vi, Corridors) => "tuyến đường",
+        (Lang::En, Corridors) => "corridors",
+        (Lang::Vi, CityWide) => "Toàn thành phố",
+        (Lang::En, CityWide) => "Whole city",
+        (Lang::Vi, WorstStation) => "Trạm cao nhất",
+        (Lang::En, WorstStation) => "Worst station",
+        (Lang::Vi, SensorValue) => "theo cảm biến",
+        (Lang::En, SensorValue) => "sensor value",
+        (Lang::Vi, Since) => "từ",
+        (Lang::En, Since) => "since",
+        (Lang::Vi, Up) => "Hoạt động",
+        (Lang::En, Up) => "Up",
+        (Lang::Vi, Down) => "Gián đoạn",
+        (Lang::En, Down) => "Down",
+        (Lang::Vi, LayerAqi) => "Chất lượng không khí (VN_AQI)",
+        (Lang::En, LayerAqi) => "Air quality (VN_AQI)",
+        (Lang::Vi, LayerCongestion) => "Ùn tắc (mức 0–5)",
+        (Lang::En, LayerCongestion) => "Congestion (level 0–5)",
+        (Lang::Vi, LayerComplaints) => "Phản ánh hôm nay / 10.000 dân",
+        (Lang::En, LayerComplaints) => "Complaints today / 10,000 people",
+        (Lang::Vi, LayerFlood) => "Mực nước (cm) và mức báo động",
+        (Lang::En, LayerFlood) => "Water level (cm) and alarm level",
+        (Lang::Vi, LayerOnTime) => "Hồ sơ đúng hạn",
+        (Lang::En, LayerOnTime) => "Dossiers on time",
+        (Lang::Vi, AirQualityTitle) => "Chất lượng không khí",
+        (Lang::En, AirQualityTitle) => "Air quality",
+        (Lang::Vi, TrafficTitle) => "Giao thông",
+        (Lang::En, TrafficTitle) => "Traffic",
+        (Lang::Vi, Kmh) => "km/h",
+        (Lang::En, Kmh) => "km/h",
+        (Lang::Vi, Cut) => "Mất kết nối máy chủ",
+        (Lang::En, Cut) => "Cut off from the server",
+        (Lang::Vi, FloodingShort) => "Ngập nước",
+        (Lang::En, FloodingShort) => "Flooding",
+        (Lang::Vi, ReceivedToday) => "Tiếp nhận hôm nay",
+        (Lang::En, ReceivedToday) => "Received today",
+        (Lang::Vi, HighestAlarm) => "Mức báo động cao nhất",
+        (Lang::En, HighestAlarm) => "Highest alarm level",
+        (Lang::Vi, RainMmh) => "Mưa lớn nhất (mm/h)",
+        (Lang::En, RainMmh) => "Heaviest rain (mm/h)",
     }
 }
 
@@ -197,6 +398,107 @@ pub fn congestion_name(lang: Lang, level: f64) -> &'static str {
     if lang == Lang::Vi { VI[i] } else { EN[i] }
 }
 
+/// An integer with the language's thousands separator: "12.345" / "12,345".
+pub fn int(lang: Lang, n: u64) -> String {
+    let digits = n.to_string();
+    let sep = if lang == Lang::Vi { '.' } else { ',' };
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A number with `decimals` decimals, in the language's notation: "61,5" / "61.5".
+pub fn dec(lang: Lang, v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return "—".to_owned();
+    }
+    let text = format!("{:.*}", decimals, v.abs());
+    let (whole, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let sign = if v < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    let whole = int(lang, whole.parse().unwrap_or(0));
+    if frac.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        let point = if lang == Lang::Vi { ',' } else { '.' };
+        format!("{sign}{whole}{point}{frac}")
+    }
+}
+
+/// A share 0..1 as a percentage: "97,5 %" / "97.5%".
+pub fn pct(lang: Lang, share: f64) -> String {
+    let n = dec(lang, share * 100.0, 1);
+    if lang == Lang::Vi {
+        format!("{n} %")
+    } else {
+        format!("{n}%")
+    }
+}
+
+/// The name of a complaint category of the ingest contract.
+pub fn category_name(lang: Lang, code: &str) -> String {
+    let (vi, en) = match code {
+        "traffic" => ("Giao thông", "Traffic"),
+        "flooding" => ("Ngập nước", "Flooding"),
+        "environment" => ("Môi trường", "Environment"),
+        "urban_order" => ("Trật tự đô thị", "Urban order"),
+        "security" => ("An ninh trật tự", "Public security"),
+        "utilities" => ("Điện, nước", "Utilities"),
+        "public_services" => ("Dịch vụ công", "Public services"),
+        "health" => ("Y tế", "Health"),
+        "education" => ("Giáo dục", "Education"),
+        "other" => ("Khác", "Other"),
+        other => (other, other),
+    };
+    (if lang == Lang::Vi { vi } else { en }).to_owned()
+}
+
+/// The name of a complaint channel of the ingest contract.
+pub fn channel_name(lang: Lang, code: &str) -> String {
+    let (vi, en) = match code {
+        "hotline" => ("Tổng đài 1022", "1022 hotline"),
+        "app" => ("Ứng dụng", "App"),
+        "web" => ("Cổng thông tin", "Web portal"),
+        "zalo" => ("Zalo", "Zalo"),
+        other => (other, other),
+    };
+    (if lang == Lang::Vi { vi } else { en }).to_owned()
+}
+
+/// The name of an incident kind as the traffic detectors send it.
+pub fn incident_name(lang: Lang, kind: &str) -> String {
+    let (vi, en) = match kind {
+        "accident" => ("Tai nạn", "Accident"),
+        "breakdown" => ("Xe hỏng", "Breakdown"),
+        "fallen_tree" => ("Cây đổ", "Fallen tree"),
+        "flooding" => ("Ngập nước", "Flooding"),
+        "roadworks" => ("Thi công", "Roadworks"),
+        other => (other, other),
+    };
+    (if lang == Lang::Vi { vi } else { en }).to_owned()
+}
+
+/// The short name of a pollutant field.
+pub fn pollutant_name(field: &str) -> &str {
+    match field {
+        "pm25_ugm3" => "PM2.5",
+        "pm10_ugm3" => "PM10",
+        "o3_ugm3" => "O₃",
+        "no2_ugm3" => "NO₂",
+        "so2_ugm3" => "SO₂",
+        "co_ugm3" => "CO",
+        other => other,
+    }
+}
+
 /// The signal of the current language, provided by the app.
 pub fn use_lang() -> RwSignal<Lang> {
     expect_context::<RwSignal<Lang>>()
@@ -212,6 +514,21 @@ mod tests {
         assert_eq!(updated_ago(Lang::En, 12_400), "Updated 12 s ago");
         assert_eq!(updated_ago(Lang::Vi, 180_000), "Cập nhật 3 phút trước");
         assert_eq!(updated_ago(Lang::Vi, -5), "Cập nhật 0 giây trước");
+    }
+
+    #[test]
+    fn numbers_follow_the_language() {
+        assert_eq!(int(Lang::Vi, 1_234_567), "1.234.567");
+        assert_eq!(int(Lang::En, 1_234_567), "1,234,567");
+        assert_eq!(int(Lang::Vi, 999), "999");
+        assert_eq!(dec(Lang::Vi, 61.54, 1), "61,5");
+        assert_eq!(dec(Lang::En, 1234.56, 1), "1,234.6");
+        assert_eq!(dec(Lang::Vi, -0.04, 1), "0,0");
+        assert_eq!(dec(Lang::Vi, -2.5, 1), "-2,5");
+        assert_eq!(pct(Lang::Vi, 0.975), "97,5 %");
+        assert_eq!(pct(Lang::En, 1.0), "100.0%");
+        assert_eq!(category_name(Lang::Vi, "urban_order"), "Trật tự đô thị");
+        assert_eq!(channel_name(Lang::En, "hotline"), "1022 hotline");
     }
 
     #[test]

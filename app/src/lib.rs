@@ -1,22 +1,33 @@
 //! The operations center's screen, client-side rendered with Leptos.
 //!
-//! - [`live`]: the websocket connection and the live state.
-//! - [`i18n`]: the words on the screen, Vietnamese first.
-//! - [`tiles`]: the tiles (environment, traffic), with a sparkline of the last hour per area
-//!   ([`spark`]).
-//! - [`drilldown`]: an area's history charts (1 h, 24 h, 7 days), opened from a tile.
-//! - [`history`]: history queries to the server; [`charts`]: chart drawing, pure functions.
+//! Two screens, one app: the officer console at `/` and the wall display at `/wall` ([`wall`]).
+//!
+//! - [`live`]: the websocket connection and the live state; [`city`]: the city map's names,
+//!   grid and outlines (`GET /api/v1/city`).
+//! - [`i18n`]: the words on the screen, Vietnamese first, and numbers in each language.
+//! - [`domains`]: the six tiles (traffic, air, flooding, complaints, public services, system)
+//!   and their charts ([`svg`]); [`tiles`]: the areas' tables of the air and traffic tiles,
+//!   with a sparkline of the last hour per area ([`spark`]).
+//! - [`map`]: the city's map, coloured by a layer ([`layers`]).
+//! - [`drilldown`]: an area's history charts (1 h, 24 h, 7 days), opened from a tile or the map.
+//! - [`history`]: history queries to the server; [`charts`]: chart geometry, pure functions.
 //!
 //! Times on screen are in Asia/Ho_Chi_Minh (UTC+7, no daylight saving), whatever the
 //! browser's own time zone.
 
 pub mod charts;
+pub mod city;
+pub mod domains;
 pub mod drilldown;
 pub mod history;
 pub mod i18n;
+pub mod layers;
 pub mod live;
+pub mod map;
 pub mod spark;
+pub mod svg;
 pub mod tiles;
+pub mod wall;
 
 use leptos::prelude::*;
 
@@ -46,8 +57,14 @@ pub fn use_clock() -> Clock {
     expect_context::<Clock>()
 }
 
-/// The whole app: header, connection state, the tiles, and an area's drill-down when one is
-/// open.
+/// Whether the page is the wall display.
+fn on_wall() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .is_some_and(|p| p.trim_end_matches('/') == "/wall")
+}
+
+/// The whole app: the wall at `/wall`, the console elsewhere.
 #[component]
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(Lang::remembered());
@@ -57,18 +74,45 @@ pub fn App() -> impl IntoView {
     provide_context(live);
     let clock = Clock(RwSignal::new(js_sys::Date::now()));
     provide_context(clock);
+    provide_context(city::load());
     provide_context(drilldown::Drill(RwSignal::new(None)));
     let _ = set_interval_with_handle(
         move || clock.0.set(js_sys::Date::now()),
         std::time::Duration::from_millis(1000),
     );
 
+    if on_wall() {
+        view! { <wall::Wall /> }.into_any()
+    } else {
+        view! { <Console /> }.into_any()
+    }
+}
+
+/// The officer console: the map, every tile, and an area's drill-down when one is open.
+#[component]
+fn Console() -> impl IntoView {
+    let lang = use_lang();
+    let layer = RwSignal::new(layers::Layer::Aqi);
     view! {
-        <div class="ioc">
+        <div class="ioc console">
             <Header />
-            <main class="tiles">
-                <tiles::EnvironmentTile />
-                <tiles::TrafficTile />
+            <main class="console-grid">
+                <div class="console-col">
+                    <section class="tile tile-map" data-testid="tile-map">
+                        <header><h2>{move || t(lang.get(), Word::Map)}</h2></header>
+                        <map::CityMapView layer=layer chooser=true />
+                    </section>
+                    <domains::FloodTile />
+                    <domains::SystemTile />
+                </div>
+                <div class="console-col">
+                    <domains::EnvTile />
+                    <domains::ComplaintTile />
+                </div>
+                <div class="console-col">
+                    <domains::TrafficTile />
+                    <domains::ServiceTile />
+                </div>
             </main>
             <drilldown::DrillDown />
         </div>
@@ -77,7 +121,7 @@ pub fn App() -> impl IntoView {
 
 /// Title, city, clock in Asia/Ho_Chi_Minh, connection state and the language switch.
 #[component]
-fn Header() -> impl IntoView {
+pub fn Header() -> impl IntoView {
     let lang = use_lang();
     let live = expect_context::<Live>();
     let clock = use_clock();

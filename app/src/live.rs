@@ -8,7 +8,10 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use ioc_protocol::{AreaInfo, AreaStat, ClientMsg, Domain, ServerMsg};
+use ioc_protocol::live::{
+    ComplaintFigures, EnvFigures, FloodFigures, ServiceFigures, SystemFigures, TrafficFigures,
+};
+use ioc_protocol::{AreaInfo, AreaStat, ClientMsg, Domain, DomainFigures, ServerMsg};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -18,7 +21,9 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 /// noticed (the server sends a heartbeat every 10 s).
 const SILENCE_LIMIT_MS: f64 = 30_000.0;
 const BACKOFF_MIN_MS: f64 = 250.0;
-const BACKOFF_MAX_MS: f64 = 10_000.0;
+/// At most this long between attempts: a wall display must be back within seconds of the
+/// server's return (with the jitter below, an attempt comes every 1 to 2 s at worst).
+const BACKOFF_MAX_MS: f64 = 2_000.0;
 
 /// What the screen knows of the city.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,6 +34,10 @@ pub struct LiveState {
     pub areas: Vec<AreaInfo>,
     pub stale_after_s: BTreeMap<Domain, u32>,
     pub stats: HashMap<(Domain, String), AreaStat>,
+    /// The figures of each domain, replaced whole when any of them changes.
+    pub figures: BTreeMap<Domain, DomainFigures>,
+    /// Local midnight (Asia/Ho_Chi_Minh) that today's counts start from, epoch ms.
+    pub day_start: i64,
     /// Server clock minus browser clock, ms: ages are computed on the server's clock.
     pub clock_offset_ms: f64,
 }
@@ -36,6 +45,63 @@ pub struct LiveState {
 impl LiveState {
     pub fn stat(&self, domain: Domain, area: &str) -> Option<&AreaStat> {
         self.stats.get(&(domain, area.to_owned()))
+    }
+
+    pub fn traffic(&self) -> Option<&TrafficFigures> {
+        match self.figures.get(&Domain::Traffic)? {
+            DomainFigures::Traffic(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn env(&self) -> Option<&EnvFigures> {
+        match self.figures.get(&Domain::Env)? {
+            DomainFigures::Env(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn flood(&self) -> Option<&FloodFigures> {
+        match self.figures.get(&Domain::Flood)? {
+            DomainFigures::Flood(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn complaints(&self) -> Option<&ComplaintFigures> {
+        match self.figures.get(&Domain::Complaint)? {
+            DomainFigures::Complaint(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn services(&self) -> Option<&ServiceFigures> {
+        match self.figures.get(&Domain::Service)? {
+            DomainFigures::Service(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn system(&self) -> Option<&SystemFigures> {
+        match self.figures.get(&Domain::System)? {
+            DomainFigures::System(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The newest reading behind any area figure of a domain, epoch ms (0: none).
+    pub fn newest(&self, domain: Domain) -> i64 {
+        self.stats
+            .values()
+            .filter(|s| s.domain == domain)
+            .map(|s| s.newest_ts)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Server time now, given the browser's clock.
+    pub fn server_now(&self, browser_now: f64) -> i64 {
+        (browser_now + self.clock_offset_ms) as i64
     }
 }
 
@@ -183,7 +249,7 @@ fn lost(inner: &Rc<RefCell<Inner>>) {
 fn schedule_retry(inner: &Rc<RefCell<Inner>>) {
     let mut i = inner.borrow_mut();
     // Exponential backoff with jitter, so that a wall of screens does not reconnect at once.
-    let delay = i.backoff_ms * (0.5 + js_sys::Math::random());
+    let delay = i.backoff_ms * (0.5 + 0.5 * js_sys::Math::random());
     i.backoff_ms = (i.backoff_ms * 2.0).min(BACKOFF_MAX_MS);
     i.live.connection.set(Connection::Reconnecting {
         retry_at: now_ms() + delay,
@@ -235,6 +301,8 @@ fn on_text(inner: &Rc<RefCell<Inner>>, text: &str) {
                     .into_iter()
                     .map(|st| ((st.domain, st.area.clone()), st))
                     .collect(),
+                figures: s.figures.into_iter().map(|f| (f.domain(), f)).collect(),
+                day_start: s.day_start,
                 clock_offset_ms: s.server_time as f64 - now_ms(),
             });
         }
@@ -252,6 +320,12 @@ fn on_text(inner: &Rc<RefCell<Inner>>, text: &str) {
                 s.clock_offset_ms = d.server_time as f64 - now_ms();
                 for st in d.stats {
                     s.stats.insert((st.domain, st.area.clone()), st);
+                }
+                for f in d.figures {
+                    s.figures.insert(f.domain(), f);
+                }
+                if let Some(day) = d.day_start {
+                    s.day_start = day;
                 }
             });
         }

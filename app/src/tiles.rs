@@ -1,4 +1,5 @@
-//! The tiles. Each shows how old its data is, and turns visibly stale when its sources stop.
+//! The areas' tables of the air-quality and traffic tiles. Each row shows how old its data
+//! is, and turns visibly stale when its sources stop.
 //!
 //! A tile's rows are keyed by area: a live delta updates the text of the cells that changed
 //! and moves rows when the order changes, but never rebuilds a row, so the sparkline in it
@@ -9,7 +10,7 @@ use ioc_protocol::{AreaStat, Domain};
 use leptos::prelude::*;
 
 use crate::drilldown::use_drill;
-use crate::i18n::{Lang, Word, aqi_band, congestion_name, t, updated_ago, use_lang};
+use crate::i18n::{Lang, Word, aqi_band, dec, t, updated_ago, use_lang};
 use crate::live::{Live, LiveState};
 use crate::spark::{Sparkline, Sparks, sparklines};
 use crate::use_clock;
@@ -20,6 +21,9 @@ struct Row {
     code: String,
     name: String,
     stat: Option<AreaStat>,
+    /// The official figure of the area, when the server computed one (VN_AQI from the
+    /// stations' hourly averages); the row shows it rather than the sensors' own.
+    official: Option<f64>,
     age_ms: i64,
     stale: bool,
 }
@@ -42,6 +46,12 @@ fn rows(state: &LiveState, lang: Lang, domain: Domain, now_browser: f64) -> Vec<
                     a.name_en.clone()
                 },
                 stale: stat.as_ref().is_some_and(|s| s.stale || age_ms > limit_ms),
+                official: (domain == Domain::Env)
+                    .then(|| state.env())
+                    .flatten()
+                    .and_then(|e| e.areas.iter().find(|x| x.area == a.code))
+                    .and_then(|x| x.aqi)
+                    .map(f64::from),
                 stat,
                 age_ms,
             }
@@ -53,31 +63,17 @@ fn field(row: &Row, name: &str) -> Option<f64> {
     row.stat.as_ref()?.fields.get(name).map(|f| f.mean)
 }
 
-/// The newest data of a tile: its age, or nothing yet.
-fn tile_age(lang: Lang, rows: &[Row]) -> String {
-    match rows
-        .iter()
-        .filter(|r| r.stat.is_some())
-        .map(|r| r.age_ms)
-        .min()
-    {
-        Some(age) => updated_ago(lang, age),
-        None => t(lang, Word::NoData).to_owned(),
-    }
-}
-
-/// The text of a row's age cell: "Cập nhật 12 giây trước", or "Dữ liệu cũ" when stale.
+/// The text of a row's age cell: empty while fresh (the tile's header gives the age), and
+/// "Dữ liệu cũ · Cập nhật 12 phút trước" once the area's sources have stopped.
 fn age_text(lang: Lang, row: &Row) -> String {
-    if row.stat.is_none() {
-        "—".to_owned()
-    } else if row.stale {
+    if row.stale && row.stat.is_some() {
         format!(
             "{} · {}",
             t(lang, Word::StaleData),
             updated_ago(lang, row.age_ms)
         )
     } else {
-        updated_ago(lang, row.age_ms)
+        String::new()
     }
 }
 
@@ -95,10 +91,12 @@ fn area_row(rows: Memo<Vec<Row>>, code: String) -> Memo<Option<Row>> {
 /// A figure of a row, formatted, or "—".
 fn cell(
     row: Memo<Option<Row>>,
-    f: impl Fn(&Row) -> Option<String> + Send + Sync + 'static,
+    lang: RwSignal<Lang>,
+    f: impl Fn(&Row, Lang) -> Option<String> + Send + Sync + 'static,
 ) -> impl Fn() -> String + Send + Sync + 'static {
     move || {
-        row.with(|r| r.as_ref().and_then(&f))
+        let l = lang.get();
+        row.with(|r| r.as_ref().and_then(|r| f(r, l)))
             .unwrap_or_else(|| "—".into())
     }
 }
@@ -144,7 +142,7 @@ fn worst_first(live: Live, domain: Domain, field_name: &'static str) -> Memo<Vec
             .state
             .with(|s| rows(s, lang.get(), domain, clock.0.get()));
         rows.sort_by(|a, b| {
-            let key = |r: &Row| field(r, field_name).unwrap_or(-1.0);
+            let key = |r: &Row| r.official.or_else(|| field(r, field_name)).unwrap_or(-1.0);
             key(b).total_cmp(&key(a)).then_with(|| a.code.cmp(&b.code))
         });
         rows
@@ -154,36 +152,30 @@ fn worst_first(live: Live, domain: Domain, field_name: &'static str) -> Memo<Vec
 /// Air quality by area: VN_AQI with its band and colour, its last hour, and PM2.5. Worst
 /// first.
 #[component]
-pub fn EnvironmentTile() -> impl IntoView {
+pub fn EnvTable() -> impl IntoView {
     let lang = use_lang();
     let live = expect_context::<Live>();
     let rows = worst_first(live, Domain::Env, "aqi");
     let sparks = sparklines(live, Domain::Env, "aqi");
     view! {
-        <section class="tile" id="tile-env" data-testid="tile-env">
-            <header>
-                <h2>{move || t(lang.get(), Word::Environment)} " · " {move || t(lang.get(), Word::AirQuality)}</h2>
-                <span class="tile-age" data-testid="tile-age">{move || tile_age(lang.get(), &rows.get())}</span>
-            </header>
-            <table>
-                <thead>
-                    <tr>
-                        <th>{move || t(lang.get(), Word::Area)}</th>
-                        <th class="num">"VN_AQI"</th>
-                        <th class="spark-head">{move || t(lang.get(), Word::LastHour)}</th>
-                        <th class="num">"PM2.5 (µg/m³)"</th>
-                        <th class="age"></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    <For
-                        each=move || area_codes(rows)
-                        key=|code| code.clone()
-                        children=move |code| view! { <EnvRow rows=rows code=code sparks=sparks /> }
-                    />
-                </tbody>
-            </table>
-        </section>
+        <table class="areas">
+            <thead>
+                <tr>
+                    <th>{move || t(lang.get(), Word::Area)}</th>
+                    <th class="num">"VN_AQI"</th>
+                    <th class="spark-head">{move || t(lang.get(), Word::LastHour)}</th>
+                    <th class="num">"PM2.5 (µg/m³)"</th>
+                    <th class="age"></th>
+                </tr>
+            </thead>
+            <tbody>
+                <For
+                    each=move || area_codes(rows)
+                    key=|code| code.clone()
+                    children=move |code| view! { <EnvRow rows=rows code=code sparks=sparks /> }
+                />
+            </tbody>
+        </table>
     }
 }
 
@@ -200,7 +192,12 @@ fn EnvRow(
     let lang = use_lang();
     let drill = use_drill();
     let row = area_row(rows, code.clone());
-    let aqi = move || row.with(|r| r.as_ref().and_then(|r| field(r, "aqi")));
+    let aqi = move || {
+        row.with(|r| {
+            r.as_ref()
+                .and_then(|r| r.official.or_else(|| field(r, "aqi")))
+        })
+    };
     let band = move || {
         aqi()
             .map(|v| aqi_band(lang.get(), v))
@@ -226,7 +223,7 @@ fn EnvRow(
             </td>
             <td class="spark-cell"><Sparkline sparks=sparks area=code.clone() /></td>
             <td class="num" data-field="pm25_ugm3">
-                {cell(row, |r| field(r, "pm25_ugm3").map(|v| format!("{v:.1}")))}
+                {cell(row, lang, |r, l| field(r, "pm25_ugm3").map(|v| dec(l, v, 1)))}
             </td>
             <AgeCell row=row />
         </tr>
@@ -235,36 +232,30 @@ fn EnvRow(
 
 /// Average speed (with its last hour) and congestion by area. Most congested first.
 #[component]
-pub fn TrafficTile() -> impl IntoView {
+pub fn TrafficTable() -> impl IntoView {
     let lang = use_lang();
     let live = expect_context::<Live>();
     let rows = worst_first(live, Domain::Traffic, "congestion");
     let sparks = sparklines(live, Domain::Traffic, "speed_kmh");
     view! {
-        <section class="tile" id="tile-traffic" data-testid="tile-traffic">
-            <header>
-                <h2>{move || t(lang.get(), Word::Traffic)}</h2>
-                <span class="tile-age" data-testid="tile-age">{move || tile_age(lang.get(), &rows.get())}</span>
-            </header>
-            <table>
-                <thead>
-                    <tr>
-                        <th>{move || t(lang.get(), Word::Area)}</th>
-                        <th class="num speed-head">{move || t(lang.get(), Word::AverageSpeed)} " (km/h)"</th>
-                        <th class="spark-head">{move || t(lang.get(), Word::LastHour)}</th>
-                        <th>{move || t(lang.get(), Word::Congestion)}</th>
-                        <th class="age"></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    <For
-                        each=move || area_codes(rows)
-                        key=|code| code.clone()
-                        children=move |code| view! { <TrafficRow rows=rows code=code sparks=sparks /> }
-                    />
-                </tbody>
-            </table>
-        </section>
+        <table class="areas">
+            <thead>
+                <tr>
+                    <th>{move || t(lang.get(), Word::Area)}</th>
+                    <th class="num speed-head">{move || t(lang.get(), Word::AverageSpeed)} " (km/h)"</th>
+                    <th class="spark-head">{move || t(lang.get(), Word::LastHour)}</th>
+                    <th>{move || t(lang.get(), Word::Congestion)}</th>
+                    <th class="age"></th>
+                </tr>
+            </thead>
+            <tbody>
+                <For
+                    each=move || area_codes(rows)
+                    key=|code| code.clone()
+                    children=move |code| view! { <TrafficRow rows=rows code=code sparks=sparks /> }
+                />
+            </tbody>
+        </table>
     }
 }
 
@@ -295,7 +286,7 @@ fn TrafficRow(
         >
             <AreaCell row=row />
             <td class="num" data-field="speed_kmh">
-                {cell(row, |r| field(r, "speed_kmh").map(|v| format!("{v:.1}")))}
+                {cell(row, lang, |r, l| field(r, "speed_kmh").map(|v| dec(l, v, 1)))}
             </td>
             <td class="spark-cell"><Sparkline sparks=sparks area=code.clone() /></td>
             <td class="congestion">
@@ -308,7 +299,7 @@ fn TrafficRow(
                 <span class="level-text" data-field="congestion">
                     {move || {
                         level()
-                            .map(|v| format!("{v:.1} · {}", congestion_name(lang.get(), v)))
+                            .map(|v| dec(lang.get(), v, 1))
                             .unwrap_or_else(|| "—".into())
                     }}
                 </span>

@@ -11,6 +11,8 @@
 //!   its reason.
 //! - [`live`]: the live figures (tiles) and the websocket messages that carry them
 //!   (`docs/websocket.md`).
+//! - [`map`]: the city as the screens draw it (`GET /api/v1/city`): names, the tile grid and
+//!   the areas' outlines as SVG paths.
 //! - `preset` (cargo feature `preset`, for the server and the simulator): the city preset, its
 //!   areas, corridors, stations, gauges, agencies and platforms, loaded from TOML and
 //!   validated; area boundaries from GeoJSON. It reads files and brings a TOML parser, which
@@ -19,6 +21,7 @@
 pub mod aqi;
 pub mod ingest;
 pub mod live;
+pub mod map;
 #[cfg(feature = "preset")]
 pub mod preset;
 pub mod topic;

@@ -26,6 +26,7 @@ use crate::live::AreaInfo;
 use crate::topic::Domain;
 
 pub mod boundary;
+mod map;
 mod validate;
 
 #[cfg(test)]

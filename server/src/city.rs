@@ -8,10 +8,12 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use ioc_protocol::AreaInfo;
 use ioc_protocol::preset::Preset;
 pub use ioc_protocol::preset::PresetError;
+use ioc_protocol::preset::boundary::{Boundaries, BoundaryError};
 
 /// A loaded, validated city preset.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct City {
     pub areas: Vec<AreaInfo>,
     /// Area codes, for the check every ingested message goes through.
     index: HashSet<String>,
+    /// `GET /api/v1/city`, serialised once.
+    map_json: Arc<str>,
     preset: Preset,
 }
 
@@ -35,14 +39,32 @@ impl City {
     /// The preset file at `path` (with its boundary file, if it names one), or the built-in
     /// preset when `None`.
     pub fn load(path: Option<&Path>) -> Result<City, PresetError> {
-        let Some(path) = path else {
-            return Ok(City::built_in());
+        City::load_with(path, None)
+    }
+
+    /// Like [`City::load`], with the areas' boundaries read from `boundaries` (a GeoJSON file)
+    /// instead of the file the preset names.
+    pub fn load_with(path: Option<&Path>, boundaries: Option<&Path>) -> Result<City, PresetError> {
+        let mut preset = match path {
+            Some(p) => Preset::load(p)?,
+            None => Preset::built_in(),
         };
-        let city = City::from_preset(Preset::load(path)?);
+        let shown = path.map_or_else(|| "built-in".to_owned(), |p| p.display().to_string());
+        if let Some(file) = boundaries {
+            let error = |source| PresetError::Boundaries {
+                file: shown.clone(),
+                path: file.to_owned(),
+                source,
+            };
+            let text = std::fs::read_to_string(file).map_err(|e| error(BoundaryError::Read(e)))?;
+            preset.boundaries = Some(Boundaries::from_geojson(&text, &preset).map_err(error)?);
+        }
+        let city = City::from_preset(preset);
+        let path = shown;
         if let Some(b) = &city.preset.boundaries {
             for f in &b.unmatched {
                 tracing::warn!(
-                    preset = %path.display(),
+                    preset = %path,
                     feature = f.index,
                     name = f.name.as_deref().unwrap_or(""),
                     reason = ?f.reason,
@@ -50,7 +72,7 @@ impl City {
                 );
             }
             if !b.missing.is_empty() {
-                tracing::warn!(preset = %path.display(), areas = ?b.missing, "areas with no boundary");
+                tracing::warn!(preset = %path, areas = ?b.missing, "areas with no boundary");
             }
         }
         Ok(city)
@@ -68,6 +90,9 @@ impl City {
             name_vi: preset.name_vi.clone(),
             name_en: preset.name_en.clone(),
             areas: preset.area_infos(),
+            map_json: serde_json::to_string(&preset.city_map())
+                .expect("a city map serialises")
+                .into(),
             index: preset.areas.iter().map(|a| a.code.clone()).collect(),
             preset,
         }
@@ -75,6 +100,12 @@ impl City {
 
     pub fn has_area(&self, code: &str) -> bool {
         self.index.contains(code)
+    }
+
+    /// Names, the tile grid and the areas' outlines, as the screens draw them
+    /// ([`ioc_protocol::map::CityMap`]), as JSON.
+    pub fn map_json(&self) -> Arc<str> {
+        self.map_json.clone()
     }
 
     /// The whole preset: corridors, stations, gauges, agencies, platforms, boundaries.

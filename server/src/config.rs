@@ -28,6 +28,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The city preset; `None` is the built-in Ho Chi Minh City preset.
     pub city_preset: Option<PathBuf>,
+    /// A GeoJSON file of the areas' boundaries, drawn on the map; overrides the one the
+    /// preset names. Features are matched to areas by name.
+    pub city_boundaries: Option<PathBuf>,
     /// Log filter in `tracing`'s env-filter syntax, e.g. `info` or `ioc_server=debug`.
     pub log: String,
     pub mqtt: MqttConfig,
@@ -123,6 +126,7 @@ impl Default for Config {
             dist_dir: PathBuf::from("dist"),
             data_dir: PathBuf::from("data"),
             city_preset: None,
+            city_boundaries: None,
             log: DEFAULT_LOG.into(),
             mqtt: MqttConfig::default(),
             live: LiveConfig::default(),
@@ -211,6 +215,9 @@ pub struct Cli {
     /// City preset file (default: the built-in Ho Chi Minh City preset).
     #[arg(long, env = "IOC_CITY_PRESET")]
     pub city_preset: Option<PathBuf>,
+    /// GeoJSON boundaries of the city's areas, for the map (default: the preset's own, if any).
+    #[arg(long, env = "IOC_CITY_BOUNDARIES")]
+    pub city_boundaries: Option<PathBuf>,
     /// External MQTT broker, `mqtt://host:port`; no broker is embedded when set.
     #[arg(long, env = "IOC_MQTT_URL")]
     pub mqtt_url: Option<String>,
@@ -312,6 +319,9 @@ impl Config {
         }
         if cli.city_preset.is_some() {
             self.city_preset.clone_from(&cli.city_preset);
+        }
+        if cli.city_boundaries.is_some() {
+            self.city_boundaries.clone_from(&cli.city_boundaries);
         }
         if cli.mqtt_url.is_some() {
             self.mqtt.url.clone_from(&cli.mqtt_url);

@@ -53,6 +53,7 @@ pub fn app(state: AppState, dist_dir: &Path) -> Router {
         .route("/api/v1/ingest/rejected", get(rejected))
         .route("/api/v1/history", get(history))
         .route("/api/v1/store", get(store_status))
+        .route("/api/v1/city", get(city_map))
         .route("/ws", get(ws_upgrade));
     let index = dist_dir.join("index.html");
     let router = if index.is_file() {
@@ -91,6 +92,17 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
 
 async fn rejected(State(state): State<AppState>) -> impl IntoResponse {
     Json(state.ingest.report())
+}
+
+/// `GET /api/v1/city`: names, the tile grid and the areas' outlines (`ioc_protocol::map`).
+async fn city_map(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        state.city.map_json().to_string(),
+    )
 }
 
 async fn store_status(State(state): State<AppState>) -> impl IntoResponse {

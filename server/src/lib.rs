@@ -78,7 +78,10 @@ pub use figures::local_midnight_ms;
 /// Starts the broker (unless an external one is configured), the store and its writer, the
 /// subscriber, the hub's publisher and HTTP. The live picture is rebuilt from the store first.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    let city = Arc::new(City::load(config.city_preset.as_deref())?);
+    let city = Arc::new(City::load_with(
+        config.city_preset.as_deref(),
+        config.city_boundaries.as_deref(),
+    )?);
     let (mqtt_host, mqtt_port, mqtt_addr) = match &config.mqtt.url {
         Some(url) => {
             let (host, port) = config::parse_mqtt_url(url).map_err(anyhow::Error::msg)?;

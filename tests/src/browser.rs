@@ -23,7 +23,8 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium whose viewport is `width` x `height`.
+    /// Starts chromedriver and a headless Chromium whose viewport (the page's `innerWidth` x
+    /// `innerHeight`, and its screenshots) is `width` x `height`.
     pub async fn start(width: u32, height: u32) -> anyhow::Result<Browser> {
         let driver_bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
@@ -83,13 +84,40 @@ impl Browser {
             .as_str()
             .with_context(|| format!("chromedriver refused the session: {resp}"))?
             .to_owned();
-        Ok(Browser {
+        let browser = Browser {
             http,
             base,
             session,
             _driver: driver,
             _profile: profile,
-        })
+        };
+        browser.fit_viewport(width, height).await?;
+        Ok(browser)
+    }
+
+    /// Makes the page's viewport (`innerWidth` x `innerHeight`) exactly `width` x `height`:
+    /// headless Chromium's `--window-size` is the window's, a band of it taken by its
+    /// (invisible) browser frame, so the window grows by that band.
+    async fn fit_viewport(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        for _ in 0..3 {
+            let v = self
+                .eval("return [innerWidth, innerHeight, outerWidth, outerHeight]")
+                .await?;
+            let n = |i: usize| v[i].as_i64().unwrap_or_default();
+            if n(0) == i64::from(width) && n(1) == i64::from(height) {
+                return Ok(());
+            }
+            let w = n(2) + i64::from(width) - n(0);
+            let h = n(3) + i64::from(height) - n(1);
+            self.call(
+                reqwest::Method::POST,
+                "/window/rect",
+                Some(json!({ "width": w, "height": h })),
+            )
+            .await?;
+        }
+        let v = self.eval("return [innerWidth, innerHeight]").await?;
+        bail!("the viewport is {v}, not {width} x {height}")
     }
 
     async fn call(

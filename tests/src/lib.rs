@@ -3,7 +3,8 @@
 //! handle is dropped, and every wait has a deadline.
 //!
 //! The binaries are found next to the test executable (`target/<profile>/`), so run
-//! `cargo build --workspace --bins` first; `IOC_SERVER_BIN` overrides the path.
+//! `cargo build --workspace --bins` first; `IOC_SERVER_BIN` and `IOC_SIM_BIN` override the
+//! paths.
 
 pub mod browser;
 pub mod victoria;
@@ -109,7 +110,9 @@ impl TestServer {
         Ok(s)
     }
 
-    /// With extra command-line arguments.
+    /// With extra command-line arguments. An `--mqtt-listen` among them replaces the default
+    /// (any free port), so that a test can keep the embedded broker's port across
+    /// [`TestServer::crash_and_restart`].
     pub fn start_with(args: &[&str]) -> anyhow::Result<TestServer> {
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         TestServer::launch(args, tempfile::tempdir()?, None)
@@ -118,6 +121,11 @@ impl TestServer {
     /// Kills the server with SIGKILL (no chance to flush anything), then starts it again
     /// with the same arguments, data directory and HTTP port.
     pub fn crash_and_restart(self) -> anyhow::Result<TestServer> {
+        self.crash()?.restart()
+    }
+
+    /// Kills the server with SIGKILL and keeps what it needs to start again.
+    pub fn crash(self) -> anyhow::Result<CrashedServer> {
         let TestServer {
             mut proc,
             data_dir,
@@ -127,11 +135,12 @@ impl TestServer {
         } = self;
         proc.child.kill()?;
         proc.child.wait()?;
-        let mut s = TestServer::launch(args, data_dir, Some(http))?;
-        if s.mqtt.port() == 1 {
-            s.mqtt = mqtt;
-        }
-        Ok(s)
+        Ok(CrashedServer {
+            data_dir,
+            args,
+            http,
+            mqtt,
+        })
     }
 
     /// Stops the server with SIGTERM and waits for it to exit, at most `within`.
@@ -164,24 +173,26 @@ impl TestServer {
         }
         let http_listen = http.map_or("127.0.0.1:0".to_owned(), |a| a.to_string());
         let mut cmd = Command::new(&bin);
-        cmd.args([
-            "--http-listen",
-            &http_listen,
-            "--mqtt-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(data_dir.path())
-        .arg("--dist-dir")
-        .arg(workspace_root().join("dist"))
-        .args(&args)
-        .env(
-            "IOC_LOG",
-            std::env::var("IOC_LOG").unwrap_or_else(|_| "warn,rumqttd::router::routing=off".into()),
-        )
-        .env_remove("IOC_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        cmd.args(["--http-listen", &http_listen]);
+        if !args
+            .iter()
+            .any(|a| a == "--mqtt-listen" || a.starts_with("--mqtt-listen="))
+        {
+            cmd.args(["--mqtt-listen", "127.0.0.1:0"]);
+        }
+        cmd.arg("--data-dir")
+            .arg(data_dir.path())
+            .arg("--dist-dir")
+            .arg(workspace_root().join("dist"))
+            .args(&args)
+            .env(
+                "IOC_LOG",
+                std::env::var("IOC_LOG")
+                    .unwrap_or_else(|_| "warn,rumqttd::router::routing=off".into()),
+            )
+            .env_remove("IOC_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         let mut child = cmd
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
@@ -239,6 +250,128 @@ impl TestServer {
         Ok(r.json().await?)
     }
 }
+
+/// A server killed by [`TestServer::crash`], not running: its data directory, arguments and
+/// addresses.
+#[derive(Debug)]
+pub struct CrashedServer {
+    pub data_dir: tempfile::TempDir,
+    pub http: SocketAddr,
+    pub mqtt: SocketAddr,
+    args: Vec<String>,
+}
+
+impl CrashedServer {
+    /// Starts it again with the same arguments, data directory and HTTP port (and the same
+    /// MQTT port, if the arguments fix it with `--mqtt-listen`).
+    pub fn restart(self) -> anyhow::Result<TestServer> {
+        let CrashedServer {
+            data_dir,
+            http,
+            mqtt,
+            args,
+        } = self;
+        let mut s = TestServer::launch(args, data_dir, Some(http))?;
+        if s.mqtt.port() == 1 {
+            s.mqtt = mqtt;
+        }
+        Ok(s)
+    }
+}
+
+/// The simulated city, `ioc-sim`, publishing to a broker; killed when dropped.
+#[derive(Debug)]
+pub struct Sim {
+    pub proc: Proc,
+    pub broker: SocketAddr,
+    /// Where its simulated clock started, epoch ms.
+    pub start_ms: i64,
+}
+
+impl Sim {
+    /// The last two hours replayed at 600x (about 12 s), then on in real time; seed 7.
+    pub fn start(broker: SocketAddr) -> anyhow::Result<Sim> {
+        Sim::start_with(
+            broker,
+            now_ms() - 2 * 3_600_000,
+            &["--speed", "600", "--seed", "7"],
+        )
+    }
+
+    /// From `start_ms` (epoch ms), with extra command-line arguments.
+    pub fn start_with(broker: SocketAddr, start_ms: i64, args: &[&str]) -> anyhow::Result<Sim> {
+        let bin = bin_path("ioc-sim", "IOC_SIM_BIN");
+        if !bin.is_file() {
+            bail!(
+                "{} is missing: run `cargo build --workspace --bins` before the tests",
+                bin.display()
+            );
+        }
+        let child = Command::new(&bin)
+            .arg("--broker")
+            .arg(format!("mqtt://{broker}"))
+            .arg("--start")
+            .arg(start_ms.to_string())
+            .args(args)
+            .env(
+                "IOC_LOG",
+                std::env::var("IOC_SIM_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        Ok(Sim {
+            proc: Proc {
+                child,
+                name: "ioc-sim".into(),
+            },
+            broker,
+            start_ms,
+        })
+    }
+
+    /// Fails if the simulator has exited (it runs until stopped).
+    pub fn check_running(&mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.proc.child.try_wait()? {
+            bail!("ioc-sim exited: {status}");
+        }
+        Ok(())
+    }
+}
+
+/// The shared data directory's file `name` (`hcmc-districts-2021.geojson`: the areas'
+/// boundaries): in `IOC_SHARED_DATA`, else `<workspace>/../shared/data`, else
+/// `/work/shared/data`, like the preset's own tests look for it.
+pub fn shared_data_file(name: &str) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("IOC_SHARED_DATA") {
+        let path = PathBuf::from(dir).join(name);
+        if !path.is_file() {
+            bail!(
+                "IOC_SHARED_DATA is set but {} does not exist",
+                path.display()
+            );
+        }
+        return Ok(path);
+    }
+    let tried = [
+        workspace_root().join("../shared/data"),
+        PathBuf::from("/work/shared/data"),
+    ];
+    for dir in &tried {
+        if dir.join(name).is_file() {
+            return Ok(dir.join(name));
+        }
+    }
+    bail!(
+        "the shared data file {name} is missing: tried {tried:?}; set IOC_SHARED_DATA to the \
+         directory that holds it (see shared/data/README.md)"
+    )
+}
+
+/// The Ho Chi Minh City areas' boundaries, in the shared data directory.
+pub const HCMC_BOUNDARIES: &str = "hcmc-districts-2021.geojson";
 
 /// `ioc-server ready: http://A/ (embedded MQTT broker on mqtt://B)`.
 fn parse_ready(line: &str) -> anyhow::Result<(SocketAddr, Option<SocketAddr>)> {

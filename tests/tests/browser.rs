@@ -57,7 +57,8 @@ async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
             "return document.querySelector('#tile-env {row} [data-field=pm25_ugm3]').textContent"
         ))
         .await?;
-    assert_eq!(pm, "61.5");
+    // Vietnamese first: a decimal comma.
+    assert_eq!(pm, "61,5");
     // The AQI is in its VN_AQI band, "Kém" (poor, orange), and its age is shown.
     let band = browser
         .eval(&format!(
@@ -69,9 +70,7 @@ async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
         "{band}"
     );
     let age = browser
-        .eval(&format!(
-            "return document.querySelector('#tile-env {row} [data-field=age]').textContent"
-        ))
+        .eval("return document.querySelector('#tile-env [data-testid=tile-age]').textContent")
         .await?;
     assert!(
         age.as_str().unwrap_or_default().starts_with("Cập nhật"),
@@ -90,7 +89,7 @@ async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
         .await?;
     browser
         .wait_for(
-            "const r = document.querySelector('#tile-traffic tr[data-area=\"thu-duc\"] [data-field=speed_kmh]'); return r && r.textContent === '17.5'",
+            "const r = document.querySelector('#tile-traffic tr[data-area=\"thu-duc\"] [data-field=speed_kmh]'); return r && r.textContent === '17,5'",
             Duration::from_secs(2),
         )
         .await?;

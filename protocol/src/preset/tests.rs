@@ -907,3 +907,32 @@ fn a_preset_with_the_real_boundary_file_loads_it() {
         (22, 0, 0)
     );
 }
+
+#[test]
+fn the_real_boundaries_project_north_up_into_the_box() {
+    let text = std::fs::read_to_string(shared_data()).unwrap();
+    let mut p = Preset::built_in();
+    p.boundaries = Some(Boundaries::from_geojson(&text, &p).unwrap());
+    let o = p.city_map().outline.expect("an outline");
+    assert_eq!(o.areas.len(), 22);
+    assert_eq!(o.width, 1000.0);
+    // The city is taller than wide (Củ Chi in the north-west to Cần Giờ in the south-east).
+    assert!(o.height > 1000.0 && o.height < 1600.0, "{}", o.height);
+    let bytes: usize = o.areas.iter().map(|a| a.d.len()).sum();
+    assert!(bytes < 60_000, "{bytes} bytes of paths");
+    let shape = |code: &str| o.areas.iter().find(|a| a.area == code).unwrap();
+    // Củ Chi is north of Cần Giờ: smaller y.
+    assert!(shape("cu-chi").label_y < shape("can-gio").label_y);
+    // Every coordinate is within the box.
+    for a in &o.areas {
+        assert!(a.d.starts_with('M') && a.d.ends_with('Z'), "{}", a.area);
+        for n in
+            a.d.split(|c: char| c.is_ascii_alphabetic() || c == ' ')
+                .filter(|s| !s.is_empty())
+        {
+            let v: f64 = n.parse().unwrap();
+            assert!((-0.1..=o.height.max(o.width) + 0.1).contains(&v), "{v}");
+        }
+        assert!(a.label_x >= 0.0 && a.label_x <= o.width);
+    }
+}

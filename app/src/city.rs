@@ -1,0 +1,103 @@
+//! The city as the screens draw it (`GET /api/v1/city`): names of what the figures refer to
+//! by id, the tile grid and the areas' outlines. Fetched once, again until it comes.
+
+use ioc_protocol::map::{CityMap, MapArea, Named};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::history::{get_text, sleep_ms};
+use crate::i18n::Lang;
+
+/// The city map, `None` until it has come.
+#[derive(Debug, Clone, Copy)]
+pub struct City(pub RwSignal<Option<CityMap>>);
+
+pub fn use_city() -> City {
+    expect_context::<City>()
+}
+
+/// Starts fetching the city map; retries every 2 s until it comes.
+pub fn load() -> City {
+    let city = City(RwSignal::new(None));
+    spawn_local(async move {
+        loop {
+            if let Ok((200, text)) = get_text("/api/v1/city").await {
+                match serde_json::from_str::<CityMap>(&text) {
+                    Ok(map) => {
+                        city.0.set(Some(map));
+                        return;
+                    }
+                    Err(e) => web_sys::console::warn_1(
+                        &format!("the city map could not be read: {e}").into(),
+                    ),
+                }
+            }
+            sleep_ms(2000).await;
+        }
+    });
+    city
+}
+
+/// The name of an id among `list` (corridors, gauges, ...), or the id itself.
+pub fn name_of(list: &[Named], id: &str, lang: Lang) -> String {
+    CityMap::name(list, id, lang == Lang::Vi).to_owned()
+}
+
+/// An area's short label for a small map cell: "Q1", "Bình Thạnh", "Thủ Đức".
+pub fn short_label(area: &MapArea, lang: Lang) -> String {
+    let name = if lang == Lang::Vi {
+        &area.name_vi
+    } else {
+        &area.name_en
+    };
+    for prefix in ["Thành phố ", "Quận ", "Huyện ", "District ", "City of "] {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            return if rest.chars().all(|c| c.is_ascii_digit()) {
+                format!("Q{rest}")
+            } else {
+                rest.to_owned()
+            };
+        }
+    }
+    for suffix in [" City", " District"] {
+        if let Some(rest) = name.strip_suffix(suffix) {
+            return rest.to_owned();
+        }
+    }
+    name.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(vi: &str, en: &str) -> MapArea {
+        MapArea {
+            code: "x".into(),
+            name_vi: vi.into(),
+            name_en: en.into(),
+            kind: "urban".into(),
+            population: 1,
+            row: 0,
+            col: 0,
+        }
+    }
+
+    #[test]
+    fn labels_are_short() {
+        assert_eq!(short_label(&area("Quận 1", "District 1"), Lang::Vi), "Q1");
+        assert_eq!(short_label(&area("Quận 1", "District 1"), Lang::En), "Q1");
+        assert_eq!(
+            short_label(&area("Quận Bình Thạnh", "Binh Thanh District"), Lang::Vi),
+            "Bình Thạnh"
+        );
+        assert_eq!(
+            short_label(&area("Quận Bình Thạnh", "Binh Thanh District"), Lang::En),
+            "Binh Thanh"
+        );
+        assert_eq!(
+            short_label(&area("Thành phố Thủ Đức", "Thu Duc City"), Lang::Vi),
+            "Thủ Đức"
+        );
+    }
+}
