@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::charts::{Bucket, Window, window};
-use crate::i18n::{Lang, Word, aqi_band, congestion_name};
+use crate::i18n::{Lang, Word, aqi_band, congestion_name, dec};
 
 /// One history query: a field of an area, every source of the area pooled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,8 +206,8 @@ impl Metric {
     pub fn describe(&self, lang: Lang, v: f64) -> String {
         match self.field {
             "aqi" => format!("{v:.0} · {}", aqi_band(lang, v).1),
-            "congestion" => format!("{v:.1} · {}", congestion_name(lang, v)),
-            _ => format!("{v:.1} {}", self.unit.text(lang)),
+            "congestion" => format!("{} · {}", dec(lang, v, 1), congestion_name(lang, v)),
+            _ => format!("{} {}", dec(lang, v, 1), self.unit.text(lang)),
         }
     }
 
@@ -320,9 +320,9 @@ mod tests {
         let [aqi, pm, speed, congestion] = METRICS;
         assert_eq!(aqi.describe(Lang::Vi, 72.4), "72 · Trung bình");
         assert_eq!(aqi.describe(Lang::En, 151.0), "151 · Bad");
-        assert_eq!(pm.describe(Lang::Vi, 35.84), "35.8 µg/m³");
+        assert_eq!(pm.describe(Lang::Vi, 35.84), "35,8 µg/m³");
         assert_eq!(speed.describe(Lang::En, 14.2), "14.2 km/h");
-        assert_eq!(congestion.describe(Lang::Vi, 3.8), "3.8 · Ùn tắc");
+        assert_eq!(congestion.describe(Lang::Vi, 3.8), "3,8 · Ùn tắc");
         assert_eq!(aqi.guide_values(), [50.0, 100.0, 150.0, 200.0, 300.0]);
     }
 
