@@ -768,3 +768,91 @@ async fn the_wall_recovers_after_a_server_restart() -> anyhow::Result<()> {
     sim.check_running()?;
     Ok(())
 }
+
+/// The `d` of the mean line of the drill-down's chart `field`, "" when it draws nothing.
+fn mean_path(field: &str) -> String {
+    format!(
+        "const p = document.querySelector('[data-testid=drilldown] figure[data-chart={field}] path.mean'); \
+         return p ? (p.getAttribute('d') || '') : ''"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_area_on_the_map_opens_its_history_in_three_ranges() -> anyhow::Result<()> {
+    assert!(
+        dist_built(),
+        "dist/ is missing: build the app first (scripts/build-app)"
+    );
+    let (server, mut sim) = city(None).await?;
+    let browser = Browser::start(1920, 1080).await?;
+    browser.goto(&server.url("/")).await?;
+    wait_live_with_data(&browser, &mut sim, Duration::from_secs(60)).await?;
+    // The replayed hours are in the store once the simulator has caught up.
+    wait_caught_up(&browser, Duration::from_secs(60)).await?;
+
+    browser
+        .eval(
+            "document.querySelector('[data-testid=map] [data-area=\"thu-duc\"]')\
+             .dispatchEvent(new MouseEvent('click', { bubbles: true })); return true",
+        )
+        .await?;
+    browser
+        .wait_for(
+            "return !!document.querySelector('[data-testid=drilldown][data-drill-area=\"thu-duc\"]')",
+            Duration::from_secs(3),
+        )
+        .await
+        .context("clicking Thu Duc on the map opened no drill-down")?;
+    let title = browser
+        .eval("return document.querySelector('[data-testid=drilldown] h2').textContent")
+        .await?;
+    assert_eq!(title, "Thành phố Thủ Đức");
+
+    // Each range draws the area's history: a mean line in every chart, with the time axis of
+    // its span (hours for 1 h and 24 h, days for 7 days).
+    for (range, dated) in [("1h", false), ("24h", false), ("7d", true)] {
+        browser
+            .eval(&format!(
+                "document.querySelector('[data-testid=drilldown] [data-range=\"{range}\"]').click(); return true"
+            ))
+            .await?;
+        for field in ["aqi", "pm25_ugm3", "speed_kmh", "congestion"] {
+            browser
+                .wait_for(
+                    &format!("return ({})().startsWith('M')", {
+                        let body = mean_path(field);
+                        format!("() => {{ {body} }}")
+                    }),
+                    Duration::from_secs(10),
+                )
+                .await
+                .with_context(|| format!("{range}: no line in the {field} chart"))?;
+        }
+        let ticks = browser
+            .eval(
+                "return Array.from(document.querySelectorAll('[data-testid=drilldown] figure[data-chart=aqi] text.xtick')).map(t => t.textContent)",
+            )
+            .await?;
+        let ticks: Vec<String> = serde_json::from_value(ticks)?;
+        ensure!(!ticks.is_empty(), "{range}: no time axis");
+        ensure!(
+            ticks.iter().any(|t| t.contains('/')) == dated,
+            "{range}: time axis {ticks:?}"
+        );
+        if range == "24h" {
+            screenshot(&browser, "drilldown-24h.png").await?;
+        }
+    }
+    browser
+        .eval("document.querySelector('[data-testid=drilldown-close]').click(); return true")
+        .await?;
+    browser
+        .wait_for(
+            "return !document.querySelector('[data-testid=drilldown]')",
+            Duration::from_secs(2),
+        )
+        .await
+        .context("the close button left the drill-down open")?;
+    check_no_console_errors(&browser, "drill-down").await?;
+    Ok(())
+}
