@@ -102,3 +102,53 @@ async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
     eprintln!("reading on screen {took:?} after publish");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tile_whose_sources_stop_says_its_data_is_stale() -> anyhow::Result<()> {
+    assert!(
+        dist_built(),
+        "dist/ is missing: build the app first (scripts/setup builds it)"
+    );
+    // Air-quality figures go stale 3 s after their newest reading, instead of 10 minutes.
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("ioc.toml");
+    std::fs::write(&config, "[live]\nstale_after_s = { env = 3 }\n")?;
+    let server = TestServer::start_with(&["--config", &config.display().to_string()])?;
+    server.wait_subscribed().await?;
+    let browser = Browser::start(1920, 1080).await?;
+    browser.goto(&server.url("/")).await?;
+    let publisher = Publisher::connect(server.mqtt, "stale-test").await?;
+    publisher
+        .publish(
+            "ioc/v1/env/q1/aqs-q1-01",
+            format!(
+                r#"{{"ts":{},"values":{{"aqi":80,"pm25_ugm3":30.0}}}}"#,
+                now_ms()
+            ),
+        )
+        .await?;
+    let tile = "document.querySelector('section[data-testid=tile-env]')";
+    let age = "document.querySelector('section[data-testid=tile-env] [data-testid=tile-age]').textContent";
+    browser
+        .wait_for(
+            &format!("return {tile}.dataset.newest > 0 && !{tile}.classList.contains('stale') && {age}.startsWith('Cập nhật')"),
+            Duration::from_secs(15),
+        )
+        .await?;
+    // Nothing more comes: within a few seconds the tile, and the area's row, say so.
+    browser
+        .wait_for(
+            &format!(
+                "return {tile}.classList.contains('stale') && {age}.startsWith('Dữ liệu cũ · Cập nhật') \
+                 && document.querySelector('#tile-env tr[data-area=\"q1\"]').classList.contains('stale')"
+            ),
+            Duration::from_secs(8),
+        )
+        .await?;
+    let errors = browser.console_errors().await?;
+    assert!(
+        errors.is_empty(),
+        "errors in the browser console: {errors:?}"
+    );
+    Ok(())
+}
