@@ -12,6 +12,17 @@ use crate::i18n::Lang;
 #[derive(Debug, Clone, Copy)]
 pub struct City(pub RwSignal<Option<CityMap>>);
 
+impl City {
+    /// The name of `id` in the list `list` picks (corridors, gauges, ...), in `lang`; the id
+    /// itself until the map has come, or when the list has no such id.
+    pub fn name(self, list: fn(&CityMap) -> &[Named], id: &str, lang: Lang) -> String {
+        self.0.with(|m| {
+            m.as_ref()
+                .map_or_else(|| id.to_owned(), |m| name_of(list(m), id, lang))
+        })
+    }
+}
+
 pub fn use_city() -> City {
     expect_context::<City>()
 }

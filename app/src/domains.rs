@@ -9,14 +9,14 @@ use ioc_protocol::Domain;
 use ioc_protocol::live::{ComplaintCounts, ServiceCounts};
 use leptos::prelude::*;
 
-use crate::city::{name_of, use_city};
+use crate::city::use_city;
 use crate::i18n::{
     Lang, Word, aqi_band, category_name, channel_name, congestion_name, dec, incident_name, int,
     pct, pollutant_name, t, updated_ago, use_lang,
 };
 use crate::layers::{Layer, colour};
 use crate::live::{Live, LiveState};
-use crate::svg::{Bar, Bars, Donut, Gauge, GaugeView, Slice, alarm_colour};
+use crate::svg::{Bar, Bars, Donut, Gauge, GaugeView, alarm_colour};
 use crate::{hcmc_clock, use_clock};
 
 /// How the data behind a tile stands: its newest time and whether it is stale.
@@ -131,6 +131,18 @@ pub fn Kpi(
     }
 }
 
+/// The `n` items with the highest `value`, highest first (ties in their order), with it;
+/// items without one are left out.
+fn highest<T>(items: &[T], value: impl Fn(&T) -> Option<f64>, n: usize) -> Vec<(&T, f64)> {
+    let mut v: Vec<(&T, f64)> = items
+        .iter()
+        .filter_map(|i| value(i).map(|v| (i, v)))
+        .collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    v.truncate(n);
+    v
+}
+
 /// A figure or a dash.
 fn or_dash(v: Option<String>) -> String {
     v.unwrap_or_else(|| "—".to_owned())
@@ -207,10 +219,7 @@ pub fn TrafficDetail(#[prop(optional)] large: bool) -> impl IntoView {
                 .iter()
                 .filter_map(|id| f.corridors.iter().find(|c| &c.id == id))
                 .map(|c| {
-                    let name = city.0.with(|m| {
-                        m.as_ref()
-                            .map_or(c.id.clone(), |m| name_of(&m.corridors, &c.id, l))
-                    });
+                    let name = city.name(|m| &m.corridors, &c.id, l);
                     let level = c.congestion.unwrap_or(0.0);
                     Bar {
                         key: c.id.clone(),
@@ -233,23 +242,14 @@ pub fn TrafficDetail(#[prop(optional)] large: bool) -> impl IntoView {
             let Some(f) = s.traffic() else {
                 return Vec::new();
             };
-            let mut v: Vec<_> = f.areas.iter().filter(|a| a.congestion.is_some()).collect();
-            v.sort_by(|a, b| {
-                b.congestion
-                    .unwrap_or(0.0)
-                    .total_cmp(&a.congestion.unwrap_or(0.0))
-            });
-            v.into_iter()
-                .take(8)
-                .map(|a| {
-                    let level = a.congestion.unwrap_or(0.0);
-                    Bar {
-                        key: a.area.clone(),
-                        label: area_name(s, &a.area, l),
-                        value: level,
-                        text: dec(l, level, 1),
-                        colour: colour(Layer::Congestion, Some(level)),
-                    }
+            highest(&f.areas, |a| a.congestion, 8)
+                .into_iter()
+                .map(|(a, level)| Bar {
+                    key: a.area.clone(),
+                    label: area_name(s, &a.area, l),
+                    value: level,
+                    text: dec(l, level, 1),
+                    colour: colour(Layer::Congestion, Some(level)),
                 })
                 .collect()
         })
@@ -261,11 +261,7 @@ pub fn TrafficDetail(#[prop(optional)] large: bool) -> impl IntoView {
                 f.incidents
                     .iter()
                     .map(|i| {
-                        let road = city.0.with(|m| {
-                            m.as_ref().map_or(i.corridor.clone(), |m| {
-                                name_of(&m.corridors, &i.corridor, l)
-                            })
-                        });
+                        let road = city.name(|m| &m.corridors, &i.corridor, l);
                         (
                             i.corridor.clone(),
                             incident_name(l, &i.kind),
@@ -314,10 +310,7 @@ pub fn TrafficDetail(#[prop(optional)] large: bool) -> impl IntoView {
 /// An agency's name, with the usual abbreviations of a crowded screen: "UBND Quận 1" for
 /// "Ủy ban nhân dân Quận 1", "TP." for "Thành phố".
 fn agency_name(city: crate::city::City, code: &str, lang: Lang) -> String {
-    let full = city.0.with(|m| {
-        m.as_ref()
-            .map_or(code.to_owned(), |m| name_of(&m.agencies, code, lang))
-    });
+    let full = city.name(|m| &m.agencies, code, lang);
     abbreviate(&full)
 }
 
@@ -426,41 +419,30 @@ pub fn EnvDetail() -> impl IntoView {
     let areas = Signal::derive(move || {
         let l = lang.get();
         live.state.with(|s| {
-            let mut v: Vec<(String, f64)> = s
-                .areas
-                .iter()
-                .filter_map(|a| {
-                    crate::layers::area_value(s, Layer::Aqi, &a.code)
-                        .map(|x| (a.code.clone(), x.value))
-                })
-                .collect();
-            v.sort_by(|a, b| b.1.total_cmp(&a.1));
-            v.into_iter()
-                .take(11)
-                .map(|(code, v)| Bar {
-                    label: area_name(s, &code, l),
-                    key: code,
-                    value: v,
-                    text: format!("{v:.0} · {}", aqi_band(l, v).1),
-                    colour: colour(Layer::Aqi, Some(v)),
-                })
-                .collect()
+            highest(
+                &s.areas,
+                |a| crate::layers::area_value(s, Layer::Aqi, &a.code).map(|x| x.value),
+                11,
+            )
+            .into_iter()
+            .map(|(a, v)| Bar {
+                label: area_name(s, &a.code, l),
+                key: a.code.clone(),
+                value: v,
+                text: format!("{v:.0} · {}", aqi_band(l, v).1),
+                colour: colour(Layer::Aqi, Some(v)),
+            })
+            .collect()
         })
     });
     let stations = Signal::derive(move || {
         let l = lang.get();
         live.state.with(|s| {
             let Some(e) = s.env() else { return Vec::new() };
-            let mut v: Vec<_> = e.stations.iter().filter(|st| st.aqi.is_some()).collect();
-            v.sort_by_key(|st| std::cmp::Reverse(st.aqi));
-            v.into_iter()
-                .take(6)
-                .map(|st| {
-                    let a = f64::from(st.aqi.unwrap_or(0));
-                    let name = city.0.with(|m| {
-                        m.as_ref()
-                            .map_or(st.id.clone(), |m| name_of(&m.stations, &st.id, l))
-                    });
+            highest(&e.stations, |st| st.aqi.map(f64::from), 6)
+                .into_iter()
+                .map(|(st, a)| {
+                    let name = city.name(|m| &m.stations, &st.id, l);
                     let trend = st.pm25_trend.map_or(String::new(), |d| {
                         if d > 0.5 {
                             " ↑".into()
@@ -551,10 +533,7 @@ pub fn FloodDetail() -> impl IntoView {
                     .iter()
                     .map(|g| GaugeView {
                         key: g.id.clone(),
-                        label: city.0.with(|m| {
-                            m.as_ref()
-                                .map_or(g.id.clone(), |m| name_of(&m.gauges, &g.id, l))
-                        }),
+                        label: city.name(|m| &m.gauges, &g.id, l),
                         level_cm: g.water_level_cm,
                         bd: [g.bd1_cm, g.bd2_cm, g.bd3_cm],
                         alarm: g.alarm,
@@ -663,7 +642,7 @@ pub fn ComplaintDetail(#[prop(optional)] large: bool) -> impl IntoView {
             c.by_channel
                 .iter()
                 .enumerate()
-                .map(|(i, (k, n))| Slice {
+                .map(|(i, (k, n))| Bar {
                     key: k.clone(),
                     label: channel_name(l, k),
                     value: f64::from(*n),
@@ -696,28 +675,19 @@ pub fn ComplaintDetail(#[prop(optional)] large: bool) -> impl IntoView {
             let Some(c) = s.complaints() else {
                 return Vec::new();
             };
-            let mut v: Vec<_> = c.areas.iter().filter(|a| a.per_10k.is_some()).collect();
-            v.sort_by(|a, b| {
-                b.per_10k
-                    .unwrap_or(0.0)
-                    .total_cmp(&a.per_10k.unwrap_or(0.0))
-            });
-            v.into_iter()
-                .take(6)
-                .map(|a| {
-                    let p = a.per_10k.unwrap_or(0.0);
-                    Bar {
-                        key: a.area.clone(),
-                        label: area_name(s, &a.area, l),
-                        value: p,
-                        text: format!(
-                            "{} · {} {}",
-                            dec(l, p, 1),
-                            int(l, u64::from(a.overdue)),
-                            t(l, Word::Overdue).to_lowercase()
-                        ),
-                        colour: colour(Layer::Complaints, Some(p)),
-                    }
+            highest(&c.areas, |a| a.per_10k, 6)
+                .into_iter()
+                .map(|(a, p)| Bar {
+                    key: a.area.clone(),
+                    label: area_name(s, &a.area, l),
+                    value: p,
+                    text: format!(
+                        "{} · {} {}",
+                        dec(l, p, 1),
+                        int(l, u64::from(a.overdue)),
+                        t(l, Word::Overdue).to_lowercase()
+                    ),
+                    colour: colour(Layer::Complaints, Some(p)),
                 })
                 .collect()
         })
@@ -970,10 +940,7 @@ pub fn SystemDetail() -> impl IntoView {
                 f.platforms
                     .iter()
                     .map(|p| {
-                        let name = city.0.with(|m| {
-                            m.as_ref()
-                                .map_or(p.id.clone(), |m| name_of(&m.platforms, &p.id, l))
-                        });
+                        let name = city.name(|m| &m.platforms, &p.id, l);
                         let up = p.up.filter(|_| !p.fresh.stale);
                         (p.id.clone(), name, up, p.latency_ms, p.availability_today)
                     })
@@ -1051,6 +1018,14 @@ mod tests {
             "Dữ liệu cũ · Cập nhật 10 phút trước"
         );
         assert_eq!(age_line(Lang::En, Fresh::default(), 5), "No data yet");
+    }
+
+    #[test]
+    fn highest_first_without_the_unknown() {
+        let v = [Some(1.0), None, Some(3.0), Some(2.0), Some(3.0)];
+        let top: Vec<f64> = highest(&v, |x| *x, 3).into_iter().map(|(_, v)| v).collect();
+        assert_eq!(top, [3.0, 3.0, 2.0]);
+        assert!(highest(&v, |_| None, 3).is_empty());
     }
 
     #[test]

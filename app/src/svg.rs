@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::charts::{gauge_fraction, pie_slices};
 
-/// One bar of a [`Bars`] chart.
+/// One bar of a [`Bars`] chart, or one share of a [`Donut`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
     /// A stable key (an id or a code), also its `data-key`.
@@ -58,20 +58,10 @@ pub fn Bars(
     }
 }
 
-/// One share of a [`Donut`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Slice {
-    pub key: String,
-    pub label: String,
-    pub value: f64,
-    pub text: String,
-    pub colour: &'static str,
-}
-
 /// A donut of shares with its legend; `centre` is written in its hole.
 #[component]
 pub fn Donut(
-    #[prop(into)] slices: Signal<Vec<Slice>>,
+    #[prop(into)] slices: Signal<Vec<Bar>>,
     #[prop(into)] centre: Signal<String>,
 ) -> impl IntoView {
     let paths = move || {

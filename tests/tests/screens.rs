@@ -403,6 +403,30 @@ async fn background_luminance(browser: &Browser) -> anyhow::Result<(f64, Value)>
     Ok((luminance(seen[0], seen[1], seen[2]), v))
 }
 
+/// A browser of `size` on `path`: the page's root `root` is there, the viewport is the size
+/// asked for, and every tile has data (within `data_within`).
+async fn open_live(
+    server: &TestServer,
+    sim: &mut Sim,
+    path: &str,
+    root: &str,
+    size: (u32, u32),
+    data_within: Duration,
+) -> anyhow::Result<Browser> {
+    let browser = Browser::start(size.0, size.1).await?;
+    browser.goto(&server.url(path)).await?;
+    browser
+        .wait_for(
+            &format!("return !!document.querySelector('{root}')"),
+            Duration::from_secs(15),
+        )
+        .await
+        .with_context(|| format!("no {root}"))?;
+    check_viewport(&browser, size).await?;
+    wait_live_with_data(&browser, sim, data_within).await?;
+    Ok(browser)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_at_1920x1080_and_4k() -> anyhow::Result<()> {
     assert!(
@@ -414,17 +438,7 @@ async fn console_at_1920x1080_and_4k() -> anyhow::Result<()> {
     let mut data_within = Duration::from_secs(60);
     for (w, h) in SIZES {
         let at = format!("console {w}x{h}");
-        let browser = Browser::start(w, h).await?;
-        browser.goto(&server.url("/")).await?;
-        browser
-            .wait_for(
-                "return !!document.querySelector('.ioc.console')",
-                Duration::from_secs(15),
-            )
-            .await
-            .with_context(|| format!("{at}: no .ioc.console"))?;
-        check_viewport(&browser, (w, h)).await?;
-        wait_live_with_data(&browser, &mut sim, data_within)
+        let browser = open_live(&server, &mut sim, "/", ".ioc.console", (w, h), data_within)
             .await
             .with_context(|| at.clone())?;
         data_within = Duration::from_secs(15);
@@ -503,19 +517,16 @@ async fn wall_fits_without_scrollbars_and_rotates() -> anyhow::Result<()> {
     let mut data_within = Duration::from_secs(60);
     for (w, h) in SIZES {
         let at = format!("wall {w}x{h}");
-        let browser = Browser::start(w, h).await?;
-        browser.goto(&server.url("/wall?rotate=3")).await?;
-        browser
-            .wait_for(
-                "return !!document.querySelector('.ioc.wall')",
-                Duration::from_secs(15),
-            )
-            .await
-            .with_context(|| format!("{at}: no .ioc.wall"))?;
-        check_viewport(&browser, (w, h)).await?;
-        wait_live_with_data(&browser, &mut sim, data_within)
-            .await
-            .with_context(|| at.clone())?;
+        let browser = open_live(
+            &server,
+            &mut sim,
+            "/wall?rotate=3",
+            ".ioc.wall",
+            (w, h),
+            data_within,
+        )
+        .await
+        .with_context(|| at.clone())?;
         data_within = Duration::from_secs(15);
         check_map(&browser, &areas)
             .await
