@@ -1,10 +1,15 @@
 //! The city as the screens draw it (`GET /api/v1/city`): names of what the figures refer to
-//! by id, the tile grid and the areas' outlines. Fetched once, again until it comes.
+//! by id, the tile grid and the areas' outlines. Fetched once there is a session, again until
+//! it comes.
+
+use std::cell::Cell;
+use std::rc::Rc;
 
 use ioc_protocol::map::{CityMap, MapArea, Named};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::auth::Auth;
 use crate::history::{get_text, sleep_ms};
 use crate::i18n::Lang;
 
@@ -27,24 +32,34 @@ pub fn use_city() -> City {
     expect_context::<City>()
 }
 
-/// Starts fetching the city map; retries every 2 s until it comes.
-pub fn load() -> City {
+/// Fetches the city map once there is a session (the API answers only then); retries every
+/// 2 s until it comes, while the session lasts. The map is kept across sessions.
+pub fn load(auth: Auth) -> City {
     let city = City(RwSignal::new(None));
-    spawn_local(async move {
-        loop {
-            if let Ok((200, text)) = get_text("/api/v1/city").await {
-                match serde_json::from_str::<CityMap>(&text) {
-                    Ok(map) => {
-                        city.0.set(Some(map));
-                        return;
-                    }
-                    Err(e) => web_sys::console::warn_1(
-                        &format!("the city map could not be read: {e}").into(),
-                    ),
-                }
-            }
-            sleep_ms(2000).await;
+    let fetching = Rc::new(Cell::new(false));
+    Effect::new(move |_| {
+        if !auth.logged_in() || fetching.get() || city.0.with_untracked(Option::is_some) {
+            return;
         }
+        fetching.set(true);
+        let fetching = fetching.clone();
+        spawn_local(async move {
+            while auth.logged_in_untracked() {
+                if let Ok((200, text)) = get_text("/api/v1/city").await {
+                    match serde_json::from_str::<CityMap>(&text) {
+                        Ok(map) => {
+                            city.0.set(Some(map));
+                            break;
+                        }
+                        Err(e) => web_sys::console::warn_1(
+                            &format!("the city map could not be read: {e}").into(),
+                        ),
+                    }
+                }
+                sleep_ms(2000).await;
+            }
+            fetching.set(false);
+        });
     });
     city
 }

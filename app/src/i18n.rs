@@ -143,6 +143,18 @@ pub enum Word {
     FloodingShort,
     ReceivedToday,
     RainMmh,
+    UserName,
+    Password,
+    LogIn,
+    LogOut,
+    WrongLogin,
+    ServerUnreachable,
+    SessionEnded,
+    LogoutFailed,
+    NoAccessKey,
+    NoAccessHint,
+    KeyRefused,
+    DisplaySessionEnded,
 }
 
 pub fn t(lang: Lang, word: Word) -> &'static str {
@@ -342,7 +354,64 @@ pub fn t(lang: Lang, word: Word) -> &'static str {
         (Lang::En, HighestAlarm) => "Highest alarm level",
         (Lang::Vi, RainMmh) => "Mưa lớn nhất (mm/h)",
         (Lang::En, RainMmh) => "Heaviest rain (mm/h)",
+        (Lang::Vi, UserName) => "Tên đăng nhập",
+        (Lang::En, UserName) => "User name",
+        (Lang::Vi, Password) => "Mật khẩu",
+        (Lang::En, Password) => "Password",
+        (Lang::Vi, LogIn) => "Đăng nhập",
+        (Lang::En, LogIn) => "Log in",
+        (Lang::Vi, LogOut) => "Đăng xuất",
+        (Lang::En, LogOut) => "Log out",
+        (Lang::Vi, WrongLogin) => "Sai tên đăng nhập hoặc mật khẩu",
+        (Lang::En, WrongLogin) => "Wrong user name or password",
+        (Lang::Vi, ServerUnreachable) => "Không kết nối được máy chủ",
+        (Lang::En, ServerUnreachable) => "Cannot reach the server",
+        (Lang::Vi, SessionEnded) => "Phiên làm việc đã kết thúc, vui lòng đăng nhập lại",
+        (Lang::En, SessionEnded) => "Your session has ended; please log in again",
+        (Lang::Vi, LogoutFailed) => "Chưa đăng xuất được, hãy thử lại",
+        (Lang::En, LogoutFailed) => "Could not log out; try again",
+        (Lang::Vi, NoAccessKey) => "Màn hình chưa được cấp quyền",
+        (Lang::En, NoAccessKey) => "This display has no access key",
+        (Lang::Vi, NoAccessHint) => {
+            "Quản trị viên tạo khóa hiển thị và mở địa chỉ có khóa trên màn hình này"
+        }
+        (Lang::En, NoAccessHint) => {
+            "An admin creates a display key and opens its address on this screen"
+        }
+        (Lang::Vi, KeyRefused) => "Khóa hiển thị không hợp lệ hoặc đã bị thu hồi",
+        (Lang::En, KeyRefused) => "The display key is unknown or has been revoked",
+        (Lang::Vi, DisplaySessionEnded) => "Phiên hiển thị đã kết thúc",
+        (Lang::En, DisplaySessionEnded) => "The display's session has ended",
     }
+}
+
+/// "Thử lại sau 42 giây" / "Try again in 42 s": the login is throttled.
+pub fn try_again_in(lang: Lang, secs: u64) -> String {
+    match lang {
+        Lang::Vi => format!("Thử lại sau {secs} giây"),
+        Lang::En => format!("Try again in {secs} s"),
+    }
+}
+
+/// "Lỗi máy chủ (500)" / "Server error (500)".
+pub fn server_error(lang: Lang, status: u16) -> String {
+    match lang {
+        Lang::Vi => format!("Lỗi máy chủ ({status})"),
+        Lang::En => format!("Server error ({status})"),
+    }
+}
+
+/// The name of a user's role.
+pub fn role_name(lang: Lang, role: &str) -> String {
+    let (vi, en) = match role {
+        "admin" => ("Quản trị viên", "Administrator"),
+        "supervisor" => ("Giám sát viên", "Supervisor"),
+        "officer" => ("Cán bộ trực", "Duty officer"),
+        "viewer" => ("Người xem", "Viewer"),
+        "display" => ("Màn hình hiển thị", "Wall display"),
+        other => (other, other),
+    };
+    (if lang == Lang::Vi { vi } else { en }).to_owned()
 }
 
 /// "Cập nhật 12 giây trước" / "Updated 12 s ago".
@@ -529,6 +598,16 @@ mod tests {
         assert_eq!(pct(Lang::En, 1.0), "100.0%");
         assert_eq!(category_name(Lang::Vi, "urban_order"), "Trật tự đô thị");
         assert_eq!(channel_name(Lang::En, "hotline"), "1022 hotline");
+    }
+
+    #[test]
+    fn login_messages_read_naturally() {
+        assert_eq!(try_again_in(Lang::Vi, 42), "Thử lại sau 42 giây");
+        assert_eq!(try_again_in(Lang::En, 42), "Try again in 42 s");
+        assert_eq!(server_error(Lang::En, 500), "Server error (500)");
+        assert_eq!(role_name(Lang::Vi, "officer"), "Cán bộ trực");
+        assert_eq!(role_name(Lang::En, "admin"), "Administrator");
+        assert_eq!(role_name(Lang::Vi, "auditor"), "auditor");
     }
 
     #[test]

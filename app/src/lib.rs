@@ -1,6 +1,8 @@
 //! The operations center's screen, client-side rendered with Leptos.
 //!
 //! Two screens, one app: the officer console at `/` and the wall display at `/wall` ([`wall`]).
+//! Both need a session ([`auth`]): the console asks for a login ([`login`]), a wall for a
+//! display key in its address; the live connection is open only while there is one.
 //!
 //! - [`live`]: the websocket connection and the live state; [`city`]: the city map's names,
 //!   grid and outlines (`GET /api/v1/city`).
@@ -15,6 +17,7 @@
 //! Times on screen are in Asia/Ho_Chi_Minh (UTC+7, no daylight saving), whatever the
 //! browser's own time zone.
 
+pub mod auth;
 pub mod charts;
 pub mod city;
 pub mod domains;
@@ -23,16 +26,23 @@ pub mod history;
 pub mod i18n;
 pub mod layers;
 pub mod live;
+pub mod login;
 pub mod map;
 pub mod spark;
 pub mod svg;
 pub mod tiles;
 pub mod wall;
 
-use leptos::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
 
-use crate::i18n::{Lang, Word, t, use_lang};
-use crate::live::{Connection, Live};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::auth::{Auth, AuthState, use_auth};
+use crate::i18n::{Lang, Word, role_name, t, use_lang};
+use crate::live::{Connection, Link, Live};
+use crate::login::{Login, ScreenMessage};
 
 /// Ho Chi Minh City is UTC+7 all year.
 const HCMC_OFFSET_MS: f64 = 7.0 * 3_600_000.0;
@@ -64,27 +74,78 @@ fn on_wall() -> bool {
         .is_some_and(|p| p.trim_end_matches('/') == "/wall")
 }
 
-/// The whole app: the wall at `/wall`, the console elsewhere.
+/// What the app shows, by where the session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Screen {
+    Checking,
+    Unreachable,
+    Out,
+    In,
+}
+
+/// The whole app: the wall at `/wall`, the console elsewhere; each once there is a session.
 #[component]
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(Lang::remembered());
     lang.get_untracked().remember();
     provide_context(lang);
-    let live = live::connect();
+    let wall = on_wall();
+    let auth = Auth::new();
+    provide_context(auth);
+    let live = Live::new();
     provide_context(live);
     let clock = Clock(RwSignal::new(js_sys::Date::now()));
     provide_context(clock);
-    provide_context(city::load());
-    provide_context(drilldown::Drill(RwSignal::new(None)));
+    provide_context(city::load(auth));
+    let drill = drilldown::Drill(RwSignal::new(None));
+    provide_context(drill);
     let _ = set_interval_with_handle(
         move || clock.0.set(js_sys::Date::now()),
         std::time::Duration::from_millis(1000),
     );
 
-    if on_wall() {
-        view! { <wall::Wall /> }.into_any()
-    } else {
-        view! { <Console /> }.into_any()
+    // The live connection, open while there is a session.
+    let link: Rc<RefCell<Option<Link>>> = Rc::new(RefCell::new(None));
+    let logged_in = Memo::new(move |_| auth.logged_in());
+    Effect::new(move |_| {
+        if logged_in.get() {
+            if link.borrow().is_none() {
+                *link.borrow_mut() = Some(live::connect(live, move || auth.ended()));
+            }
+        } else if let Some(l) = link.borrow_mut().take() {
+            l.stop();
+            live.reset();
+            drill.0.set(None);
+        }
+    });
+    auth::start(auth, wall);
+    if wall {
+        auth::retry_while_out(auth);
+    }
+
+    let screen = Memo::new(move |_| {
+        auth.state.with(|s| match s {
+            AuthState::Checking => Screen::Checking,
+            AuthState::Unreachable => Screen::Unreachable,
+            AuthState::Out => Screen::Out,
+            AuthState::In(_) => Screen::In,
+        })
+    });
+    let word = move |w: Word| Signal::derive(move || t(lang.get(), w).to_owned());
+    move || match (screen.get(), wall) {
+        (Screen::In, true) => view! { <wall::Wall /> }.into_any(),
+        (Screen::In, false) => view! { <Console /> }.into_any(),
+        (Screen::Out, true) => view! { <wall::NoAccess /> }.into_any(),
+        (Screen::Out, false) => view! { <Login /> }.into_any(),
+        (Screen::Checking, _) => view! {
+            <ScreenMessage testid="checking" title=word(Word::Connecting) wall=wall />
+        }
+        .into_any(),
+        (Screen::Unreachable, _) => view! {
+            <ScreenMessage testid="unreachable" title=word(Word::ServerUnreachable)
+                hint=word(Word::Reconnecting) wall=wall />
+        }
+        .into_any(),
     }
 }
 
@@ -95,7 +156,7 @@ fn Console() -> impl IntoView {
     let layer = RwSignal::new(layers::Layer::Aqi);
     view! {
         <div class="ioc console">
-            <Header />
+            <Header account=true />
             <main class="console-grid">
                 <div class="console-col">
                     <section class="tile tile-map" data-testid="tile-map">
@@ -119,9 +180,14 @@ fn Console() -> impl IntoView {
     }
 }
 
-/// Title, city, clock in Asia/Ho_Chi_Minh, connection state and the language switch.
+/// Title, city, clock in Asia/Ho_Chi_Minh, connection state and the language switch; on
+/// the console, who is logged in and the logout button.
 #[component]
-pub fn Header() -> impl IntoView {
+pub fn Header(
+    /// Shows the user, their role and the logout button.
+    #[prop(optional)]
+    account: bool,
+) -> impl IntoView {
     let lang = use_lang();
     let live = expect_context::<Live>();
     let clock = use_clock();
@@ -150,6 +216,26 @@ pub fn Header() -> impl IntoView {
             }
         }
     };
+    view! {
+        <header class="top">
+            <div class="title">
+                <h1>{move || t(lang.get(), Word::OperationsCenter)}</h1>
+                <span class="city">{city}</span>
+            </div>
+            <div class="status">
+                <span class="clock" title="Asia/Ho_Chi_Minh">{move || hcmc_clock(now_server())}</span>
+                <span class=move || conn().0 data-testid="connection" role="status">{move || conn().1}</span>
+                <LangSwitch />
+                {account.then(|| view! { <Account /> })}
+            </div>
+        </header>
+    }
+}
+
+/// The button that switches the language (and remembers it in this browser).
+#[component]
+pub fn LangSwitch() -> impl IntoView {
+    let lang = use_lang();
     let switch = move |_| {
         let next = if lang.get_untracked() == Lang::Vi {
             Lang::En
@@ -160,19 +246,54 @@ pub fn Header() -> impl IntoView {
         lang.set(next);
     };
     view! {
-        <header class="top">
-            <div class="title">
-                <h1>{move || t(lang.get(), Word::OperationsCenter)}</h1>
-                <span class="city">{city}</span>
-            </div>
-            <div class="status">
-                <span class="clock" title="Asia/Ho_Chi_Minh">{move || hcmc_clock(now_server())}</span>
-                <span class=move || conn().0 data-testid="connection" role="status">{move || conn().1}</span>
-                <button class="lang" data-testid="lang-switch" on:click=switch>
-                    {move || if lang.get() == Lang::Vi { "EN" } else { "VI" }}
-                </button>
-            </div>
-        </header>
+        <button type="button" class="lang" data-testid="lang-switch" on:click=switch>
+            {move || if lang.get() == Lang::Vi { "EN" } else { "VI" }}
+        </button>
+    }
+}
+
+/// Who is logged in, and the logout button.
+#[component]
+fn Account() -> impl IntoView {
+    let lang = use_lang();
+    let auth = use_auth();
+    let busy = RwSignal::new(false);
+    let failed = RwSignal::new(false);
+    let user = move || auth.session().map(|s| s.user).unwrap_or_default();
+    let role = move || {
+        auth.session()
+            .map(|s| role_name(lang.get(), &s.role))
+            .unwrap_or_default()
+    };
+    let role_code = move || auth.session().map(|s| s.role).unwrap_or_default();
+    let log_out = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        failed.set(false);
+        spawn_local(async move {
+            let answer = auth.log_out().await;
+            // Gone once logged out: hence `try_`.
+            let _ = busy.try_set(false);
+            if let Err(e) = answer {
+                web_sys::console::warn_1(&format!("logout: {e:?}").into());
+                let _ = failed.try_set(true);
+            }
+        });
+    };
+    view! {
+        <div class="account" data-testid="account">
+            <span class="account-user" data-testid="account-user">{user}</span>
+            <span class="account-role" data-testid="account-role" data-role=role_code>{role}</span>
+        </div>
+        <Show when=move || failed.get()>
+            <span class="logout-failed" role="alert">{move || t(lang.get(), Word::LogoutFailed)}</span>
+        </Show>
+        <button type="button" class="logout" data-testid="logout" on:click=log_out
+            disabled=move || busy.get()>
+            {move || t(lang.get(), Word::LogOut)}
+        </button>
     }
 }
 

@@ -1,5 +1,10 @@
 //! The live connection: `/ws`, reconnect with backoff, resync from a fresh snapshot.
 //!
+//! The connection lives only while the screen has a session: [`connect`] opens it,
+//! [`Link::stop`] closes it for good. When the server ends the session (close code 4401), or a
+//! reconnect is refused and `GET /api/v1/me` says there is no session any more, it is not
+//! reopened: the app is told instead. Any other cut is retried, for ever.
+//!
 //! The state is one signal of [`LiveState`]; the tiles derive their rows from it. Deltas are
 //! applied only in order (`seq` one more than the last); anything else asks the server for a
 //! fresh snapshot, so the screen can never show a mix of old and new figures.
@@ -17,6 +22,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
+use crate::auth::{self, AuthError};
+
 /// Silence longer than this means the connection is dead, even if the browser has not
 /// noticed (the server sends a heartbeat every 10 s).
 const SILENCE_LIMIT_MS: f64 = 30_000.0;
@@ -24,6 +31,12 @@ const BACKOFF_MIN_MS: f64 = 250.0;
 /// At most this long between attempts: a wall display must be back within seconds of the
 /// server's return (with the jitter below, an attempt comes every 1 to 2 s at worst).
 const BACKOFF_MAX_MS: f64 = 2_000.0;
+/// The close code of a websocket whose session has ended (logout, expiry, a revoked display
+/// key): the server will refuse it again, so it is not reopened.
+pub const SESSION_ENDED: u16 = 4401;
+/// A refused handshake looks like any other cut to the browser (code 1006), so after one the
+/// session is checked with `GET /api/v1/me`, at most this often.
+const SESSION_CHECK_MS: f64 = 5_000.0;
 
 /// What the screen knows of the city.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -123,6 +136,52 @@ pub struct Live {
     pub connection: RwSignal<Connection>,
 }
 
+impl Live {
+    /// Empty signals, for [`connect`] to fill.
+    pub fn new() -> Live {
+        Live {
+            state: RwSignal::new(LiveState::default()),
+            connection: RwSignal::new(Connection::Connecting),
+        }
+    }
+
+    /// Forgets everything: the next session starts from its own snapshot.
+    pub fn reset(self) {
+        self.state.set(LiveState::default());
+        self.connection.set(Connection::Connecting);
+    }
+}
+
+impl Default for Live {
+    fn default() -> Live {
+        Live::new()
+    }
+}
+
+/// An open connection (and its reconnects), until [`Link::stop`].
+pub struct Link {
+    inner: Rc<RefCell<Inner>>,
+    watchdog: Option<IntervalHandle>,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link")
+            .field("stopped", &self.inner.borrow().stopped)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Link {
+    /// Closes the connection and stops reconnecting. Idempotent.
+    pub fn stop(&self) {
+        if let Some(w) = self.watchdog {
+            w.clear();
+        }
+        shutdown(&self.inner);
+    }
+}
+
 struct Socket {
     ws: WebSocket,
     // Kept so they live as long as the socket, and are dropped with it.
@@ -134,9 +193,22 @@ struct Socket {
 struct Inner {
     live: Live,
     socket: Option<Socket>,
+    /// Whether the current socket ever opened: one that closes before it did may have been
+    /// refused for want of a session.
+    opened: bool,
     backoff_ms: f64,
     last_message_at: f64,
     retry: Option<Closure<dyn FnMut()>>,
+    /// The pending retry's timer, cleared when the link stops.
+    retry_timer: Option<i32>,
+    /// Set by [`Link::stop`] and when the session ends: nothing is reopened after.
+    stopped: bool,
+    /// When `GET /api/v1/me` was last asked after a refused handshake (browser ms), and
+    /// whether that answer is still awaited.
+    session_checked_at: f64,
+    session_checking: bool,
+    /// Called once when the server ends the session.
+    on_end: Rc<dyn Fn()>,
     /// Sockets and callbacks done with, dropped later from the watchdog: a closure must not
     /// be dropped while it runs, and `lost` runs inside the socket's own `onclose`.
     graveyard: Vec<Box<dyn std::any::Any>>,
@@ -157,24 +229,29 @@ fn ws_url() -> String {
     format!("{scheme}://{host}/ws")
 }
 
-/// Opens the connection and keeps it open for the life of the page.
-pub fn connect() -> Live {
-    let live = Live {
-        state: RwSignal::new(LiveState::default()),
-        connection: RwSignal::new(Connection::Connecting),
-    };
+/// Opens the connection into `live`'s signals and keeps it open (reconnecting after any cut)
+/// until [`Link::stop`], or until the server ends the session: then `on_session_end` is
+/// called, once, and nothing is reopened.
+pub fn connect(live: Live, on_session_end: impl Fn() + 'static) -> Link {
+    live.connection.set(Connection::Connecting);
     let inner = Rc::new(RefCell::new(Inner {
         live,
         socket: None,
+        opened: false,
         backoff_ms: BACKOFF_MIN_MS,
         last_message_at: now_ms(),
         retry: None,
+        retry_timer: None,
+        stopped: false,
+        session_checked_at: f64::NEG_INFINITY,
+        session_checking: false,
+        on_end: Rc::new(on_session_end),
         graveyard: Vec::new(),
     }));
     open(&inner);
     // The watchdog: a connection that went silent is closed and reopened.
     let watchdog = inner.clone();
-    let _ = set_interval_with_handle(
+    let watchdog = set_interval_with_handle(
         move || {
             let silent = {
                 let mut i = watchdog.borrow_mut();
@@ -187,11 +264,19 @@ pub fn connect() -> Live {
             }
         },
         std::time::Duration::from_secs(5),
-    );
-    live
+    )
+    .ok();
+    Link { inner, watchdog }
 }
 
 fn open(inner: &Rc<RefCell<Inner>>) {
+    {
+        let mut i = inner.borrow_mut();
+        i.retry_timer = None;
+        if i.stopped {
+            return;
+        }
+    }
     let ws = match WebSocket::new(&ws_url()) {
         Ok(ws) => ws,
         Err(_) => {
@@ -203,6 +288,7 @@ fn open(inner: &Rc<RefCell<Inner>>) {
         let inner = inner.clone();
         Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
             let mut i = inner.borrow_mut();
+            i.opened = true;
             i.last_message_at = now_ms();
             i.live.connection.set(Connection::Live);
         })
@@ -218,12 +304,13 @@ fn open(inner: &Rc<RefCell<Inner>>) {
     };
     let on_close = {
         let inner = inner.clone();
-        Closure::<dyn FnMut(CloseEvent)>::new(move |_| lost(&inner))
+        Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| closed(&inner, e.code()))
     };
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     let mut i = inner.borrow_mut();
+    i.opened = false;
     i.last_message_at = now_ms();
     i.socket = Some(Socket {
         ws,
@@ -231,6 +318,82 @@ fn open(inner: &Rc<RefCell<Inner>>) {
         _on_close: on_close,
         _on_open: on_open,
     });
+}
+
+/// The server closed the socket, or it failed to open.
+fn closed(inner: &Rc<RefCell<Inner>>, code: u16) {
+    if code == SESSION_ENDED {
+        session_ended(inner);
+        return;
+    }
+    let refused = !inner.borrow().opened;
+    lost(inner);
+    if refused {
+        check_session(inner);
+    }
+}
+
+/// Asks the server whether the session still holds (a handshake refused for want of one
+/// cannot be told from a server that is down); if it does not, the session has ended.
+fn check_session(inner: &Rc<RefCell<Inner>>) {
+    {
+        let mut i = inner.borrow_mut();
+        if i.stopped || i.session_checking || now_ms() - i.session_checked_at < SESSION_CHECK_MS {
+            return;
+        }
+        i.session_checking = true;
+        i.session_checked_at = now_ms();
+    }
+    let inner = inner.clone();
+    leptos::task::spawn_local(async move {
+        let answer = auth::me().await;
+        inner.borrow_mut().session_checking = false;
+        if answer == Err(AuthError::Refused) {
+            session_ended(&inner);
+        }
+    });
+}
+
+/// The server ended the session: close for good and tell the app (once).
+fn session_ended(inner: &Rc<RefCell<Inner>>) {
+    let on_end = {
+        let i = inner.borrow();
+        if i.stopped {
+            return;
+        }
+        i.on_end.clone()
+    };
+    shutdown(inner);
+    on_end();
+}
+
+/// Closes the socket, cancels any retry, and reopens nothing after.
+fn shutdown(inner: &Rc<RefCell<Inner>>) {
+    let mut dead: Vec<Box<dyn std::any::Any>> = {
+        let mut i = inner.borrow_mut();
+        i.stopped = true;
+        if let (Some(id), Some(w)) = (i.retry_timer.take(), web_sys::window()) {
+            w.clear_timeout_with_handle(id);
+        }
+        std::mem::take(&mut i.graveyard)
+    };
+    let (socket, retry) = {
+        let mut i = inner.borrow_mut();
+        (i.socket.take(), i.retry.take())
+    };
+    if let Some(s) = socket {
+        s.ws.set_onclose(None);
+        s.ws.set_onmessage(None);
+        s.ws.set_onopen(None);
+        let _ = s.ws.close();
+        dead.push(Box::new(s));
+    }
+    if let Some(r) = retry {
+        dead.push(Box::new(r));
+    }
+    // Dropped after this event: this may run inside one of these closures (`onclose`). With
+    // them go the last references to `inner`.
+    set_timeout(move || drop(dead), std::time::Duration::ZERO);
 }
 
 /// The connection is gone (closed, failed, or silent): drop it and try again later.
@@ -248,6 +411,9 @@ fn lost(inner: &Rc<RefCell<Inner>>) {
 
 fn schedule_retry(inner: &Rc<RefCell<Inner>>) {
     let mut i = inner.borrow_mut();
+    if i.stopped {
+        return;
+    }
     // Exponential backoff with jitter, so that a wall of screens does not reconnect at once.
     let delay = i.backoff_ms * (0.5 + 0.5 * js_sys::Math::random());
     i.backoff_ms = (i.backoff_ms * 2.0).min(BACKOFF_MAX_MS);
@@ -257,10 +423,12 @@ fn schedule_retry(inner: &Rc<RefCell<Inner>>) {
     let again = inner.clone();
     let cb = Closure::<dyn FnMut()>::new(move || open(&again));
     if let Some(w) = web_sys::window() {
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-            cb.as_ref().unchecked_ref(),
-            delay as i32,
-        );
+        i.retry_timer = w
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                cb.as_ref().unchecked_ref(),
+                delay as i32,
+            )
+            .ok();
     }
     if let Some(old) = i.retry.replace(cb) {
         i.graveyard.push(Box::new(old));

@@ -6,9 +6,14 @@
 //! same panel. `?rotate=N` sets the period in seconds (default 20); `?panel=flood` (or `air`,
 //! `traffic`, `complaints`, `services`) pins one panel. While the server is out of
 //! reach, a banner says so and the figures are dimmed; the page reconnects by itself.
+//!
+//! A wall needs a session: opened at `/wall?key=...` (a display key an admin created), it
+//! trades the key for one and takes the key out of the address ([`crate::auth`]). Without
+//! one it says so ([`NoAccess`]) and asks again every 10 s.
 
 use leptos::prelude::*;
 
+use crate::auth::{OutReason, use_auth};
 use crate::domains::{
     ComplaintDetail, ComplaintTile, EnvDetail, EnvTile, FloodDetail, FloodTile, ServiceDetail,
     ServiceTile, SystemTile, TrafficDetail, TrafficTile,
@@ -156,6 +161,23 @@ pub fn Wall() -> impl IntoView {
                 </aside>
             </main>
         </div>
+    }
+}
+
+/// The wall without a session: what to do about it, in the wall's style.
+#[component]
+pub fn NoAccess() -> impl IntoView {
+    let lang = use_lang();
+    let auth = use_auth();
+    let title = Signal::derive(move || t(lang.get(), Word::NoAccessKey).to_owned());
+    let hint = Signal::derive(move || t(lang.get(), Word::NoAccessHint).to_owned());
+    let detail = Signal::derive(move || match auth.reason.get() {
+        Some(OutReason::KeyRefused) => t(lang.get(), Word::KeyRefused).to_owned(),
+        Some(OutReason::SessionEnded) => t(lang.get(), Word::DisplaySessionEnded).to_owned(),
+        None => String::new(),
+    });
+    view! {
+        <crate::login::ScreenMessage testid="no-access" title=title hint=hint detail=detail wall=true />
     }
 }
 

@@ -28,13 +28,31 @@ pub enum BrokerError {
 }
 
 /// Settings of the embedded broker.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EmbeddedBroker {
     pub listen: SocketAddr,
     /// The largest payload a client may publish; larger ones get the client disconnected by
     /// the broker. Above the contract's limit, so that oversized payloads reach ingest and are
     /// counted as `too_large`.
     pub max_payload_bytes: usize,
+    /// Who may connect: `None` lets anyone in (gateway auth off).
+    pub auth: Option<BrokerAuth>,
+    /// The user name and password of the server's own clients (the start-up probe), when
+    /// `auth` is on.
+    pub own: Option<(String, String)>,
+}
+
+/// Checks the user name and password of an MQTT CONNECT.
+pub type BrokerAuth = std::sync::Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
+impl std::fmt::Debug for EmbeddedBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedBroker")
+            .field("listen", &self.listen)
+            .field("max_payload_bytes", &self.max_payload_bytes)
+            .field("auth", &self.auth.is_some())
+            .finish()
+    }
 }
 
 impl EmbeddedBroker {
@@ -82,20 +100,30 @@ impl EmbeddedBroker {
                 }
             })
             .map_err(BrokerError::Thread)?;
-        wait_listening(addr)?;
+        wait_listening(addr, self.own.as_ref())?;
         tracing::info!(%addr, "embedded MQTT broker listening");
         Ok(addr)
     }
 
     fn connections(&self) -> ConnectionSettings {
-        ConnectionSettings {
+        let mut c = ConnectionSettings {
             connection_timeout_ms: 10_000,
             max_payload_size: self.max_payload_bytes,
             max_inflight_count: 1000,
             auth: None,
             external_auth: None,
             dynamic_filters: true,
+        };
+        if let Some(check) = self.auth.clone() {
+            c.set_auth_handler(move |client_id: String, user: String, pass: String| {
+                let ok = check(&user, &pass);
+                if !ok {
+                    tracing::warn!(client_id, user, "MQTT CONNECT refused: unknown credentials");
+                }
+                std::future::ready(ok)
+            });
         }
+        c
     }
 }
 
@@ -108,10 +136,10 @@ fn free_addr(addr: SocketAddr) -> Result<SocketAddr, BrokerError> {
 
 /// Waits until the broker answers an MQTT CONNECT with a CONNACK: a real handshake, so that
 /// the broker does not log our probe as a broken client.
-fn wait_listening(addr: SocketAddr) -> Result<(), BrokerError> {
+fn wait_listening(addr: SocketAddr, own: Option<&(String, String)>) -> Result<(), BrokerError> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
-        if mqtt_handshake(addr).is_ok() {
+        if mqtt_handshake(addr, own).is_ok() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -119,15 +147,24 @@ fn wait_listening(addr: SocketAddr) -> Result<(), BrokerError> {
     Err(BrokerError::NotListening(addr))
 }
 
-fn mqtt_handshake(addr: SocketAddr) -> std::io::Result<()> {
+fn mqtt_handshake(addr: SocketAddr, own: Option<&(String, String)>) -> std::io::Result<()> {
     use std::io::{Read, Write};
     const CLIENT_ID: &[u8] = b"ioc-server-probe";
     let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
     s.set_read_timeout(Some(Duration::from_millis(500)))?;
-    // MQTT 3.1.1 CONNECT: protocol name, level 4, clean session, keep-alive 5 s, client id.
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 5];
-    body.extend_from_slice(&(CLIENT_ID.len() as u16).to_be_bytes());
-    body.extend_from_slice(CLIENT_ID);
+    // MQTT 3.1.1 CONNECT: protocol name, level 4, clean session (and user name and password
+    // when given), keep-alive 5 s, client id.
+    let flags = if own.is_some() { 0xC2 } else { 0x02 };
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, flags, 0, 5];
+    let field = |body: &mut Vec<u8>, f: &[u8]| {
+        body.extend_from_slice(&(f.len() as u16).to_be_bytes());
+        body.extend_from_slice(f);
+    };
+    field(&mut body, CLIENT_ID);
+    if let Some((user, password)) = own {
+        field(&mut body, user.as_bytes());
+        field(&mut body, password.as_bytes());
+    }
     let mut packet = vec![0x10, body.len() as u8];
     packet.extend_from_slice(&body);
     s.write_all(&packet)?;

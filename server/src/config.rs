@@ -94,6 +94,9 @@ pub struct MqttConfig {
     pub client_id: String,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Gateways must log in (`ioc-server gateway add`): the embedded broker refuses anonymous
+    /// and unknown clients, and ingest refuses what a gateway is not granted.
+    pub gateway_auth: bool,
     /// The largest MQTT packet the subscriber accepts. Larger than the contract's 16 KiB
     /// payload limit on purpose, so that an oversized payload is counted as `too_large`
     /// instead of breaking the connection.
@@ -117,6 +120,21 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// A websocket send that takes longer than this drops the client: it is not reading.
     pub ws_send_timeout_ms: u64,
+    /// The session cookie as `__Host-ioc_session` with `Secure`: browsers then send it over
+    /// HTTPS only. Turn on when the server is reached over TLS (a TLS proxy in front of it);
+    /// off, the cookie is `ioc_session`, for plain HTTP on a trusted network or localhost.
+    pub secure_cookie: bool,
+    /// A user's session ends after this many minutes without a request (an open console
+    /// counts as activity).
+    pub session_idle_minutes: u64,
+    /// And after this many hours whatever happens.
+    pub session_hours: u64,
+    /// A wall display's session, days.
+    pub display_session_days: u64,
+    /// HTTPS: a PEM certificate chain and its PEM private key. With both, the server speaks
+    /// TLS only, and the session cookie is `__Host-` and Secure.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -144,6 +162,7 @@ impl Default for MqttConfig {
             client_id: "ioc-server-1".into(),
             username: None,
             password: None,
+            gateway_auth: false,
             max_packet_bytes: 256 * 1024,
         }
     }
@@ -163,6 +182,12 @@ impl Default for HttpConfig {
         HttpConfig {
             allowed_origins: Vec::new(),
             ws_send_timeout_ms: 10_000,
+            secure_cookie: false,
+            session_idle_minutes: 30,
+            session_hours: 12,
+            display_session_days: 365,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -192,6 +217,65 @@ impl LiveConfig {
     }
 }
 
+/// What `ioc-server` does besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Manages the users who may log in (in the data directory).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manages the keys of wall displays.
+    #[command(subcommand, name = "display-key")]
+    DisplayKey(KeyCommand),
+    /// Manages the gateways that may publish, and what each may publish.
+    #[command(subcommand)]
+    Gateway(GatewayCommand),
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum GatewayCommand {
+    /// Adds a gateway; prints its MQTT user name and password, once.
+    Add {
+        name: String,
+        /// Area codes it may publish under, comma-separated, or `*`.
+        #[arg(long, value_delimiter = ',', required = true)]
+        areas: Vec<String>,
+        /// Source ids it may publish as, comma-separated; `aqs-*` for a prefix, `*` for any.
+        #[arg(long, value_delimiter = ',', required = true)]
+        sources: Vec<String>,
+    },
+    /// Revokes a gateway: it can no longer connect nor publish.
+    Revoke { name: String },
+    /// Lists the gateways and their grants.
+    List,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum UserCommand {
+    /// Adds a user; prints a random password, once.
+    Add {
+        name: String,
+        /// admin, supervisor, officer or viewer.
+        #[arg(long, default_value = "officer")]
+        role: String,
+    },
+    /// Gives a user a new random password (printed once), enables them, ends their sessions.
+    Reset { name: String },
+    /// Disables a user and ends their sessions.
+    Disable { name: String },
+    /// Lists the users.
+    List,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum KeyCommand {
+    /// Creates a display key; prints the wall's address, once.
+    Add { name: String },
+    /// Revokes a display key (its walls are cut off at once if the server runs).
+    Revoke { id: String },
+    /// Lists the display keys.
+    List,
+}
+
 /// The command line. Each flag can also be given by its environment variable.
 #[derive(Debug, Clone, Default, clap::Parser)]
 #[command(
@@ -200,6 +284,8 @@ impl LiveConfig {
     about = "The city operations center's server"
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// A TOML configuration file (every setting is optional).
     #[arg(long, short, env = "IOC_CONFIG")]
     pub config: Option<PathBuf>,
@@ -215,6 +301,15 @@ pub struct Cli {
     /// City preset file (default: the built-in Ho Chi Minh City preset).
     #[arg(long, env = "IOC_CITY_PRESET")]
     pub city_preset: Option<PathBuf>,
+    /// Gateways must log in with their credentials (`ioc-server gateway add`).
+    #[arg(long, env = "IOC_GATEWAY_AUTH")]
+    pub gateway_auth: bool,
+    /// HTTPS certificate chain (PEM); with --tls-key, the server speaks TLS.
+    #[arg(long, env = "IOC_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// HTTPS private key (PEM).
+    #[arg(long, env = "IOC_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
     /// GeoJSON boundaries of the city's areas, for the map (default: the preset's own, if any).
     #[arg(long, env = "IOC_CITY_BOUNDARIES")]
     pub city_boundaries: Option<PathBuf>,
@@ -319,6 +414,15 @@ impl Config {
         }
         if cli.city_preset.is_some() {
             self.city_preset.clone_from(&cli.city_preset);
+        }
+        if cli.gateway_auth {
+            self.mqtt.gateway_auth = true;
+        }
+        if cli.tls_cert.is_some() {
+            self.http.tls_cert.clone_from(&cli.tls_cert);
+        }
+        if cli.tls_key.is_some() {
+            self.http.tls_key.clone_from(&cli.tls_key);
         }
         if cli.city_boundaries.is_some() {
             self.city_boundaries.clone_from(&cli.city_boundaries);

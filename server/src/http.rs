@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, delete, get, post};
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use ioc_protocol::{ClientMsg, ServerMsg};
@@ -19,6 +19,8 @@ use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::auth::Role;
+use crate::auth::routes::{self, Access, Auth};
 use crate::city::City;
 use crate::ingest::IngestStats;
 use crate::live::Hub;
@@ -38,6 +40,8 @@ pub struct AppState {
     /// Extra origins allowed to open `/ws` (the server's own is always allowed).
     pub allowed_origins: Arc<Vec<String>>,
     pub ws_send_timeout: Duration,
+    /// Users, sessions, display keys, throttling, audit.
+    pub auth: Arc<Auth>,
 }
 
 /// The largest message a browser may send over `/ws`.
@@ -46,16 +50,88 @@ const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// hears nothing for three of these, and a dead peer shows up as a failed or stuck send.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
-/// The whole router: API, websocket, and the built app with `index.html` as the fallback.
+/// One route of the API: its path, methods, who may use it, and its handler.
+#[derive(Debug)]
+pub struct Route {
+    pub path: &'static str,
+    pub methods: &'static [Method],
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+fn route(
+    path: &'static str,
+    methods: &'static [Method],
+    access: Access,
+    handler: MethodRouter<AppState>,
+) -> Route {
+    Route {
+        path,
+        methods,
+        access,
+        handler,
+    }
+}
+
+/// Every route of the server, with who may use it. The router is built from this list and
+/// nothing else, so a test can walk it and no route can be added without saying who may use it.
+pub fn routes() -> Vec<Route> {
+    use Access::{Public, Session};
+    const GET: &[Method] = &[Method::GET];
+    const POST: &[Method] = &[Method::POST];
+    const GET_POST: &[Method] = &[Method::GET, Method::POST];
+    const DELETE: &[Method] = &[Method::DELETE];
+    let admin = Access::Role(Role::Admin);
+    vec![
+        route("/healthz", GET, Public, get(healthz)),
+        route("/api/v1/login", POST, Public, post(routes::login)),
+        route(
+            "/api/v1/display/session",
+            POST,
+            Public,
+            post(routes::display_session),
+        ),
+        route("/api/v1/logout", POST, Session, post(routes::logout)),
+        route("/api/v1/me", GET, Public, get(routes::me)),
+        route("/api/v1/ingest/rejected", GET, Session, get(rejected)),
+        route("/api/v1/history", GET, Session, get(history)),
+        route("/api/v1/store", GET, Session, get(store_status)),
+        route("/api/v1/city", GET, Session, get(city_map)),
+        route("/ws", GET, Session, get(ws_upgrade)),
+        route(
+            "/api/v1/display-keys",
+            GET_POST,
+            admin,
+            get(routes::list_keys).post(routes::create_key),
+        ),
+        route(
+            "/api/v1/display-keys/{id}",
+            DELETE,
+            admin,
+            delete(routes::revoke_key),
+        ),
+        route("/api/v1/users", GET, admin, get(routes::users)),
+        route("/api/v1/audit", GET, admin, get(routes::audit)),
+    ]
+}
+
+/// The whole router: the API from [`routes`], each behind its guard, the built app (public:
+/// it is the login page too) with `index.html` as the fallback, and the security headers on
+/// every answer.
 pub fn app(state: AppState, dist_dir: &Path) -> Router {
-    let api = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/v1/ingest/rejected", get(rejected))
-        .route("/api/v1/history", get(history))
-        .route("/api/v1/store", get(store_status))
-        .route("/api/v1/city", get(city_map))
-        .route("/ws", get(ws_upgrade));
+    let mut api = Router::new();
+    for r in routes() {
+        let handler = match r.access {
+            Access::Public => r.handler,
+            need => r.handler.layer(axum::middleware::from_fn_with_state(
+                (state.clone(), need),
+                routes::guard,
+            )),
+        };
+        api = api.route(r.path, handler);
+    }
     let index = dist_dir.join("index.html");
+    let csp = content_security_policy(&index);
     let router = if index.is_file() {
         api.fallback_service(ServeDir::new(dist_dir).fallback(ServeFile::new(index)))
     } else {
@@ -65,7 +141,69 @@ pub fn app(state: AppState, dist_dir: &Path) -> Router {
         );
         api.fallback(not_built)
     };
-    router.with_state(state)
+    security_headers(router.with_state(state), &csp)
+}
+
+/// The Content-Security-Policy: what a WASM app needs and nothing more. Trunk's loader is an
+/// inline module script; it is allowed by its hash, read from the built `index.html`.
+pub fn content_security_policy(index: &Path) -> String {
+    let hashes: String = std::fs::read_to_string(index)
+        .map(|html| inline_script_hashes(&html))
+        .unwrap_or_default()
+        .iter()
+        .map(|h| format!(" 'sha256-{h}'"))
+        .collect();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'; form-action 'self'"
+    )
+}
+
+/// Base64 SHA-256 of each inline `<script>`'s text, as CSP hashes them.
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find("<script") {
+        let after = &rest[open..];
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..tag_end];
+        let body_start = &after[tag_end + 1..];
+        let Some(close) = body_start.find("</script>") else {
+            break;
+        };
+        if !tag.contains(" src=") {
+            let digest = sha2::Sha256::digest(&body_start.as_bytes()[..close]);
+            out.push(base64::engine::general_purpose::STANDARD.encode(digest));
+        }
+        rest = &body_start[close..];
+    }
+    out
+}
+
+fn security_headers(router: Router, csp: &str) -> Router {
+    use tower_http::set_header::SetResponseHeaderLayer as H;
+    let v = |s: &str| HeaderValue::from_str(s).expect("a valid header value");
+    router
+        .layer(H::if_not_present(header::CONTENT_SECURITY_POLICY, v(csp)))
+        .layer(H::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            v("nosniff"),
+        ))
+        .layer(H::if_not_present(header::X_FRAME_OPTIONS, v("DENY")))
+        .layer(H::if_not_present(header::REFERRER_POLICY, v("no-referrer")))
+        .layer(H::if_not_present(
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            v("same-origin"),
+        ))
+        .layer(H::if_not_present(
+            header::HeaderName::from_static("permissions-policy"),
+            v("camera=(), microphone=(), geolocation=()"),
+        ))
 }
 
 async fn not_built() -> Response {
@@ -226,6 +364,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 
 async fn ws_upgrade(
     State(state): State<AppState>,
+    axum::Extension(session): axum::Extension<crate::auth::Session>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -234,11 +373,18 @@ async fn ws_upgrade(
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
     ws.max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| serve_socket(socket, state))
+        .on_upgrade(move |socket| serve_socket(socket, state, session))
 }
 
+/// The close code of a websocket whose session ended (logout, expiry, a revoked key): the app
+/// goes to its login page instead of reconnecting.
+pub const CLOSE_SESSION_ENDED: u16 = 4401;
+
 /// One browser: a snapshot, then deltas; a fresh snapshot whenever it fell behind or asks.
-async fn serve_socket(socket: WebSocket, state: AppState) {
+async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::Session) {
+    let mut ended = state.auth.store.ended();
+    // Expiry is seen by looking: once a second, which also counts the open screen as activity.
+    let mut check = tokio::time::interval(Duration::from_secs(1));
     let (mut tx, mut rx) = socket.split();
     // The reader runs on its own so that a send waiting on a slow peer never stops us from
     // seeing its close; only resync requests come through, at most a few in flight.
@@ -284,6 +430,20 @@ async fn serve_socket(socket: WebSocket, state: AppState) {
                 }
                 None => break, // the reader ended: the peer is gone
             },
+            id = ended.recv() => match id {
+                Ok(id) if id == session.id => {
+                    end_session_socket(&mut tx, limit).await;
+                    break;
+                }
+                _ => None,
+            },
+            _ = check.tick() => {
+                if state.auth.store.session_by_id(&session.id, true).is_none() {
+                    end_session_socket(&mut tx, limit).await;
+                    break;
+                }
+                None
+            }
             _ = ping.tick() => {
                 let beat = ServerMsg::Heartbeat { server_time: chrono::Utc::now().timestamp_millis() };
                 Some(serde_json::to_string(&beat).expect("serialises").into())
@@ -295,6 +455,18 @@ async fn serve_socket(socket: WebSocket, state: AppState) {
     }
     reader.abort();
     let _ = tokio::time::timeout(Duration::from_secs(1), tx.close()).await;
+}
+
+/// Tells the browser its session ended (close code 4401) and closes.
+async fn end_session_socket(
+    tx: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    limit: Duration,
+) {
+    let frame = axum::extract::ws::CloseFrame {
+        code: CLOSE_SESSION_ENDED,
+        reason: "session ended".into(),
+    };
+    let _ = send(tx, WsMessage::Close(Some(frame)), limit).await;
 }
 
 /// Sends one message; false when the peer is gone or did not take it within `limit` (it

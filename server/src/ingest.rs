@@ -125,6 +125,8 @@ pub struct Pipeline {
     pub city: Arc<City>,
     pub hub: Arc<Hub>,
     pub stats: Arc<IngestStats>,
+    /// With gateway auth on: what each gateway may publish.
+    pub gateways: Option<Arc<crate::auth::gateways::Gateways>>,
 }
 
 impl Pipeline {
@@ -132,7 +134,18 @@ impl Pipeline {
     /// whatever the input.
     pub fn handle(&self, topic: &str, payload: &[u8]) -> Result<Message, Rejection> {
         let now = Utc::now().timestamp_millis();
-        match ioc_protocol::decode(topic, payload, now, |a| self.city.has_area(a)) {
+        let decoded = ioc_protocol::decode(topic, payload, now, |a| self.city.has_area(a))
+            .and_then(|msg| match &self.gateways {
+                Some(g) if !g.granted(&msg.topic.area, &msg.topic.source) => Err(Rejection {
+                    reason: RejectReason::Forbidden,
+                    detail: format!(
+                        "no gateway is granted source {:?} in area {:?}",
+                        msg.topic.source, msg.topic.area
+                    ),
+                }),
+                _ => Ok(msg),
+            });
+        match decoded {
             Ok(msg) => {
                 let points = match &msg.body {
                     Body::Reading(v) => v.len() as u64,

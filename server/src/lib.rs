@@ -16,6 +16,7 @@
 //! [`start`] starts it all on the sockets the config names (port 0 allowed) and returns a
 //! [`Running`] server that tells its addresses and stops on [`Running::shutdown`].
 
+pub mod auth;
 pub mod broker;
 pub mod city;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod http;
 pub mod ingest;
 pub mod live;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,20 +79,66 @@ pub use figures::local_midnight_ms;
 
 /// Starts the broker (unless an external one is configured), the store and its writer, the
 /// subscriber, the hub's publisher and HTTP. The live picture is rebuilt from the store first.
+/// The auth store of the data directory, with its first admin on a first start: the
+/// password of `IOC_INITIAL_ADMIN_PASSWORD` if set (automated installs, tests), else a random
+/// one printed once on stdout.
+pub fn open_auth(config: &Config) -> anyhow::Result<auth::routes::Auth> {
+    let h = &config.http;
+    let store = auth::AuthStore::open(
+        &config.data_dir,
+        auth::Lifetimes {
+            idle: Duration::from_secs(h.session_idle_minutes * 60),
+            absolute: Duration::from_secs(h.session_hours * 3600),
+            display: Duration::from_secs(h.display_session_days * 86_400),
+        },
+    )?;
+    let initial = std::env::var("IOC_INITIAL_ADMIN_PASSWORD").ok();
+    if let Some(password) = store.bootstrap(initial.as_deref())? {
+        println!(
+            "ioc-server first start: created user \"admin\" (role admin) with the password \
+             {password} (shown once: keep it, or `ioc-server user reset admin` for another)"
+        );
+    }
+    let audit = auth::audit::Audit::open(&config.data_dir)
+        .with_context(|| format!("cannot open the audit log in {}", config.data_dir.display()))?;
+    Ok(auth::routes::Auth {
+        store,
+        throttle: auth::throttle::Throttle::default(),
+        audit,
+        // Under TLS the cookie is always `__Host-` and Secure.
+        secure_cookie: h.secure_cookie || h.tls_cert.is_some(),
+    })
+}
+
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let city = Arc::new(City::load_with(
         config.city_preset.as_deref(),
         config.city_boundaries.as_deref(),
     )?);
+    // With gateway auth, the embedded broker lets in the gateways and, with a secret of this
+    // run, the server's own subscriber.
+    let gateways = if config.mqtt.gateway_auth {
+        Some(Arc::new(auth::gateways::Gateways::open(&config.data_dir)?))
+    } else {
+        None
+    };
+    let internal = ("ioc-server-internal".to_owned(), auth::random_password());
     let (mqtt_host, mqtt_port, mqtt_addr) = match &config.mqtt.url {
         Some(url) => {
             let (host, port) = config::parse_mqtt_url(url).map_err(anyhow::Error::msg)?;
             (host, port, None)
         }
         None => {
+            let auth: Option<broker::BrokerAuth> = gateways.clone().map(|g| {
+                let (user, pass) = internal.clone();
+                Arc::new(move |u: &str, p: &str| (u == user && p == pass) || g.check(u, p))
+                    as broker::BrokerAuth
+            });
             let addr = broker::EmbeddedBroker {
                 listen: config.mqtt.embedded_listen,
                 max_payload_bytes: config.mqtt.max_packet_bytes,
+                own: auth.is_some().then(|| internal.clone()),
+                auth,
             }
             .start()?;
             (addr.ip().to_string(), addr.port(), Some(addr))
@@ -176,8 +224,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         host: mqtt_host,
         port: mqtt_port,
         client_id: config.mqtt.client_id.clone(),
-        username: config.mqtt.username.clone(),
-        password: config.mqtt.password.clone(),
+        username: match (&mqtt_addr, &gateways) {
+            (Some(_), Some(_)) => Some(internal.0.clone()),
+            _ => config.mqtt.username.clone(),
+        },
+        password: match (&mqtt_addr, &gateways) {
+            (Some(_), Some(_)) => Some(internal.1.clone()),
+            _ => config.mqtt.password.clone(),
+        },
         max_packet_bytes: config.mqtt.max_packet_bytes,
     };
     let (client, eventloop) = ingest::mqtt_client(&sub_cfg);
@@ -204,6 +258,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         city: city.clone(),
         hub: hub.clone(),
         stats: ingest.clone(),
+        gateways,
     };
     let ingest_task = tokio::spawn(ingest::run_subscriber(
         sub_cfg,
@@ -217,6 +272,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let mut rest = vec![tokio::spawn(
         hub.clone().run_publisher(stops.rest.subscribe()),
     )];
+    let auth = Arc::new(open_auth(&config)?);
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http_listen))?;
@@ -230,15 +286,34 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             city,
             allowed_origins: Arc::new(config.http.allowed_origins.clone()),
             ws_send_timeout: Duration::from_millis(config.http.ws_send_timeout_ms),
+            auth,
         },
         &config.dist_dir,
     );
+    let tls = match (&config.http.tls_cert, &config.http.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("HTTPS needs both http.tls_cert and http.tls_key"),
+    };
     let mut http_stop = stops.rest.subscribe();
+    let stopped = async move {
+        let _ = http_stop.wait_for(|s| *s).await;
+    };
+    let service = router.into_make_service_with_connect_info::<tls::ClientAddr>();
     rest.push(tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|s| *s).await;
-        });
-        if let Err(e) = serve.await {
+        let served = match tls {
+            Some(acceptor) => {
+                axum::serve(tls::TlsListener::new(listener, acceptor), service)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+            None => {
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+        };
+        if let Err(e) = served {
             tracing::error!(error = %e, "HTTP server failed");
         }
     }));

@@ -169,6 +169,53 @@ impl Browser {
         }
     }
 
+    /// Logs in on the console's login page: opens `{base_url}/`, fills the user name and the
+    /// password, submits, and waits for the console. Fails with the page's message if the
+    /// login is refused.
+    pub async fn login(&self, base_url: &str, user: &str, password: &str) -> anyhow::Result<()> {
+        let within = Duration::from_secs(15);
+        self.goto(&format!("{}/", base_url.trim_end_matches('/')))
+            .await?;
+        let page = self
+            .wait_for(
+                "if (document.querySelector('[data-testid=login] input[name=password]')) return 'login'; \
+                 return document.querySelector('.ioc.console') ? 'console' : null",
+                within,
+            )
+            .await
+            .context("no login page")?;
+        if page != "login" {
+            bail!("no login page at {base_url}/: this browser is logged in already");
+        }
+        // Set as a user would type: the value, then an `input` event for the app to see.
+        let fill = format!(
+            "const form = document.querySelector('[data-testid=login]'); \
+             const set = (name, value) => {{ \
+               const input = form.querySelector(`input[name=${{name}}]`); \
+               input.focus(); input.value = value; \
+               input.dispatchEvent(new Event('input', {{ bubbles: true }})); \
+               input.dispatchEvent(new Event('change', {{ bubbles: true }})); }}; \
+             set('user', {}); set('password', {}); \
+             form.querySelector('button[type=submit]').click(); return true",
+            serde_json::to_string(user)?,
+            serde_json::to_string(password)?,
+        );
+        self.eval(&fill).await?;
+        let outcome = self
+            .wait_for(
+                "if (document.querySelector('.ioc.console')) return 'console'; \
+                 const e = document.querySelector('[data-testid=login-error]'); \
+                 return e ? 'refused: ' + e.textContent : null",
+                within,
+            )
+            .await
+            .context("the console did not open after the login")?;
+        if outcome != "console" {
+            bail!("login as {user:?}: {outcome}");
+        }
+        Ok(())
+    }
+
     /// Saves a PNG of the viewport.
     pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await?;

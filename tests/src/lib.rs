@@ -95,6 +95,34 @@ pub struct TestServer {
     pub mqtt: SocketAddr,
     pub data_dir: tempfile::TempDir,
     args: Vec<String>,
+    /// The admin's session cookie (`name=token`), once logged in.
+    cookie: std::sync::Mutex<Option<String>>,
+}
+
+/// The password of the `admin` every test server starts with (`IOC_INITIAL_ADMIN_PASSWORD`).
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// Logs in to a server; returns the session cookie as `name=token`.
+pub async fn login(http: SocketAddr, user: &str, password: &str) -> anyhow::Result<String> {
+    let r = reqwest::Client::new()
+        .post(format!("http://{http}/api/v1/login"))
+        .json(&serde_json::json!({ "user": user, "password": password }))
+        .send()
+        .await?;
+    let status = r.status();
+    let cookie = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    match cookie {
+        Some(c) if status.is_success() => Ok(c),
+        _ => bail!(
+            "login as {user} failed: {status} {}",
+            r.text().await.unwrap_or_default()
+        ),
+    }
 }
 
 impl TestServer {
@@ -132,6 +160,7 @@ impl TestServer {
             args,
             http,
             mqtt,
+            cookie: _,
         } = self;
         proc.child.kill()?;
         proc.child.wait()?;
@@ -191,6 +220,7 @@ impl TestServer {
                     .unwrap_or_else(|_| "warn,rumqttd::router::routing=off".into()),
             )
             .env_remove("IOC_CONFIG")
+            .env("IOC_INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd
@@ -220,6 +250,7 @@ impl TestServer {
             mqtt: mqtt.unwrap_or_else(|| "127.0.0.1:1".parse().expect("addr")),
             data_dir,
             args,
+            cookie: std::sync::Mutex::new(None),
         })
     }
 
@@ -245,8 +276,24 @@ impl TestServer {
         Ok(())
     }
 
+    /// The admin's session cookie, `name=token`: logs in the first time.
+    pub async fn cookie(&self) -> anyhow::Result<String> {
+        if let Some(c) = self.cookie.lock().expect("not poisoned").clone() {
+            return Ok(c);
+        }
+        let c = login(self.http, "admin", ADMIN_PASSWORD).await?;
+        *self.cookie.lock().expect("not poisoned") = Some(c.clone());
+        Ok(c)
+    }
+
+    /// A GET as the admin.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
-        let r = reqwest::get(self.url(path)).await?.error_for_status()?;
+        let r = reqwest::Client::new()
+            .get(self.url(path))
+            .header(reqwest::header::COOKIE, self.cookie().await?)
+            .send()
+            .await?
+            .error_for_status()?;
         Ok(r.json().await?)
     }
 }
@@ -377,6 +424,7 @@ pub const HCMC_BOUNDARIES: &str = "hcmc-districts-2021.geojson";
 fn parse_ready(line: &str) -> anyhow::Result<(SocketAddr, Option<SocketAddr>)> {
     let rest = line
         .strip_prefix("ioc-server ready: http://")
+        .or_else(|| line.strip_prefix("ioc-server ready: https://"))
         .with_context(|| format!("unexpected first line {line:?}"))?;
     let (http, rest) = rest.split_once('/').context("no / after the address")?;
     let mqtt = rest
@@ -444,7 +492,19 @@ pub struct Publisher {
 
 impl Publisher {
     pub async fn connect(broker: SocketAddr, client_id: &str) -> anyhow::Result<Publisher> {
+        Publisher::connect_as(broker, client_id, None).await
+    }
+
+    /// With a user name and password (a gateway's credentials).
+    pub async fn connect_as(
+        broker: SocketAddr,
+        client_id: &str,
+        credentials: Option<(&str, &str)>,
+    ) -> anyhow::Result<Publisher> {
         let mut opts = MqttOptions::new(client_id, broker.ip().to_string(), broker.port());
+        if let Some((user, password)) = credentials {
+            opts.set_credentials(user, password);
+        }
         opts.set_keep_alive(Duration::from_secs(10))
             .set_max_packet_size(1 << 20, 1 << 20)
             .set_inflight(200);
@@ -523,6 +583,8 @@ impl LiveClient {
         let mut req = server.ws_url().into_client_request()?;
         req.headers_mut()
             .insert("origin", HeaderValue::from_str(&origin)?);
+        req.headers_mut()
+            .insert("cookie", HeaderValue::from_str(&server.cookie().await?)?);
         let (ws, _) = tokio::time::timeout(
             Duration::from_secs(10),
             tokio_tungstenite::connect_async(req),

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use ioc_tests::browser::Browser;
-use ioc_tests::{Publisher, TestServer, now_ms, workspace_root};
+use ioc_tests::{ADMIN_PASSWORD, Publisher, TestServer, now_ms, workspace_root};
 
 fn dist_built() -> bool {
     workspace_root().join("dist/index.html").is_file()
@@ -18,6 +18,9 @@ async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
     );
     let server = TestServer::start()?;
     let browser = Browser::start(1920, 1080).await?;
+    browser
+        .login(&server.url(""), "admin", ADMIN_PASSWORD)
+        .await?;
     browser.goto(&server.url("/")).await?;
     // The app is up and connected.
     browser
@@ -116,6 +119,9 @@ async fn a_tile_whose_sources_stop_says_its_data_is_stale() -> anyhow::Result<()
     let server = TestServer::start_with(&["--config", &config.display().to_string()])?;
     server.wait_subscribed().await?;
     let browser = Browser::start(1920, 1080).await?;
+    browser
+        .login(&server.url(""), "admin", ADMIN_PASSWORD)
+        .await?;
     browser.goto(&server.url("/")).await?;
     let publisher = Publisher::connect(server.mqtt, "stale-test").await?;
     publisher

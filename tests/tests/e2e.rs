@@ -255,8 +255,11 @@ async fn bad_input_is_counted_and_valid_readings_arrive_intact() -> anyhow::Resu
 async fn websocket_from_a_foreign_origin_is_refused() -> anyhow::Result<()> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let server = TestServer::start()?;
+    let cookie = server.cookie().await?;
     for origin in [Some("http://evil.example"), None] {
+        // With a valid session: the origin alone decides.
         let mut req = server.ws_url().into_client_request()?;
+        req.headers_mut().insert("cookie", cookie.parse()?);
         if let Some(o) = origin {
             req.headers_mut().insert("origin", o.parse()?);
         }

@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use ioc_tests::browser::Browser;
 use ioc_tests::{
-    HCMC_BOUNDARIES, Publisher, Sim, TestServer, free_port, now_ms, shared_data_file, wait_port,
-    workspace_root,
+    ADMIN_PASSWORD, HCMC_BOUNDARIES, Publisher, Sim, TestServer, free_port, now_ms,
+    shared_data_file, wait_port, workspace_root,
 };
 
 /// The tiles, by their `data-testid` suffix, in the order of [`NEWEST`]'s answer.
@@ -414,6 +414,9 @@ async fn open_live(
     data_within: Duration,
 ) -> anyhow::Result<Browser> {
     let browser = Browser::start(size.0, size.1).await?;
+    browser
+        .login(&server.url(""), "admin", ADMIN_PASSWORD)
+        .await?;
     browser.goto(&server.url(path)).await?;
     browser
         .wait_for(
@@ -594,6 +597,9 @@ async fn language_switch_changes_the_words() -> anyhow::Result<()> {
     );
     let (server, mut sim) = city(None).await?;
     let browser = Browser::start(1920, 1080).await?;
+    browser
+        .login(&server.url(""), "admin", ADMIN_PASSWORD)
+        .await?;
     browser.goto(&server.url("/")).await?;
     browser
         .wait_for(
@@ -694,6 +700,9 @@ async fn the_wall_recovers_after_a_server_restart() -> anyhow::Result<()> {
     let (server, mut sim) = city(Some(mqtt)).await?;
     assert_eq!(server.mqtt, mqtt);
     let browser = Browser::start(1920, 1080).await?;
+    browser
+        .login(&server.url(""), "admin", ADMIN_PASSWORD)
+        .await?;
     browser.goto(&server.url("/wall")).await?;
     browser
         .wait_for(
@@ -796,6 +805,9 @@ async fn an_area_on_the_map_opens_its_history_in_three_ranges() -> anyhow::Resul
     );
     let (server, mut sim) = city(None).await?;
     let browser = Browser::start(1920, 1080).await?;
+    browser
+        .login(&server.url(""), "admin", ADMIN_PASSWORD)
+        .await?;
     browser.goto(&server.url("/")).await?;
     wait_live_with_data(&browser, &mut sim, Duration::from_secs(60)).await?;
     // The replayed hours are in the store once the simulator has caught up.
