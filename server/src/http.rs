@@ -49,6 +49,9 @@ const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// How often the server sends a heartbeat on each websocket: the browser reconnects when it
 /// hears nothing for three of these, and a dead peer shows up as a failed or stuck send.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// A websocket peer that sent nothing, not even the pong every browser returns to a ping, for
+/// this long is dropped.
+pub const DEAD_AFTER: Duration = Duration::from_secs(35);
 
 /// One route of the API: its path, methods, who may use it, and its handler.
 #[derive(Debug)]
@@ -389,8 +392,13 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
     // The reader runs on its own so that a send waiting on a slow peer never stops us from
     // seeing its close; only resync requests come through, at most a few in flight.
     let (req_tx, mut requests) = mpsc::channel::<ClientMsg>(4);
+    // When the peer was last heard from (any frame: browsers answer our pings by themselves).
+    let heard = Arc::new(std::sync::Mutex::new(tokio::time::Instant::now()));
+    let heard_by_reader = heard.clone();
     let reader = tokio::spawn(async move {
         while let Some(Ok(msg)) = rx.next().await {
+            *heard_by_reader.lock().unwrap_or_else(|e| e.into_inner()) =
+                tokio::time::Instant::now();
             match msg {
                 WsMessage::Text(t) => match serde_json::from_str::<ClientMsg>(t.as_str()) {
                     Ok(m) => {
@@ -445,6 +453,16 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
                 None
             }
             _ = ping.tick() => {
+                // A peer silent for three pings is dead (a laptop closed, a cable pulled): drop
+                // it rather than keep writing into a connection nobody reads.
+                let silent = heard.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
+                if silent > DEAD_AFTER {
+                    tracing::info!(?silent, "websocket peer silent; dropping it");
+                    break;
+                }
+                if !send(&mut tx, WsMessage::Ping(Vec::new().into()), limit).await {
+                    break;
+                }
                 let beat = ServerMsg::Heartbeat { server_time: chrono::Utc::now().timestamp_millis() };
                 Some(serde_json::to_string(&beat).expect("serialises").into())
             }

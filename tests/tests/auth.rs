@@ -180,7 +180,7 @@ async fn a_logout_closes_the_websocket_within_a_second_and_the_cookie_is_dead() 
     ensure!(code == Some(4401), "close code {code:?}");
     // The same cookie, replayed: refused everywhere.
     let me = http()
-        .get(server.url("/api/v1/me"))
+        .get(server.url("/api/v1/store"))
         .header("cookie", &cookie)
         .send()
         .await?;
@@ -278,7 +278,7 @@ async fn a_revoked_display_key_cuts_its_wall_within_a_second() -> anyhow::Result
         again.status()
     );
     let me = http()
-        .get(server.url("/api/v1/me"))
+        .get(server.url("/api/v1/city"))
         .header("cookie", &display)
         .send()
         .await?;
@@ -421,7 +421,7 @@ async fn users_from_the_command_line_log_in_until_disabled() -> anyhow::Result<(
     ensure!(out.status.success());
     // The running server sees it: the session ends and the password no longer works.
     let me = http()
-        .get(server.url("/api/v1/me"))
+        .get(server.url("/api/v1/city"))
         .header("cookie", &cookie)
         .send()
         .await?;
