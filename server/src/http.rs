@@ -42,6 +42,10 @@ pub struct AppState {
     pub ws_send_timeout: Duration,
     /// Users, sessions, display keys, throttling, audit.
     pub auth: Arc<Auth>,
+    /// What HTTP ingest runs each element through, as MQTT ingest does.
+    pub pipeline: crate::ingest::Pipeline,
+    /// The gateways and their tokens (HTTP ingest).
+    pub gateways: Arc<crate::auth::gateways::Gateways>,
 }
 
 /// The largest message a browser may send over `/ws`.
@@ -114,6 +118,12 @@ pub fn routes() -> Vec<Route> {
             delete(routes::revoke_key),
         ),
         route("/api/v1/users", GET, admin, get(routes::users)),
+        route(
+            "/api/v1/ingest",
+            POST,
+            Access::Gateway,
+            post(crate::http_ingest::ingest),
+        ),
         route("/api/v1/audit", GET, admin, get(routes::audit)),
     ]
 }
@@ -126,6 +136,10 @@ pub fn app(state: AppState, dist_dir: &Path) -> Router {
     for r in routes() {
         let handler = match r.access {
             Access::Public => r.handler,
+            Access::Gateway => r.handler.layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::http_ingest::gateway_guard,
+            )),
             need => r.handler.layer(axum::middleware::from_fn_with_state(
                 (state.clone(), need),
                 routes::guard,

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use crate::city::City;
 use crate::live::Hub;
-use crate::store::writer::{Pending, WriterHandle};
+use crate::store::writer::{Ack, Pending, WriterHandle};
 
 /// How many rejected messages are kept for operators to look at.
 const RECENT_REJECTED: usize = 50;
@@ -133,17 +133,36 @@ impl Pipeline {
     /// Decodes one message, counts it, and hands an accepted one to the hub. Never panics,
     /// whatever the input.
     pub fn handle(&self, topic: &str, payload: &[u8]) -> Result<Message, Rejection> {
+        self.handle_from(topic, payload, None)
+    }
+
+    /// [`Pipeline::handle`] for a message whose gateway is known (HTTP ingest): it must be
+    /// granted to that gateway, not just to some gateway.
+    pub fn handle_from(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        from: Option<&crate::auth::gateways::Gateway>,
+    ) -> Result<Message, Rejection> {
         let now = Utc::now().timestamp_millis();
+        let granted = |m: &Message| match (from, &self.gateways) {
+            (Some(g), _) => g.grants(&m.topic.area, &m.topic.source),
+            (None, Some(all)) => all.granted(&m.topic.area, &m.topic.source),
+            (None, None) => true,
+        };
         let decoded = ioc_protocol::decode(topic, payload, now, |a| self.city.has_area(a))
-            .and_then(|msg| match &self.gateways {
-                Some(g) if !g.granted(&msg.topic.area, &msg.topic.source) => Err(Rejection {
-                    reason: RejectReason::Forbidden,
-                    detail: format!(
-                        "no gateway is granted source {:?} in area {:?}",
-                        msg.topic.source, msg.topic.area
-                    ),
-                }),
-                _ => Ok(msg),
+            .and_then(|msg| {
+                if granted(&msg) {
+                    Ok(msg)
+                } else {
+                    Err(Rejection {
+                        reason: RejectReason::Forbidden,
+                        detail: format!(
+                            "source {:?} in area {:?} is not granted to this gateway",
+                            msg.topic.source, msg.topic.area
+                        ),
+                    })
+                }
             });
         match decoded {
             Ok(msg) => {
@@ -228,7 +247,7 @@ pub async fn run_subscriber(
                 let p = match pipeline.handle(&publish.topic, &publish.payload) {
                     Ok(msg) => Pending {
                         msg: Some(msg),
-                        ack: qos1.then_some(publish),
+                        ack: qos1.then_some(Ack::Mqtt(publish)),
                     },
                     // A rejected QoS 1 message is acknowledged too, so that the broker does
                     // not send it again forever (it is counted, and kept for operators to
@@ -236,7 +255,7 @@ pub async fn run_subscriber(
                     // the order the messages came, which some brokers (rumqttd) require.
                     Err(_) if qos1 => Pending {
                         msg: None,
-                        ack: Some(publish),
+                        ack: Some(Ack::Mqtt(publish)),
                     },
                     Err(_) => continue,
                 };

@@ -22,6 +22,7 @@ pub mod city;
 pub mod config;
 pub mod figures;
 pub mod http;
+pub mod http_ingest;
 pub mod ingest;
 pub mod live;
 pub mod store;
@@ -117,11 +118,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     )?);
     // With gateway auth, the embedded broker lets in the gateways and, with a secret of this
     // run, the server's own subscriber.
-    let gateways = if config.mqtt.gateway_auth {
-        Some(Arc::new(auth::gateways::Gateways::open(&config.data_dir)?))
-    } else {
-        None
-    };
+    let all_gateways = Arc::new(auth::gateways::Gateways::open(&config.data_dir)?);
+    let gateways = config.mqtt.gateway_auth.then(|| all_gateways.clone());
     let internal = ("ioc-server-internal".to_owned(), auth::random_password());
     let (mqtt_host, mqtt_port, mqtt_addr) = match &config.mqtt.url {
         Some(url) => {
@@ -260,6 +258,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stats: ingest.clone(),
         gateways,
     };
+    let http_pipeline = pipeline.clone();
     let ingest_task = tokio::spawn(ingest::run_subscriber(
         sub_cfg,
         client.clone(),
@@ -287,6 +286,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             allowed_origins: Arc::new(config.http.allowed_origins.clone()),
             ws_send_timeout: Duration::from_millis(config.http.ws_send_timeout_ms),
             auth,
+            pipeline: http_pipeline,
+            gateways: all_gateways,
         },
         &config.dist_dir,
     );

@@ -600,3 +600,75 @@ async fn gateways_log_in_and_publish_only_under_what_they_are_granted() -> anyho
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_ingest_takes_a_gateways_token_and_answers_once_durable() -> anyhow::Result<()> {
+    use ioc_tests::{LiveClient, now_ms};
+    let server = TestServer::start()?;
+    let token = add_gateway(&server, "portal", "q1,city", "dvc-*")?;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let url = server.url("/api/v1/ingest");
+    let ts = now_ms();
+    let batch = json!([
+        {"topic": "ioc/v1/service/q1/dvc-portal", "ts": ts, "id": "HS-1", "service": "1.001",
+         "agency": "ubnd-q1", "status": "received", "online": true},
+        {"topic": "ioc/v1/env/q1/dvc-air", "ts": ts, "values": {"aqi": 61}},
+        // Not granted: another area, another source.
+        {"topic": "ioc/v1/env/q7/dvc-air", "ts": ts, "values": {"aqi": 90}},
+        {"topic": "ioc/v1/env/q1/aqs-q1-01", "ts": ts, "values": {"aqi": 90}},
+        // Bad: no topic, no ts.
+        {"ts": ts, "values": {"aqi": 1}},
+        {"topic": "ioc/v1/env/q1/dvc-air2", "values": {"aqi": 1}}
+    ]);
+    for auth in [None, Some("Bearer wrong-token".to_owned())] {
+        let mut req = http().post(&url).json(&batch);
+        if let Some(a) = &auth {
+            req = req.header("authorization", a);
+        }
+        let r = req.send().await?;
+        ensure!(
+            r.status() == StatusCode::UNAUTHORIZED,
+            "{auth:?}: {}",
+            r.status()
+        );
+    }
+    let mut live = LiveClient::connect(&server).await?;
+    let r = http()
+        .post(&url)
+        .header("authorization", format!("Bearer {token}"))
+        .json(&batch)
+        .send()
+        .await?;
+    ensure!(r.status() == StatusCode::OK, "{}", r.status());
+    let answer: serde_json::Value = r.json().await?;
+    ensure!(answer["accepted"] == 2, "{answer}");
+    let reasons: Vec<(u64, &str)> = answer["rejected"]
+        .as_array()
+        .context("rejected")?
+        .iter()
+        .map(|e| {
+            (
+                e["index"].as_u64().unwrap_or(99),
+                e["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    ensure!(
+        reasons
+            == [
+                (2, "forbidden"),
+                (3, "forbidden"),
+                (4, "bad_topic"),
+                (5, "missing_ts")
+            ],
+        "{reasons:?}"
+    );
+    // Answered once durable: both readings are in the store already.
+    let store = server.get_json("/api/v1/store").await?;
+    ensure!(store["written"].as_u64() >= Some(2), "{store}");
+    live.wait_for(Duration::from_secs(5), |c| {
+        c.mean(ioc_protocol::Domain::Env, "q1", "aqi") == Some(61.0)
+    })
+    .await?;
+    Ok(())
+}

@@ -137,7 +137,7 @@ async fn a_tile_whose_sources_stop_says_its_data_is_stale() -> anyhow::Result<()
     let age = "document.querySelector('section[data-testid=tile-env] [data-testid=tile-age]').textContent";
     browser
         .wait_for(
-            &format!("return {tile}.dataset.newest > 0 && !{tile}.classList.contains('stale') && {age}.startsWith('Cập nhật')"),
+            &format!("return !!{tile} && {tile}.dataset.newest > 0 && !{tile}.classList.contains('stale') && {age}.startsWith('Cập nhật')"),
             Duration::from_secs(15),
         )
         .await?;

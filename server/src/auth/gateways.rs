@@ -154,6 +154,16 @@ impl Gateways {
             .any(|g| g.revoked_at.is_none() && g.name == name && g.token_sha256 == h)
     }
 
+    /// The active gateway whose token this is (HTTP ingest's bearer token).
+    pub fn by_token(&self, token: &str) -> Option<Gateway> {
+        let h = sha256_hex(token);
+        self.lock()
+            .list
+            .iter()
+            .find(|g| g.revoked_at.is_none() && g.token_sha256 == h)
+            .cloned()
+    }
+
     /// Whether any active gateway may publish `source` under `area`.
     pub fn granted(&self, area: &str, source: &str) -> bool {
         self.lock().list.iter().any(|g| g.grants(area, source))

@@ -91,6 +91,8 @@ pub enum Access {
     Session,
     /// Users with at least this role.
     Role(Role),
+    /// A gateway's bearer token (HTTP ingest).
+    Gateway,
 }
 
 /// The guard of a protected route: a valid session with the role asked, else 401 (no

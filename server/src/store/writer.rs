@@ -32,8 +32,17 @@ use super::{Backend, StoreError};
 #[derive(Debug)]
 pub struct Pending {
     pub msg: Option<Message>,
-    /// The QoS 1 publish to acknowledge once the message is durable.
-    pub ack: Option<Publish>,
+    /// What to acknowledge once the message is durable.
+    pub ack: Option<Ack>,
+}
+
+/// How a durable message is acknowledged to its sender.
+#[derive(Debug)]
+pub enum Ack {
+    /// A QoS 1 publish, acknowledged to the broker.
+    Mqtt(Publish),
+    /// An HTTP ingest request, answered once all its messages are durable.
+    Http(tokio::sync::oneshot::Sender<()>),
 }
 
 /// Settings of the writer.
@@ -139,6 +148,12 @@ impl WriterHandle {
         })
     }
 
+    /// Queues a message, waiting for room; gives it back if the writer has stopped.
+    #[allow(clippy::result_large_err)]
+    pub async fn send(&self, p: Pending) -> Result<(), Pending> {
+        self.tx.send(p).await.map_err(|e| e.0)
+    }
+
     /// Messages waiting in the queue.
     pub fn queue_depth(&self) -> usize {
         self.tx.max_capacity() - self.tx.capacity()
@@ -158,7 +173,7 @@ impl WriterHandle {
 #[derive(Debug, Default)]
 struct Held {
     msgs: Arc<Vec<Message>>,
-    acks: Vec<Publish>,
+    acks: Vec<Ack>,
     /// Pending entries taken in, rejected messages (ack only) included.
     entries: usize,
     /// Data points of `msgs`.
@@ -446,13 +461,24 @@ impl Writer {
     }
 
     async fn ack(&self, held: Held) {
-        let Some(client) = &self.acker else { return };
-        for publish in held.acks {
-            if let Err(e) = client.ack(&publish).await {
-                // The client is gone (shutting down): the broker redelivers what we could not
-                // acknowledge, and the store ignores the duplicates.
-                tracing::debug!(error = %e, "cannot acknowledge");
-                return;
+        let mut mqtt_ok = true;
+        for ack in held.acks {
+            match ack {
+                Ack::Mqtt(publish) => {
+                    let Some(client) = self.acker.as_ref().filter(|_| mqtt_ok) else {
+                        continue;
+                    };
+                    if let Err(e) = client.ack(&publish).await {
+                        // The client is gone (shutting down): the broker redelivers what we
+                        // could not acknowledge, and the store ignores the duplicates.
+                        tracing::debug!(error = %e, "cannot acknowledge");
+                        mqtt_ok = false;
+                    }
+                }
+                // The request may have given up waiting: then its sender retries.
+                Ack::Http(done) => {
+                    let _ = done.send(());
+                }
             }
         }
     }
