@@ -115,11 +115,14 @@ fn admin_command(command: &Command, config: &Config) -> anyhow::Result<()> {
                 &format!("{name}: areas {areas:?}, sources {sources:?}"),
                 None,
             );
+            mosquitto_files(&gateways, config)?;
             println!("gateway {name} added; MQTT user name {name}, password (shown once): {token}");
         }
         Command::Gateway(GatewayCommand::Revoke { name }) => {
-            Gateways::open(&config.data_dir)?.revoke(name)?;
+            let gateways = Gateways::open(&config.data_dir)?;
+            gateways.revoke(name)?;
             audit.record(by, "gateway_revoked", name, None);
+            mosquitto_files(&gateways, config)?;
             println!("gateway {name} revoked");
         }
         Command::Gateway(GatewayCommand::List) => {
@@ -144,6 +147,24 @@ fn admin_command(command: &Command, config: &Config) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Rewrites the password and ACL files for an external Mosquitto (`<data_dir>/mosquitto/`),
+/// with the server's own MQTT user (`mqtt.username`, `mqtt.password`) as the reader.
+fn mosquitto_files(gateways: &Gateways, config: &Config) -> anyhow::Result<()> {
+    let subscriber = config
+        .mqtt
+        .username
+        .as_deref()
+        .zip(config.mqtt.password.as_deref());
+    let (passwd, acl) =
+        gateways.write_mosquitto_files(&config.data_dir.join("mosquitto"), subscriber)?;
+    eprintln!(
+        "for Mosquitto: password_file {} and acl_file {} written (send it SIGHUP to reload)",
+        passwd.display(),
+        acl.display()
+    );
     Ok(())
 }
 

@@ -451,6 +451,12 @@ impl Mosquitto {
 
     /// On a given port and directory (to start it again where it was).
     pub fn start_at(dir: tempfile::TempDir, port: u16) -> anyhow::Result<Mosquitto> {
+        Mosquitto::start_conf(dir, port, "allow_anonymous true\n")
+    }
+
+    /// With `auth` as the configuration's access lines (`allow_anonymous`, `password_file`,
+    /// `acl_file`).
+    pub fn start_conf(dir: tempfile::TempDir, port: u16, auth: &str) -> anyhow::Result<Mosquitto> {
         let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
             .into_iter()
             .find(|p| Path::new(p).is_file())
@@ -459,7 +465,7 @@ impl Mosquitto {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                "listener {port} 127.0.0.1\n{auth}persistence true\n\
                  persistence_location {}/\nmax_inflight_messages 1000\nmax_queued_messages 100000\n\
                  message_size_limit 262144\n",
                 dir.path().display()

@@ -672,3 +672,116 @@ async fn http_ingest_takes_a_gateways_token_and_answers_once_durable() -> anyhow
     .await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_with_the_files_the_server_writes_keeps_each_gateway_to_its_areas()
+-> anyhow::Result<()> {
+    use ioc_tests::{LiveClient, Mosquitto, Publisher, free_port, now_ms};
+    const SUBSCRIBER_PASSWORD: &str = "the-servers-own-mqtt-password";
+    let broker: std::net::SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let server = TestServer::start_with(&[
+        "--mqtt-url",
+        &format!("mqtt://{broker}"),
+        "--mqtt-username",
+        "ioc-server",
+        "--mqtt-password",
+        SUBSCRIBER_PASSWORD,
+    ])?;
+    // The command line writes Mosquitto's password and ACL files as it adds gateways, with the
+    // server's own MQTT user as the reader.
+    let cli = |args: &[&str]| -> anyhow::Result<String> {
+        let out = std::process::Command::new(bin_path("ioc-server", "IOC_SERVER_BIN"))
+            .arg("--data-dir")
+            .arg(server.data_dir.path())
+            .args([
+                "--mqtt-username",
+                "ioc-server",
+                "--mqtt-password",
+                SUBSCRIBER_PASSWORD,
+            ])
+            .args(args)
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout)?;
+        Ok(text
+            .rsplit(": ")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned())
+    };
+    let a = cli(&[
+        "gateway",
+        "add",
+        "gw-a",
+        "--areas",
+        "q1",
+        "--sources",
+        "aqs-q1-01",
+    ])?;
+    cli(&[
+        "gateway",
+        "add",
+        "gw-b",
+        "--areas",
+        "q3",
+        "--sources",
+        "aqs-q3-01",
+    ])?;
+    let files = server.data_dir.path().join("mosquitto");
+    let _mosquitto = Mosquitto::start_conf(
+        tempfile::tempdir()?,
+        broker.port(),
+        &format!(
+            "allow_anonymous false\npassword_file {}\nacl_file {}\n",
+            files.join("passwd").display(),
+            files.join("acl").display()
+        ),
+    )?;
+    server.wait_subscribed().await?;
+
+    let anonymous = tokio::time::timeout(
+        Duration::from_secs(3),
+        Publisher::connect_as(broker, "anon", None),
+    )
+    .await;
+    ensure!(
+        !matches!(anonymous, Ok(Ok(_))),
+        "Mosquitto let an anonymous client in"
+    );
+
+    let mut live = LiveClient::connect(&server).await?;
+    let gw = Publisher::connect_as(broker, "gw-a-1", Some(("gw-a", &a))).await?;
+    let ts = now_ms();
+    // gw-b's area and source, published by gw-a: Mosquitto drops it.
+    gw.publish(
+        "ioc/v1/env/q3/aqs-q3-01",
+        format!(r#"{{"ts":{ts},"values":{{"aqi":99}}}}"#),
+    )
+    .await?;
+    gw.publish(
+        "ioc/v1/env/q1/aqs-q1-01",
+        format!(r#"{{"ts":{ts},"values":{{"aqi":55}}}}"#),
+    )
+    .await?;
+    live.wait_for(Duration::from_secs(10), |c| {
+        c.mean(ioc_protocol::Domain::Env, "q1", "aqi") == Some(55.0)
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    live.wait_for(Duration::from_millis(100), |_| true).await?;
+    ensure!(
+        live.mean(ioc_protocol::Domain::Env, "q3", "aqi").is_none(),
+        "gw-a's message under gw-b's area reached the screen"
+    );
+    let report = server.get_json("/api/v1/ingest/rejected").await?;
+    ensure!(
+        report["accepted"] == 1,
+        "only the granted reading came through: {report}"
+    );
+    Ok(())
+}

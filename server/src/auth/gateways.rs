@@ -14,6 +14,7 @@
 //! Mosquitto with per-user ACLs for that.)
 
 use std::path::{Path, PathBuf};
+
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -32,6 +33,23 @@ pub struct Gateway {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The token hashed as Mosquitto's password file wants it (`$6$salt$sha512`), for an
+    /// external Mosquitto broker.
+    #[serde(default)]
+    mosquitto_hash: String,
+}
+
+/// A password as a line of Mosquitto's password file: `$6$` salted SHA-512 (enough for a
+/// random 192-bit token; Mosquitto 2 reads it).
+pub fn mosquitto_hash(password: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let salt = random_bytes::<12>();
+    let mut h = sha2::Sha512::new();
+    h.update(password.as_bytes());
+    h.update(salt);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    format!("$6${}${}", b64.encode(salt), b64.encode(h.finalize()))
 }
 
 impl Gateway {
@@ -122,6 +140,7 @@ impl Gateways {
             sources,
             created_at: Utc::now(),
             revoked_at: None,
+            mosquitto_hash: mosquitto_hash(&token),
         });
         write_json(&self.path, &s.list)?;
         s.seen = super::mtime(&self.path);
@@ -139,6 +158,54 @@ impl Gateways {
         write_json(&self.path, &s.list)?;
         s.seen = super::mtime(&self.path);
         Ok(())
+    }
+
+    /// Writes `passwd` and `acl` for an external Mosquitto into `dir`: each active gateway may
+    /// write only under its areas (and its sources, when they are exact ids; a prefix pattern
+    /// is left to ingest, MQTT filters having no prefixes), and `subscriber`, the server's own
+    /// user, may read everything. Point Mosquitto's `password_file` and `acl_file` at them.
+    pub fn write_mosquitto_files(
+        &self,
+        dir: &Path,
+        subscriber: Option<(&str, &str)>,
+    ) -> Result<(PathBuf, PathBuf), AuthError> {
+        let err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| AuthError::Write { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(err(dir))?;
+        let mut passwd = String::new();
+        let mut acl =
+            String::from("# Written by ioc-server; `ioc-server gateway ...` rewrites it.\n");
+        if let Some((user, password)) = subscriber {
+            passwd.push_str(&format!("{user}:{}\n", mosquitto_hash(password)));
+            acl.push_str(&format!("\nuser {user}\ntopic read ioc/v1/#\n"));
+        }
+        for g in self.lock().list.iter().filter(|g| g.revoked_at.is_none()) {
+            if g.mosquitto_hash.is_empty() {
+                continue;
+            }
+            passwd.push_str(&format!("{}:{}\n", g.name, g.mosquitto_hash));
+            acl.push_str(&format!("\nuser {}\n", g.name));
+            for area in &g.areas {
+                let area = if area == "*" { "+" } else { area.as_str() };
+                for source in &g.sources {
+                    let source = if source.contains('*') {
+                        "+"
+                    } else {
+                        source.as_str()
+                    };
+                    acl.push_str(&format!("topic write ioc/v1/+/{area}/{source}\n"));
+                }
+            }
+        }
+        let (p, a) = (dir.join("passwd"), dir.join("acl"));
+        for (path, text) in [(&p, passwd), (&a, acl)] {
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, text).map_err(err(&tmp))?;
+            std::fs::rename(&tmp, path).map_err(err(path))?;
+        }
+        Ok((p, a))
     }
 
     pub fn list(&self) -> Vec<Gateway> {
@@ -173,6 +240,39 @@ impl Gateways {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mosquitto_files_grant_each_gateway_its_areas() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = Gateways::open(dir.path()).unwrap();
+        g.add("gw-a", vec!["q1".into()], vec!["aqs-*".into()])
+            .unwrap();
+        g.add("gw-b", vec!["*".into()], vec!["wl-01".into()])
+            .unwrap();
+        let (p, a) = g
+            .write_mosquitto_files(&dir.path().join("mosquitto"), Some(("ioc-server", "pw")))
+            .unwrap();
+        let passwd = std::fs::read_to_string(p).unwrap();
+        assert_eq!(passwd.lines().count(), 3);
+        assert!(
+            passwd
+                .lines()
+                .all(|l| l.split_once(':').unwrap().1.starts_with("$6$"))
+        );
+        let acl = std::fs::read_to_string(a).unwrap();
+        assert!(
+            acl.contains("user ioc-server\ntopic read ioc/v1/#"),
+            "{acl}"
+        );
+        assert!(
+            acl.contains("user gw-a\ntopic write ioc/v1/+/q1/+\n"),
+            "{acl}"
+        );
+        assert!(
+            acl.contains("user gw-b\ntopic write ioc/v1/+/+/wl-01\n"),
+            "{acl}"
+        );
+    }
 
     #[test]
     fn grants_follow_areas_and_source_patterns() {
