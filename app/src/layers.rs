@@ -136,8 +136,9 @@ const AQI_COLOURS: [(&str, &str); 6] = [
 const CONGESTION_COLOURS: [&str; 6] = [
     "#3ecf8e", "#3ecf8e", "#c6d93d", "#f5b83d", "#ff7e00", "#ff3b3b",
 ];
-/// Complaints received today per 10,000 people: below 0.5, 0.5–1, 1–2, 2–4, 4 and more.
-const COMPLAINT_BREAKS: [f64; 4] = [0.5, 1.0, 2.0, 4.0];
+/// Complaints received today per 10,000 people: below 0.25, 0.25–0.5, 0.5–1, 1–2, 2 and more
+/// (a whole day in Ho Chi Minh City brings about one complaint per 10,000 people).
+const COMPLAINT_BREAKS: [f64; 4] = [0.25, 0.5, 1.0, 2.0];
 const COMPLAINT_COLOURS: [&str; 5] = ["#25456b", "#2f6fa8", "#4f9be0", "#b07be0", "#f06bb8"];
 const FLOOD_COLOURS: [&str; 4] = ["#2a9d8f", "#f5d33d", "#ff7e00", "#ff3b3b"];
 /// On-time share of dossiers: 95 % and more, 90–95, 80–90, below 80.
@@ -282,8 +283,9 @@ mod tests {
 
     #[test]
     fn scales_have_their_breaks() {
-        assert_eq!(colour(Layer::Complaints, Some(0.49)), COMPLAINT_COLOURS[0]);
-        assert_eq!(colour(Layer::Complaints, Some(0.5)), COMPLAINT_COLOURS[1]);
+        assert_eq!(colour(Layer::Complaints, Some(0.24)), COMPLAINT_COLOURS[0]);
+        assert_eq!(colour(Layer::Complaints, Some(0.25)), COMPLAINT_COLOURS[1]);
+        assert_eq!(colour(Layer::Complaints, Some(0.5)), COMPLAINT_COLOURS[2]);
         assert_eq!(colour(Layer::Complaints, Some(9.0)), COMPLAINT_COLOURS[4]);
         assert_eq!(colour(Layer::OnTime, Some(0.95)), ON_TIME_COLOURS[3]);
         assert_eq!(colour(Layer::OnTime, Some(0.79)), ON_TIME_COLOURS[0]);
