@@ -221,7 +221,8 @@ pub fn legend(layer: Layer, lang: Lang) -> Vec<(&'static str, String)> {
             })
             .collect(),
         Layer::Complaints => {
-            let d = |v: f64| dec(lang, v, 1);
+            // As many decimals as the break has: "0,25", "0,5", "1,0".
+            let d = |v: f64| dec(lang, v, if (v * 10.0).fract() == 0.0 { 1 } else { 2 });
             let b = COMPLAINT_BREAKS;
             vec![
                 (COMPLAINT_COLOURS[0], format!("< {}", d(b[0]))),
@@ -298,6 +299,8 @@ mod tests {
             "Không có trạm đo"
         );
         assert!(legend(Layer::Aqi, Lang::Vi)[2].1.contains("Kém"));
+        assert_eq!(legend(Layer::Complaints, Lang::Vi)[0].1, "< 0,25");
+        assert_eq!(legend(Layer::Complaints, Lang::Vi)[1].1, "0,25–0,5");
     }
 
     #[test]
