@@ -178,6 +178,22 @@ impl Figures {
                         .or_default()
                         .push_reading(msg.ts, values);
                 }
+                if t.domain == Domain::Flood
+                    && let Some(level) = values.get("water_level_cm").and_then(Value::as_number)
+                {
+                    // The day's peak takes every reading, even one older than the newest: a
+                    // restart rebuilds it from the day's readings in the store.
+                    let day = local_midnight_ms(msg.ts);
+                    let peak = self
+                        .flood_peak
+                        .entry(t.source.clone())
+                        .or_insert((day, level));
+                    if peak.0 < day {
+                        *peak = (day, level);
+                    } else if peak.0 == day {
+                        peak.1 = peak.1.max(level);
+                    }
+                }
                 let key = (t.domain, t.area.clone(), t.source.clone());
                 if self.latest.get(&key).is_some_and(|l| l.ts > msg.ts) {
                     return t.domain;
@@ -206,20 +222,6 @@ impl Figures {
                             }
                             None => {
                                 self.incident_since.remove(&k);
-                            }
-                        }
-                    }
-                    Domain::Flood => {
-                        if let Some(level) = latest.get("water_level_cm") {
-                            let day = local_midnight_ms(msg.ts);
-                            let peak = self
-                                .flood_peak
-                                .entry(t.source.clone())
-                                .or_insert((day, level));
-                            if peak.0 < day {
-                                *peak = (day, level);
-                            } else if peak.0 == day {
-                                peak.1 = peak.1.max(level);
                             }
                         }
                     }

@@ -199,6 +199,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             tracing::warn!(error = %e, "cannot read the air stations' last hours from the store")
         }
     }
+    // The flood gauges' readings of today: their peak of the day.
+    match reader
+        .readings_since(ioc_protocol::Domain::Flood, local_midnight_ms(now))
+        .await
+    {
+        Ok(readings) => readings.iter().for_each(|m| hub.apply(m)),
+        Err(e) => tracing::warn!(error = %e, "cannot read today's flood readings from the store"),
+    }
     // Events of the last 8 days: today's counts need today's, and the open complaints and
     // dossiers (backlog, overdue) may have been received any day the contract accepts.
     match reader

@@ -624,3 +624,30 @@ fn a_gauge_with_several_sensors_shows_the_newest_and_the_highest_peak() {
     );
     assert_eq!(gauge.peak_today_cm, Some(f64::from(g.bd3_cm) + 5.0));
 }
+
+#[test]
+fn the_days_peak_takes_readings_older_than_the_newest() {
+    // After a restart, the newest reading comes back first and the day's replay after it.
+    let mut f = figures();
+    let g = f.city.preset().flood_gauges[0].clone();
+    let now = MIDNIGHT + 20 * H;
+    let level = |f: &mut Figures, ts: i64, cm: f64| {
+        f.apply(&reading(
+            Domain::Flood,
+            &g.area,
+            &g.id,
+            ts,
+            &[("water_level_cm", Value::Number(cm))],
+        ));
+    };
+    level(&mut f, now, -10.0);
+    level(&mut f, MIDNIGHT + 14 * H, 152.0);
+    // Yesterday's high water is not today's peak.
+    level(&mut f, MIDNIGHT - H, 170.0);
+    let DomainFigures::Flood(fl) = f.compute(Domain::Flood, now, &SystemFigures::default()) else {
+        panic!()
+    };
+    let gauge = fl.gauges.iter().find(|x| x.id == g.id).unwrap();
+    assert_eq!(gauge.water_level_cm, Some(-10.0), "the newest level stays");
+    assert_eq!(gauge.peak_today_cm, Some(152.0));
+}
