@@ -419,29 +419,28 @@ impl AuthStore {
             return Err(AuthError::WeakPassword);
         }
         let hash = self.hash(password)?;
+        self.change_user(name, |u| {
+            u.hash = hash;
+            u.disabled = false;
+        })
+    }
+
+    /// Changes a user, saves, and ends the user's sessions.
+    fn change_user(&self, name: &str, change: impl FnOnce(&mut User)) -> Result<(), AuthError> {
         let mut s = self.lock();
         let u = s
             .users
             .iter_mut()
             .find(|u| u.name == name)
             .ok_or_else(|| AuthError::NoUser(name.to_owned()))?;
-        u.hash = hash;
-        u.disabled = false;
+        change(u);
         self.save_users(&mut s)?;
         self.end_where(&mut s, |p| p.display_key.is_none() && p.name == name)
     }
 
     /// Disables a user and ends their sessions.
     pub fn disable(&self, name: &str) -> Result<(), AuthError> {
-        let mut s = self.lock();
-        let u = s
-            .users
-            .iter_mut()
-            .find(|u| u.name == name)
-            .ok_or_else(|| AuthError::NoUser(name.to_owned()))?;
-        u.disabled = true;
-        self.save_users(&mut s)?;
-        self.end_where(&mut s, |p| p.display_key.is_none() && p.name == name)
+        self.change_user(name, |u| u.disabled = true)
     }
 
     /// Checks a user's password (slow on purpose, run it off the async threads). Unknown and
