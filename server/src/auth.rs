@@ -177,6 +177,9 @@ struct State {
     /// Modification times of the users and keys files as last read or written: the command
     /// line may change them while the server runs.
     seen: (Option<std::time::SystemTime>, Option<std::time::SystemTime>),
+    /// When the files were last looked at: every websocket asks once a second, so they are
+    /// looked at once a second at most, not once per question.
+    looked: Option<std::time::Instant>,
 }
 
 fn mtime(path: &Path) -> Option<std::time::SystemTime> {
@@ -306,6 +309,7 @@ impl AuthStore {
                     mtime(&dir.join("users.json")),
                     mtime(&dir.join("display-keys.json")),
                 ),
+                looked: None,
             }),
             lifetimes,
             ended,
@@ -317,7 +321,20 @@ impl AuthStore {
     /// The state, with users and keys read again if the command line changed their files;
     /// sessions of users disabled and keys revoked there end.
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.lock_looking(false)
+    }
+
+    /// [`AuthStore::lock`]; with `always`, the files are looked at whatever the time since the
+    /// last look (a login, a key exchange: rare, and they must see a user added a moment ago).
+    fn lock_looking(&self, always: bool) -> std::sync::MutexGuard<'_, State> {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let recent = s
+            .looked
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+        if recent && !always {
+            return s;
+        }
+        s.looked = Some(std::time::Instant::now());
         let (users_path, keys_path) = (
             self.dir.join("users.json"),
             self.dir.join("display-keys.json"),
@@ -447,7 +464,7 @@ impl AuthStore {
     /// disabled users take as long as known ones and fail the same way.
     pub fn verify(&self, name: &str, password: &str) -> Option<Principal> {
         let user = self
-            .lock()
+            .lock_looking(true)
             .users
             .iter()
             .find(|u| u.name == name && !u.disabled)
@@ -599,7 +616,7 @@ impl AuthStore {
     /// The display principal of a key's secret, if the key exists and is not revoked.
     pub fn display(&self, secret: &str) -> Option<Principal> {
         let h = sha256_hex(secret);
-        let s = self.lock();
+        let s = self.lock_looking(true);
         let k = s
             .keys
             .iter()

@@ -89,10 +89,12 @@ fn the_command_line_changes_reach_a_running_store() {
     let t = running
         .start_session(running.verify("officer2", "a long password 2").unwrap())
         .unwrap();
-    // Another process (the command line) disables the user.
+    // Another process (the command line) disables the user; the running store looks at the
+    // files once a second.
     std::thread::sleep(std::time::Duration::from_millis(20));
     let cli = store(dir.path());
     cli.disable("officer2").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1050));
     assert!(running.session(&t).is_none(), "ended by the file's change");
 }
 
