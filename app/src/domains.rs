@@ -143,6 +143,12 @@ fn highest<T>(items: &[T], value: impl Fn(&T) -> Option<f64>, n: usize) -> Vec<(
     v
 }
 
+/// A word of the screen as a label, following the language.
+fn label(w: Word) -> Signal<String> {
+    let lang = use_lang();
+    Signal::derive(move || t(lang.get(), w).to_owned())
+}
+
 /// A figure or a dash.
 fn or_dash(v: Option<String>) -> String {
     v.unwrap_or_else(|| "—".to_owned())
@@ -193,7 +199,7 @@ pub fn TrafficTile(
                 <Kpi field="speed_kmh" label=Signal::derive(move || format!("{} (km/h)", t(lang.get(), Word::AverageSpeed))) value=speed />
                 <Kpi field="congestion" label=congestion_label value=congestion
                     tone=Signal::derive(move || format!("level-text-{}", level().map_or(0, |v| v.round() as i64))) />
-                <Kpi field="incidents" label=Signal::derive(move || t(lang.get(), Word::Incidents).to_owned()) value=incidents />
+                <Kpi field="incidents" label=label(Word::Incidents) value=incidents />
             </div>
             {(!compact).then(|| view! {
                 <TrafficDetail />
@@ -363,7 +369,7 @@ pub fn EnvTile(#[prop(optional)] compact: bool) -> impl IntoView {
             .map_or("aqi-none", |(v, _)| aqi_band(Lang::En, v).0)
             .to_owned()
     });
-    let label = Signal::derive(move || {
+    let aqi_label = Signal::derive(move || {
         let l = lang.get();
         match aqi() {
             Some((v, false)) => format!(
@@ -399,10 +405,10 @@ pub fn EnvTile(#[prop(optional)] compact: bool) -> impl IntoView {
     view! {
         <TileFrame code="env" title=Word::AirQualityTitle domain=Domain::Env>
             <div class="kpis">
-                <Kpi field="city_aqi" label=label value=value tone=tone />
+                <Kpi field="city_aqi" label=aqi_label value=value tone=tone />
                 <Kpi field="city_pm25" label=Signal::derive(move || format!("{} (µg/m³)", t(lang.get(), Word::Pm25))) value=pm />
                 {(!compact).then(|| view! {
-                    <Kpi field="stations" label=Signal::derive(move || t(lang.get(), Word::Stations).to_owned()) value=stations />
+                    <Kpi field="stations" label=label(Word::Stations) value=stations />
                 })}
             </div>
             {(!compact).then(|| view! { <crate::tiles::EnvTable /> })}
@@ -510,9 +516,9 @@ pub fn FloodTile(#[prop(optional)] compact: bool) -> impl IntoView {
     view! {
         <TileFrame code="flood" title=if compact { Word::FloodingShort } else { Word::Flooding } domain=Domain::Flood>
             <div class="kpis">
-                <Kpi field="max_alarm" label=Signal::derive(move || t(lang.get(), Word::HighestAlarm).to_owned()) value=alarm tone=tone />
-                <Kpi field="at_alarm" label=Signal::derive(move || t(lang.get(), Word::GaugesAtAlarm).to_owned()) value=at />
-                <Kpi field="max_rain" label=Signal::derive(move || t(lang.get(), Word::RainMmh).to_owned()) value=rain />
+                <Kpi field="max_alarm" label=label(Word::HighestAlarm) value=alarm tone=tone />
+                <Kpi field="at_alarm" label=label(Word::GaugesAtAlarm) value=at />
+                <Kpi field="max_rain" label=label(Word::RainMmh) value=rain />
             </div>
             {(!compact).then(|| view! { <FloodDetail /> })}
         </TileFrame>
@@ -590,7 +596,6 @@ pub fn ComplaintTile(#[prop(optional)] compact: bool) -> impl IntoView {
     let on_time = Signal::derive(move || {
         or_dash(c().and_then(|c| c.on_time_rate).map(|r| pct(lang.get(), r)))
     });
-    let label = move |w: Word| Signal::derive(move || t(lang.get(), w).to_owned());
     view! {
         <TileFrame code="complaint" title=if compact { Word::ComplaintsShort } else { Word::Complaints } domain=Domain::Complaint>
             <div class="kpis">
@@ -730,7 +735,6 @@ pub fn ServiceTile(#[prop(optional)] compact: bool) -> impl IntoView {
     let share = move |f: fn(&ServiceCounts) -> Option<f64>| {
         Signal::derive(move || or_dash(c().and_then(|c| f(&c)).map(|r| pct(lang.get(), r))))
     };
-    let label = move |w: Word| Signal::derive(move || t(lang.get(), w).to_owned());
     let on_time_tone = Signal::derive(move || {
         match c().and_then(|c| c.on_time_rate) {
             Some(r) if r < 0.9 => "warn",
@@ -910,7 +914,6 @@ pub fn SystemTile(#[prop(optional)] compact: bool) -> impl IntoView {
     let screens = Signal::derive(move || {
         or_dash(sys().map(|s| int(lang.get(), u64::from(s.websocket_clients))))
     });
-    let label = move |w: Word| Signal::derive(move || t(lang.get(), w).to_owned());
     view! {
         <TileFrame code="system" title=Word::SystemHealth domain=Domain::System>
             <div class="kpis">

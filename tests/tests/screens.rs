@@ -81,6 +81,10 @@ async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {
 /// The server with the areas' outlines, and the simulated city publishing to its broker:
 /// two hours replayed in about 12 s, then live.
 async fn city(mqtt_listen: Option<SocketAddr>) -> anyhow::Result<(TestServer, Sim)> {
+    assert!(
+        dist_built(),
+        "dist/ is missing: build the app first (scripts/build-app)"
+    );
     let boundaries = shared_data_file(HCMC_BOUNDARIES)?.display().to_string();
     let mut args = vec!["--city-boundaries".to_owned(), boundaries];
     if let Some(addr) = mqtt_listen {
@@ -432,10 +436,6 @@ async fn open_live(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_at_1920x1080_and_4k() -> anyhow::Result<()> {
-    assert!(
-        dist_built(),
-        "dist/ is missing: build the app first (scripts/build-app)"
-    );
     let (server, mut sim) = city(None).await?;
     let areas = area_codes(&server).await?;
     let mut data_within = Duration::from_secs(60);
@@ -511,10 +511,6 @@ async fn console_at_1920x1080_and_4k() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wall_fits_without_scrollbars_and_rotates() -> anyhow::Result<()> {
-    assert!(
-        dist_built(),
-        "dist/ is missing: build the app first (scripts/build-app)"
-    );
     let (server, mut sim) = city(None).await?;
     let areas = area_codes(&server).await?;
     let mut data_within = Duration::from_secs(60);
@@ -591,10 +587,6 @@ async fn wall_fits_without_scrollbars_and_rotates() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn language_switch_changes_the_words() -> anyhow::Result<()> {
-    assert!(
-        dist_built(),
-        "dist/ is missing: build the app first (scripts/build-app)"
-    );
     let (server, mut sim) = city(None).await?;
     let browser = Browser::start(1920, 1080).await?;
     browser
@@ -690,10 +682,6 @@ async fn language_switch_changes_the_words() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wall_recovers_after_a_server_restart() -> anyhow::Result<()> {
-    assert!(
-        dist_built(),
-        "dist/ is missing: build the app first (scripts/build-app)"
-    );
     // The embedded broker on a fixed port, kept across the restart, as in production: the
     // simulator reconnects to it by itself.
     let mqtt: SocketAddr = ([127, 0, 0, 1], free_port()).into();
@@ -799,10 +787,6 @@ fn mean_path(field: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_area_on_the_map_opens_its_history_in_three_ranges() -> anyhow::Result<()> {
-    assert!(
-        dist_built(),
-        "dist/ is missing: build the app first (scripts/build-app)"
-    );
     let (server, mut sim) = city(None).await?;
     let browser = Browser::start(1920, 1080).await?;
     browser
