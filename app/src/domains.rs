@@ -6,7 +6,7 @@
 //! its rotating panel. Every figure comes from the live state (`LiveState::figures`).
 
 use ioc_protocol::Domain;
-use ioc_protocol::live::{ComplaintCounts, ServiceCounts};
+use ioc_protocol::live::{ComplaintCounts, ServiceCounts, SystemFigures};
 use leptos::prelude::*;
 
 use crate::city::use_city;
@@ -901,28 +901,53 @@ pub fn SystemTile(#[prop(optional)] compact: bool) -> impl IntoView {
     let offline = Signal::derive(move || {
         or_dash(sys().map(|s| int(lang.get(), u64::from(s.sources_offline))))
     });
-    let offline_tone = Signal::derive(move || {
-        if sys().is_some_and(|s| s.sources_offline > 0) {
-            "warn".to_owned()
-        } else {
-            String::new()
-        }
-    });
     let rate = Signal::derive(move || or_dash(sys().map(|s| dec(lang.get(), s.readings_per_s, 1))));
     let rejected =
         Signal::derive(move || or_dash(sys().map(|s| dec(lang.get(), s.rejected_per_s, 1))));
     let screens = Signal::derive(move || {
         or_dash(sys().map(|s| int(lang.get(), u64::from(s.websocket_clients))))
     });
+    let lost = Signal::derive(move || or_dash(sys().map(|s| int(lang.get(), s.lost_messages))));
+    let warn_if = move |bad: fn(&SystemFigures) -> bool| {
+        Signal::derive(move || {
+            if sys().is_some_and(|s| bad(&s)) {
+                "warn".to_owned()
+            } else {
+                String::new()
+            }
+        })
+    };
+    let broker = Signal::derive(move || {
+        or_dash(sys().map(|s| {
+            t(
+                lang.get(),
+                if s.broker_connected {
+                    Word::Online
+                } else {
+                    Word::Offline
+                },
+            )
+            .to_owned()
+        }))
+    });
+    let store = Signal::derive(move || {
+        or_dash(sys().map(|s| match (s.store_writable, s.spool_batches) {
+            (true, 0) => t(lang.get(), Word::Online).to_owned(),
+            (_, n) => format!("{} ({})", t(lang.get(), Word::Spooling), int(lang.get(), n)),
+        }))
+    });
     view! {
         <TileFrame code="system" title=Word::SystemHealth domain=Domain::System>
             <div class="kpis">
                 <Kpi field="sources_online" label=label(Word::SourcesOnline) value=online />
-                <Kpi field="sources_offline" label=label(Word::SourcesOffline) value=offline tone=offline_tone />
+                <Kpi field="sources_offline" label=label(Word::SourcesOffline) value=offline tone=warn_if(|s| s.sources_offline > 0) />
                 <Kpi field="readings_per_s" label=label(Word::ReadingsPerS) value=rate />
                 {(!compact).then(|| view! {
                     <Kpi field="rejected_per_s" label=label(Word::RejectedPerS) value=rejected />
                     <Kpi field="websocket_clients" label=label(Word::Screens) value=screens />
+                    <Kpi field="lost_messages" label=label(Word::LostMessages) value=lost tone=warn_if(|s| s.lost_messages > 0) />
+                    <Kpi field="broker_connected" label=label(Word::Broker) value=broker tone=warn_if(|s| !s.broker_connected) />
+                    <Kpi field="store_writable" label=label(Word::DataStore) value=store tone=warn_if(|s| !s.store_writable || s.spool_batches > 0) />
                 })}
             </div>
             {(!compact).then(|| view! { <SystemDetail /> })}

@@ -117,6 +117,20 @@ pub fn area_value(state: &LiveState, layer: Layer, area: &str) -> Option<AreaVal
     }
 }
 
+/// How many of an area's sensors behind `layer` are offline: they reported before, but not
+/// within their domain's expected interval. Event layers have no sensors.
+pub fn offline_sources(state: &LiveState, layer: Layer, area: &str) -> u32 {
+    let domain = match layer {
+        Layer::Aqi => Domain::Env,
+        Layer::Congestion => Domain::Traffic,
+        Layer::Flood => Domain::Flood,
+        Layer::Complaints | Layer::OnTime => return 0,
+    };
+    state
+        .stat(domain, area)
+        .map_or(0, |s| s.sources.saturating_sub(s.fresh_sources))
+}
+
 fn stat_value(state: &LiveState, domain: Domain, area: &str, field: &str) -> Option<AreaValue> {
     let s = state.stat(domain, area)?;
     s.fields.get(field).map(|f| AreaValue {

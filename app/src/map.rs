@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use crate::city::{short_label, use_city};
 use crate::drilldown::use_drill;
 use crate::i18n::{Lang, Word, t, use_lang};
-use crate::layers::{Layer, area_value, colour, dark_text_on, legend, value_text};
+use crate::layers::{Layer, area_value, colour, dark_text_on, legend, offline_sources, value_text};
 use crate::live::{Live, LiveState};
 
 /// Areas smaller than this get no label on the outline map.
@@ -31,6 +31,8 @@ struct Cell {
     fill: &'static str,
     dark_text: bool,
     stale: bool,
+    /// Sensors of the area behind this layer that stopped reporting.
+    offline: u32,
 }
 
 fn cells(map: &CityMap, state: &LiveState, layer: Layer, lang: Lang) -> Vec<Cell> {
@@ -52,9 +54,23 @@ fn cells(map: &CityMap, state: &LiveState, layer: Layer, lang: Lang) -> Vec<Cell
                 fill,
                 dark_text: dark_text_on(fill),
                 stale: v.is_some_and(|v| v.stale),
+                offline: offline_sources(state, layer, &a.code),
             }
         })
         .collect()
+}
+
+/// An area's tooltip: its name, its figure, and its sensors offline.
+fn tooltip(c: &Cell, lang: Lang) -> String {
+    let mut s = format!("{} {}", c.label, c.value);
+    if c.offline > 0 {
+        s.push_str(&format!(
+            " · {}: {}",
+            t(lang, Word::SourcesOffline),
+            c.offline
+        ));
+    }
+    s
 }
 
 /// The highest water level of an area's gauges, cm.
@@ -116,12 +132,13 @@ pub fn CityMapView(layer: RwSignal<Layer>, #[prop(optional)] chooser: bool) -> i
                         view! {
                             <path
                                 class="map-area"
-                                class:stale=move || cell(&c1).is_some_and(|c| c.stale)
+                                class:stale={let c = c1.clone(); move || cell(&c).is_some_and(|c| c.stale)}
+                                class:has-offline=move || cell(&c1).is_some_and(|c| c.offline > 0)
                                 data-area=code.clone()
                                 d=a.d.clone()
                                 fill=move || cell(&c2).map_or(crate::layers::NO_DATA, |c| c.fill)
                                 on:click=move |_| drill.0.set(Some(open.clone()))
-                            ><title>{let c = code.clone(); move || cell(&c).map(|c| format!("{} {}", c.label, c.value)).unwrap_or_default()}</title></path>
+                            ><title>{let c = code.clone(); move || cell(&c).map(|c| tooltip(&c, lang.get())).unwrap_or_default()}</title></path>
                         }
                     })
                     .collect_view();
@@ -177,8 +194,15 @@ pub fn CityMapView(layer: RwSignal<Layer>, #[prop(optional)] chooser: bool) -> i
                                     {let c = c3.clone(); move || cell(&c).map(|c| c.label).unwrap_or_default()}
                                 </text>
                                 <text class="map-value" x=x + 50.0 y=y + 76.0 text-anchor="middle" font-size="30">
-                                    {move || cell(&c6).map(|c| c.value).unwrap_or_default()}
+                                    {let c = c6.clone(); move || cell(&c).map(|c| c.value).unwrap_or_default()}
                                 </text>
+                                {move || cell(&c6).filter(|c| c.offline > 0).map(|c| view! {
+                                    <g class="map-offline" data-offline=c.offline>
+                                        <title>{tooltip(&c, lang.get())}</title>
+                                        <rect x=x + 58.0 y=y + 6.0 width="36" height="22" rx="5" />
+                                        <text x=x + 76.0 y=y + 23.0 text-anchor="middle" font-size="17">{format!("⚠{}", c.offline)}</text>
+                                    </g>
+                                })}
                             </g>
                         }
                     })

@@ -279,6 +279,18 @@ pub struct SystemFigures {
     pub readings_per_s: f64,
     pub rejected_per_s: f64,
     pub websocket_clients: u32,
+    /// Messages lost on the way, counted from gaps in each source's `seq` since start.
+    #[serde(default)]
+    pub lost_messages: u64,
+    /// The server's MQTT subscriber is connected and subscribed.
+    #[serde(default)]
+    pub broker_connected: bool,
+    /// The store takes writes (false while they go to the on-disk spool).
+    #[serde(default)]
+    pub store_writable: bool,
+    /// Batches waiting in the spool for the store.
+    #[serde(default)]
+    pub spool_batches: u64,
 }
 
 /// The figures of one domain, sent whole when any of them changes.

@@ -135,6 +135,9 @@ pub struct HttpConfig {
     /// TLS only, and the session cookie is `__Host-` and Secure.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// A bearer token that lets a Prometheus scraper read `/metrics` without a session
+    /// (supervisors and admins can read it with theirs). Prefer `IOC_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -188,6 +191,7 @@ impl Default for HttpConfig {
             display_session_days: 365,
             tls_cert: None,
             tls_key: None,
+            metrics_token: None,
         }
     }
 }
@@ -310,6 +314,9 @@ pub struct Cli {
     /// HTTPS private key (PEM).
     #[arg(long, env = "IOC_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// A bearer token for Prometheus to read `/metrics` (else a supervisor's session).
+    #[arg(long, env = "IOC_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// GeoJSON boundaries of the city's areas, for the map (default: the preset's own, if any).
     #[arg(long, env = "IOC_CITY_BOUNDARIES")]
     pub city_boundaries: Option<PathBuf>,
@@ -420,6 +427,9 @@ impl Config {
         }
         if cli.tls_cert.is_some() {
             self.http.tls_cert.clone_from(&cli.tls_cert);
+        }
+        if cli.metrics_token.is_some() {
+            self.http.metrics_token.clone_from(&cli.metrics_token);
         }
         if cli.tls_key.is_some() {
             self.http.tls_key.clone_from(&cli.tls_key);

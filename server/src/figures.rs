@@ -665,6 +665,21 @@ impl Figures {
         }
     }
 
+    /// Every telemetry source with the time of its newest reading, and whether that is within
+    /// its domain's expected interval.
+    pub fn sources_seen(&self, now: i64) -> Vec<SourceSeen> {
+        self.latest
+            .iter()
+            .map(|((domain, area, source), l)| SourceSeen {
+                domain: *domain,
+                area: area.clone(),
+                source: source.clone(),
+                ts: l.ts,
+                online: now - l.ts <= self.window_ms(*domain),
+            })
+            .collect()
+    }
+
     fn system(&self, now: i64, intake: &SystemFigures) -> SystemFigures {
         let mut online = 0;
         let mut offline = Vec::new();
@@ -684,6 +699,17 @@ impl Figures {
             ..intake.clone()
         }
     }
+}
+
+/// One telemetry source as `/metrics` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSeen {
+    pub domain: Domain,
+    pub area: String,
+    pub source: String,
+    /// Its newest reading's `ts`, epoch ms.
+    pub ts: i64,
+    pub online: bool,
 }
 
 #[cfg(test)]

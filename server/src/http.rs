@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -46,6 +47,10 @@ pub struct AppState {
     pub pipeline: crate::ingest::Pipeline,
     /// The gateways and their tokens (HTTP ingest).
     pub gateways: Arc<crate::auth::gateways::Gateways>,
+    /// The bearer token of `/metrics`, if one is configured.
+    pub metrics_token: Option<Arc<str>>,
+    /// Turns true when the server stops: websockets send a close frame and end.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The largest message a browser may send over `/ws`.
@@ -91,6 +96,8 @@ pub fn routes() -> Vec<Route> {
     let admin = Access::Role(Role::Admin);
     vec![
         route("/healthz", GET, Public, get(healthz)),
+        route("/readyz", GET, Public, get(readyz)),
+        route("/metrics", GET, Access::Metrics, get(metrics)),
         route("/api/v1/login", POST, Public, post(routes::login)),
         route(
             "/api/v1/display/session",
@@ -243,6 +250,39 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
         "websocket_clients": state.hub.clients(),
         "store": state.writer.report(),
     }))
+}
+
+/// `GET /readyz`: 200 when the server can take data (broker connected and subscribed, store
+/// taking writes), else 503 with what is not ready. For load balancers and orchestrators.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let broker = state
+        .ingest
+        .broker_connected
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let store = state.writer.stats().writable();
+    let status = if broker && store {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "ready": broker && store,
+        "broker_connected": broker,
+        "store_writable": store,
+    });
+    (status, Json(body)).into_response()
+}
+
+/// `GET /metrics`: Prometheus' text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&state),
+    )
+        .into_response()
 }
 
 async fn rejected(State(state): State<AppState>) -> impl IntoResponse {
@@ -430,14 +470,26 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
     let mut ping = tokio::time::interval(HEARTBEAT_EVERY);
     ping.tick().await;
     let limit = state.ws_send_timeout;
-    let mut ok = send(&mut tx, WsMessage::Text(snapshot.as_ref().into()), limit).await;
-    while ok {
+    let counters = state.hub.counters();
+    let mut stopping = state.stopping.clone();
+    let mut sent = send(&mut tx, WsMessage::Text(snapshot.as_ref().into()), limit).await;
+    while sent.is_ok() {
         let outgoing = tokio::select! {
+            _ = stopping.changed() => {
+                // The server stops: say so (1001, going away); the app reconnects.
+                let frame = axum::extract::ws::CloseFrame {
+                    code: axum::extract::ws::close_code::AWAY,
+                    reason: "server restarting".into(),
+                };
+                let _ = send(&mut tx, WsMessage::Close(Some(frame)), limit).await;
+                break;
+            }
             d = deltas.recv() => match d {
                 Ok(text) => Some(text),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Too far behind: the newest state, not the backlog.
                     tracing::debug!(missed, "websocket behind; sending a fresh snapshot");
+                    counters.ws_lagged.fetch_add(1, Ordering::Relaxed);
                     let (snapshot, rx) = state.hub.subscribe();
                     deltas = rx;
                     Some(snapshot)
@@ -446,6 +498,7 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
             },
             req = requests.recv() => match req {
                 Some(ClientMsg::Resync) => {
+                    counters.ws_requested.fetch_add(1, Ordering::Relaxed);
                     let (snapshot, rx) = state.hub.subscribe();
                     deltas = rx;
                     Some(snapshot)
@@ -472,9 +525,11 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
                 let silent = heard.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
                 if silent > DEAD_AFTER {
                     tracing::info!(?silent, "websocket peer silent; dropping it");
+                    counters.ws_silent.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
-                if !send(&mut tx, WsMessage::Ping(Vec::new().into()), limit).await {
+                sent = send(&mut tx, WsMessage::Ping(Vec::new().into()), limit).await;
+                if sent.is_err() {
                     break;
                 }
                 let beat = ServerMsg::Heartbeat { server_time: chrono::Utc::now().timestamp_millis() };
@@ -482,8 +537,15 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
             }
         };
         if let Some(text) = outgoing {
-            ok = send(&mut tx, WsMessage::Text(text.as_ref().into()), limit).await;
+            sent = send(&mut tx, WsMessage::Text(text.as_ref().into()), limit).await;
+            if sent.is_ok() {
+                counters.ws_sent.fetch_add(1, Ordering::Relaxed);
+            }
         }
+    }
+    if sent == Err(Unsent::Slow) {
+        tracing::info!("websocket peer stopped reading; dropping it");
+        counters.ws_slow.fetch_add(1, Ordering::Relaxed);
     }
     reader.abort();
     let _ = tokio::time::timeout(Duration::from_secs(1), tx.close()).await;
@@ -501,14 +563,27 @@ async fn end_session_socket(
     let _ = send(tx, WsMessage::Close(Some(frame)), limit).await;
 }
 
-/// Sends one message; false when the peer is gone or did not take it within `limit` (it
-/// stopped reading: dropping it is what keeps its state bounded).
+/// Why a message was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unsent {
+    /// The connection is closed or broken.
+    Gone,
+    /// The peer did not take it within the limit: it stopped reading. Dropping it is what
+    /// keeps its state bounded.
+    Slow,
+}
+
+/// Sends one message, within `limit`.
 async fn send(
     tx: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
     msg: WsMessage,
     limit: Duration,
-) -> bool {
-    matches!(tokio::time::timeout(limit, tx.send(msg)).await, Ok(Ok(())))
+) -> Result<(), Unsent> {
+    match tokio::time::timeout(limit, tx.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Unsent::Gone),
+        Err(_) => Err(Unsent::Slow),
+    }
 }
 
 #[cfg(test)]

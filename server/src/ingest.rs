@@ -39,6 +39,93 @@ pub struct IngestStats {
     pub broker_connected: AtomicBool,
     /// QoS 0 messages dropped because the store writer's queue was full.
     pub dropped_qos0: AtomicU64,
+    /// CONNACKs from the broker: the first connection and every reconnection.
+    pub broker_connects: AtomicU64,
+    /// Lost messages per source, from gaps in `seq`.
+    pub sequences: Mutex<Sequences>,
+}
+
+/// How many `seq` values below a source's highest are remembered, so that a message arriving
+/// late (or again) within them is told from a lost one.
+const SEQ_WINDOW: u64 = 64;
+/// Sources whose `seq` is followed; beyond, new sources are not (a misbehaving gateway inventing
+/// source ids cannot grow this without bound).
+const MAX_SEQ_SOURCES: usize = 100_000;
+
+/// Gaps in each source's `seq` (CONTRACT.md: increasing per source; gaps are lost messages).
+#[derive(Debug, Default)]
+pub struct Sequences {
+    by_topic: std::collections::HashMap<Box<str>, SeqTrack>,
+    /// Lost messages of every source, since start.
+    pub lost: u64,
+    /// Times a source's `seq` went back far below what it had sent (a gateway restarted and
+    /// counts from zero again): followed afresh, nothing counted as lost.
+    pub restarts: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SeqTrack {
+    highest: u64,
+    /// Bit i set: `highest - i` was received.
+    seen: u64,
+    lost: u64,
+}
+
+impl Sequences {
+    /// Takes in one accepted message's `seq`.
+    pub fn observe(&mut self, topic: &str, seq: u64) {
+        let Some(t) = self.by_topic.get_mut(topic) else {
+            if self.by_topic.len() < MAX_SEQ_SOURCES {
+                let first = SeqTrack {
+                    highest: seq,
+                    seen: 1,
+                    lost: 0,
+                };
+                self.by_topic.insert(topic.into(), first);
+            }
+            return;
+        };
+        if seq > t.highest {
+            let ahead = seq - t.highest;
+            // The values between the old highest and this one have not come (yet).
+            let missing = ahead - 1;
+            t.lost += missing;
+            self.lost += missing;
+            t.seen = if ahead >= SEQ_WINDOW {
+                0
+            } else {
+                t.seen << ahead
+            } | 1;
+            t.highest = seq;
+        } else if t.highest - seq < SEQ_WINDOW {
+            let bit = 1 << (t.highest - seq);
+            if t.seen & bit == 0 {
+                // Late, not lost: it was counted as missing when a higher one came.
+                t.seen |= bit;
+                t.lost = t.lost.saturating_sub(1);
+                self.lost = self.lost.saturating_sub(1);
+            }
+        } else {
+            *t = SeqTrack {
+                highest: seq,
+                seen: 1,
+                lost: t.lost,
+            };
+            self.restarts += 1;
+        }
+    }
+
+    /// Lost messages per source (topic), for the sources that lost any.
+    pub fn lost_by_topic(&self) -> Vec<(&str, u64)> {
+        let mut v: Vec<(&str, u64)> = self
+            .by_topic
+            .iter()
+            .filter(|(_, t)| t.lost > 0)
+            .map(|(k, t)| (&**k, t.lost))
+            .collect();
+        v.sort_unstable();
+        v
+    }
 }
 
 #[derive(Debug, Default)]
@@ -172,6 +259,13 @@ impl Pipeline {
                 };
                 self.stats.accepted.fetch_add(1, Ordering::Relaxed);
                 self.stats.points.fetch_add(points, Ordering::Relaxed);
+                if let Some(seq) = msg.seq {
+                    self.stats
+                        .sequences
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .observe(topic, seq);
+                }
                 self.hub.apply(&msg);
                 Ok(msg)
             }
@@ -276,6 +370,7 @@ pub async fn run_subscriber(
             }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 backoff = Duration::from_millis(100);
+                stats.broker_connects.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(
                     host = %cfg.host,
                     port = cfg.port,
@@ -326,6 +421,38 @@ pub async fn disconnect(client: &AsyncClient) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seq_gaps_count_lost_messages_and_late_ones_are_not_lost() {
+        let mut s = Sequences::default();
+        for seq in [0, 1, 2, 5, 6] {
+            s.observe("ioc/v1/env/q1/a", seq);
+        }
+        assert_eq!(s.lost, 2, "3 and 4 never came");
+        // 4 comes late, and 6 again (a QoS 1 redelivery): neither is a gap nor a loss.
+        s.observe("ioc/v1/env/q1/a", 4);
+        s.observe("ioc/v1/env/q1/a", 6);
+        assert_eq!(s.lost, 1);
+        // Another source has its own count.
+        s.observe("ioc/v1/env/q1/b", 10);
+        s.observe("ioc/v1/env/q1/b", 20);
+        assert_eq!(s.lost, 10);
+        assert_eq!(
+            s.lost_by_topic(),
+            vec![("ioc/v1/env/q1/a", 1), ("ioc/v1/env/q1/b", 9)]
+        );
+        // A jump beyond the window.
+        s.observe("ioc/v1/env/q1/b", 200);
+        assert_eq!(s.lost, 10 + 179);
+        // A gateway restarted and counts from 0 again: not a loss, followed afresh.
+        s.observe("ioc/v1/env/q1/b", 0);
+        s.observe("ioc/v1/env/q1/b", 1);
+        assert_eq!(s.restarts, 1);
+        assert_eq!(s.lost, 10 + 179);
+        // The first seq of a source is where it starts: nothing before it is counted.
+        s.observe("ioc/v1/env/q1/c", 1_000_000);
+        assert_eq!(s.lost, 10 + 179);
+    }
 
     #[test]
     fn rejected_report_keeps_counts_and_recent() {

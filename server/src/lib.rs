@@ -25,6 +25,7 @@ pub mod http;
 pub mod http_ingest;
 pub mod ingest;
 pub mod live;
+pub mod metrics;
 pub mod store;
 pub mod tls;
 
@@ -241,7 +242,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         max_packet_bytes: config.mqtt.max_packet_bytes,
     };
     let (client, eventloop) = ingest::mqtt_client(&sub_cfg);
-    let (writer, _writer_stats, writer_task) = store::writer::spawn(
+    let (writer, writer_stats, writer_task) = store::writer::spawn(
         backend,
         spool,
         Some(client.clone()),
@@ -260,6 +261,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         },
         stops.writer.subscribe(),
     );
+    hub.set_store(writer_stats);
     let pipeline = Pipeline {
         city: city.clone(),
         hub: hub.clone(),
@@ -296,6 +298,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             auth,
             pipeline: http_pipeline,
             gateways: all_gateways,
+            metrics_token: config.http.metrics_token.as_deref().map(Arc::from),
+            stopping: stops.rest.subscribe(),
         },
         &config.dist_dir,
     );

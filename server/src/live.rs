@@ -22,6 +22,8 @@ use crate::city::City;
 use crate::config::LiveConfig;
 use crate::figures::{Figures, local_midnight_ms};
 use crate::ingest::IngestStats;
+use crate::store::writer::WriterStats;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How many published deltas a websocket may be behind before it is resynced.
 const BROADCAST_CAPACITY: usize = 64;
@@ -70,6 +72,29 @@ pub struct Hub {
     deltas: broadcast::Sender<Arc<str>>,
     /// Ingest's counters, for the System figures' rates.
     intake: std::sync::OnceLock<Arc<IngestStats>>,
+    /// The store writer's, for the System figures' store state.
+    store: std::sync::OnceLock<Arc<WriterStats>>,
+    counters: HubCounters,
+}
+
+/// What the hub and the websockets did, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct HubCounters {
+    /// Messages taken into the live picture.
+    pub applied: AtomicU64,
+    /// Deltas published, and their bytes (each serialised once).
+    pub deltas: AtomicU64,
+    pub delta_bytes: AtomicU64,
+    /// Snapshots built, for a connect or a resync.
+    pub snapshots: AtomicU64,
+    /// Messages sent over websockets.
+    pub ws_sent: AtomicU64,
+    /// Resyncs: the client fell behind, or it asked.
+    pub ws_lagged: AtomicU64,
+    pub ws_requested: AtomicU64,
+    /// Websockets dropped: a send timed out (it stopped reading), or it went silent.
+    pub ws_slow: AtomicU64,
+    pub ws_silent: AtomicU64,
 }
 
 impl Hub {
@@ -92,7 +117,35 @@ impl Hub {
             changed: Notify::new(),
             deltas: broadcast::channel(BROADCAST_CAPACITY).0,
             intake: std::sync::OnceLock::new(),
+            store: std::sync::OnceLock::new(),
+            counters: HubCounters::default(),
         }
+    }
+
+    /// Lets the System figures read the store writer's state.
+    pub fn set_store(&self, stats: Arc<WriterStats>) {
+        let _ = self.store.set(stats);
+    }
+
+    /// The hub's and the websockets' counters.
+    pub fn counters(&self) -> &HubCounters {
+        &self.counters
+    }
+
+    /// The System figures as they are now (what `/metrics` and the System tile show).
+    pub fn system_figures(&self) -> SystemFigures {
+        let now = Utc::now().timestamp_millis();
+        let state = self.lock();
+        let intake = self.system_intake(&state);
+        match state.figures.compute(Domain::System, now, &intake) {
+            DomainFigures::System(s) => s,
+            _ => intake,
+        }
+    }
+
+    /// Every telemetry source, its newest reading's time and whether it is online.
+    pub fn sources(&self, now: i64) -> Vec<crate::figures::SourceSeen> {
+        self.lock().figures.sources_seen(now)
     }
 
     /// Lets the System figures read ingest's counters.
@@ -116,6 +169,7 @@ impl Hub {
                 .collect(),
             Body::Event(_) => BTreeMap::new(),
         };
+        self.counters.applied.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
         let domain = state.figures.apply(msg);
         state.dirty_domains.insert(domain);
@@ -246,6 +300,10 @@ impl Hub {
         let text: Arc<str> = serde_json::to_string(&msg)
             .expect("live messages always serialise")
             .into();
+        self.counters.deltas.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .delta_bytes
+            .fetch_add(text.len() as u64, Ordering::Relaxed);
         // Sent under the lock, so that a snapshot taken under the same lock is exactly
         // followed by the deltas after it. No receiver is not an error.
         let _ = self.deltas.send(text);
@@ -261,10 +319,18 @@ impl Hub {
                 }
                 _ => 0.0,
             };
+        let ingest = self.intake.get();
+        let store = self.store.get();
         SystemFigures {
             readings_per_s: rate(|s| s.1),
             rejected_per_s: rate(|s| s.2),
             websocket_clients: self.clients() as u32,
+            lost_messages: ingest.map_or(0, |i| {
+                i.sequences.lock().unwrap_or_else(|e| e.into_inner()).lost
+            }),
+            broker_connected: ingest.is_some_and(|i| i.broker_connected.load(Ordering::Relaxed)),
+            store_writable: store.is_none_or(|w| w.writable()),
+            spool_batches: store.map_or(0, |w| w.spool_batches.load(Ordering::Relaxed)),
             ..SystemFigures::default()
         }
     }
@@ -333,6 +399,7 @@ impl Hub {
         };
         let rx = self.deltas.subscribe();
         drop(guard);
+        self.counters.snapshots.fetch_add(1, Ordering::Relaxed);
         let text = serde_json::to_string(&ServerMsg::Snapshot(snapshot))
             .expect("live messages always serialise");
         (text.into(), rx)

@@ -286,6 +286,17 @@ impl TestServer {
         Ok(c)
     }
 
+    /// `/metrics`, as the admin.
+    pub async fn metrics(&self) -> anyhow::Result<Metrics> {
+        let r = reqwest::Client::new()
+            .get(self.url("/metrics"))
+            .header(reqwest::header::COOKIE, self.cookie().await?)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(Metrics(r.text().await?))
+    }
+
     /// A GET as the admin.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         let r = reqwest::Client::new()
@@ -580,6 +591,8 @@ pub struct LiveClient {
     pub messages: u64,
     /// Snapshots received: the first, and one each time the server resynced this client.
     pub snapshots: u64,
+    /// Each domain's figures, as last received.
+    pub figures: HashMap<Domain, ioc_protocol::DomainFigures>,
 }
 
 impl LiveClient {
@@ -604,6 +617,7 @@ impl LiveClient {
             seq: 0,
             messages: 0,
             snapshots: 0,
+            figures: HashMap::new(),
         };
         c.wait_for(Duration::from_secs(10), |c| c.snapshot.is_some())
             .await
@@ -641,6 +655,7 @@ impl LiveClient {
                     .iter()
                     .map(|st| ((st.domain, st.area.clone()), st.clone()))
                     .collect();
+                self.figures = s.figures.iter().map(|f| (f.domain(), f.clone())).collect();
                 self.snapshot = Some(s);
             }
             ServerMsg::Delta(d) => {
@@ -650,6 +665,9 @@ impl LiveClient {
                 self.seq = d.seq;
                 for st in d.stats {
                     self.stats.insert((st.domain, st.area.clone()), st);
+                }
+                for f in d.figures {
+                    self.figures.insert(f.domain(), f);
                 }
             }
             ServerMsg::Heartbeat { .. } => {}
@@ -674,9 +692,38 @@ impl LiveClient {
             .map(|f| f.mean)
     }
 
+    /// The System tile's figures, as last received.
+    pub fn system(&self) -> Option<&ioc_protocol::live::SystemFigures> {
+        match self.figures.get(&Domain::System)? {
+            ioc_protocol::DomainFigures::System(s) => Some(s),
+            _ => None,
+        }
+    }
+
     pub async fn send_text(&mut self, text: &str) -> anyhow::Result<()> {
         self.ws.send(WsMessage::Text(text.into())).await?;
         Ok(())
+    }
+}
+
+/// The text of `/metrics`.
+#[derive(Debug, Clone)]
+pub struct Metrics(pub String);
+
+impl Metrics {
+    /// The value of one series, named with its labels as the text has them
+    /// (`ioc_ingest_rejected_total{reason="not_json"}`).
+    pub fn get(&self, series: &str) -> Option<f64> {
+        self.0.lines().find_map(|l| {
+            let value = l.strip_prefix(series)?.strip_prefix(' ')?;
+            value.trim().parse().ok()
+        })
+    }
+
+    /// [`Metrics::get`], failing with the whole text when the series is missing.
+    pub fn value(&self, series: &str) -> anyhow::Result<f64> {
+        self.get(series)
+            .with_context(|| format!("no {series} in /metrics:\n{}", self.0))
     }
 }
 

@@ -87,6 +87,11 @@ pub struct WriterStats {
     /// Time of the last batch write, in microseconds.
     pub last_write_us: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// The store failed its last write and the writer waits to try again (batches go to the
+    /// spool meanwhile).
+    failing: std::sync::atomic::AtomicBool,
+    /// Time of each batch written to the store.
+    pub write_seconds: crate::metrics::Histogram,
 }
 
 /// The writer's figures as JSON.
@@ -122,6 +127,11 @@ impl WriterStats {
         }
     }
 
+    /// Whether the store takes writes: false from a failed write until the next that works.
+    pub fn writable(&self) -> bool {
+        !self.failing.load(Ordering::Relaxed)
+    }
+
     fn failed(&self, e: &impl std::fmt::Display) {
         self.last_failure_ms.store(
             chrono::Utc::now().timestamp_millis() as u64,
@@ -152,6 +162,16 @@ impl WriterHandle {
     #[allow(clippy::result_large_err)]
     pub async fn send(&self, p: Pending) -> Result<(), Pending> {
         self.tx.send(p).await.map_err(|e| e.0)
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> &Arc<WriterStats> {
+        &self.stats
+    }
+
+    /// How many messages the queue holds at most.
+    pub fn capacity(&self) -> usize {
+        self.tx.max_capacity()
     }
 
     /// Messages waiting in the queue.
@@ -334,9 +354,11 @@ impl Writer {
             let started = Instant::now();
             match self.backend.write(batch.clone()).await {
                 Ok(()) => {
+                    let took = started.elapsed();
+                    self.stats.write_seconds.observe(took);
                     self.stats
                         .last_write_us
-                        .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                        .store(took.as_micros() as u64, Ordering::Relaxed);
                     self.stats
                         .written
                         .fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -395,8 +417,10 @@ impl Writer {
                 }
             };
             let n = batch.len() as u64;
+            let started = Instant::now();
             match self.backend.write(Arc::new(batch)).await {
                 Ok(()) => {
+                    self.stats.write_seconds.observe(started.elapsed());
                     self.stats.written.fetch_add(n, Ordering::Relaxed);
                     self.succeeded();
                 }
@@ -423,6 +447,7 @@ impl Writer {
     }
 
     fn succeeded(&mut self) {
+        self.stats.failing.store(false, Ordering::Relaxed);
         self.retry_at = None;
         self.backoff = Duration::ZERO;
     }
@@ -432,6 +457,7 @@ impl Writer {
             tracing::warn!(error = %e, "the store is unavailable; spooling to disk");
         }
         self.stats.failed(e);
+        self.stats.failing.store(true, Ordering::Relaxed);
         let hint = match e {
             StoreError::Unavailable { retry_after_ms, .. } => {
                 retry_after_ms.map(Duration::from_millis)

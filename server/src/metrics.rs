@@ -1,0 +1,437 @@
+//! `/metrics`: the server's figures in the Prometheus text format (version 0.0.4).
+//!
+//! Everything here is read from the counters the server keeps anyway (ingest, hub, writer,
+//! websockets); the System tile reads the same ones through the hub. Names follow
+//! Prometheus' conventions: `_total` for counters, base units (seconds, bytes).
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ioc_protocol::RejectReason;
+
+use crate::http::AppState;
+
+/// Latency buckets, in seconds, of the store's batch writes.
+const WRITE_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// A fixed-bucket histogram, lock-free.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    /// Per bucket of [`WRITE_BUCKETS`], then one for +Inf (not cumulative).
+    counts: [AtomicU64; WRITE_BUCKETS.len() + 1],
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let i = WRITE_BUCKETS
+            .iter()
+            .position(|&b| secs <= b)
+            .unwrap_or(WRITE_BUCKETS.len());
+        self.counts[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        header(out, name, help, "histogram");
+        let mut cumulative = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            cumulative += c.load(Ordering::Relaxed);
+            let le = WRITE_BUCKETS
+                .get(i)
+                .map_or("+Inf".to_owned(), |b| b.to_string());
+            let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+        }
+        let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {cumulative}");
+    }
+}
+
+fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// One metric without labels.
+fn single(out: &mut String, name: &str, help: &str, kind: &str, value: impl std::fmt::Display) {
+    header(out, name, help, kind);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// A label value, escaped as the format asks (backslash, double quote, line feed).
+fn esc(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// The whole text of `/metrics`.
+pub fn render(state: &AppState) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    let o = &mut out;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+
+    // Ingest.
+    let ingest = &state.ingest;
+    let rejected = ingest.report();
+    single(
+        o,
+        "ioc_ingest_accepted_total",
+        "Messages accepted (MQTT and HTTP ingest).",
+        "counter",
+        rejected.accepted,
+    );
+    single(
+        o,
+        "ioc_ingest_points_total",
+        "Data points (fields) of the accepted messages.",
+        "counter",
+        ingest.points.load(Ordering::Relaxed),
+    );
+    header(
+        o,
+        "ioc_ingest_rejected_total",
+        "Messages rejected, by reason (CONTRACT.md).",
+        "counter",
+    );
+    for reason in RejectReason::ALL {
+        let n = rejected.by_reason.get(&reason).copied().unwrap_or(0);
+        let _ = writeln!(o, "ioc_ingest_rejected_total{{reason=\"{reason}\"}} {n}");
+    }
+    single(
+        o,
+        "ioc_ingest_dropped_qos0_total",
+        "QoS 0 messages dropped because the store writer's queue was full.",
+        "counter",
+        ingest.dropped_qos0.load(Ordering::Relaxed),
+    );
+    let (lost, restarts, lost_by_topic) = {
+        let seqs = ingest.sequences.lock().unwrap_or_else(|e| e.into_inner());
+        let by: Vec<(String, u64)> = seqs
+            .lost_by_topic()
+            .into_iter()
+            .map(|(t, n)| (t.to_owned(), n))
+            .collect();
+        (seqs.lost, seqs.restarts, by)
+    };
+    single(
+        o,
+        "ioc_ingest_lost_messages",
+        "Messages lost on the way, from gaps in the sources' seq.",
+        "gauge",
+        lost,
+    );
+    single(
+        o,
+        "ioc_ingest_seq_restarts_total",
+        "Times a source's seq started again from far below (a gateway restarted).",
+        "counter",
+        restarts,
+    );
+    header(
+        o,
+        "ioc_source_lost_messages",
+        "Messages lost per source (topic), from gaps in its seq; only sources that lost any.",
+        "gauge",
+    );
+    for (topic, n) in &lost_by_topic {
+        let _ = writeln!(
+            o,
+            "ioc_source_lost_messages{{topic=\"{}\"}} {n}",
+            esc(topic)
+        );
+    }
+    let system = state.hub.system_figures();
+    single(
+        o,
+        "ioc_ingest_readings_per_second",
+        "Accepted messages per second over the last 10 s (as on the System tile).",
+        "gauge",
+        system.readings_per_s,
+    );
+
+    // Sources.
+    let sources = state.hub.sources(now_ms);
+    header(
+        o,
+        "ioc_source_last_seen_timestamp_seconds",
+        "Time (ts) of each telemetry source's newest reading.",
+        "gauge",
+    );
+    for s in &sources {
+        let _ = writeln!(
+            o,
+            "ioc_source_last_seen_timestamp_seconds{{domain=\"{}\",area=\"{}\",source=\"{}\"}} {}",
+            s.domain,
+            esc(&s.area),
+            esc(&s.source),
+            s.ts as f64 / 1000.0
+        );
+    }
+    header(
+        o,
+        "ioc_source_up",
+        "1 if the source reported within its domain's expected interval, else 0 (offline).",
+        "gauge",
+    );
+    for s in &sources {
+        let _ = writeln!(
+            o,
+            "ioc_source_up{{domain=\"{}\",area=\"{}\",source=\"{}\"}} {}",
+            s.domain,
+            esc(&s.area),
+            esc(&s.source),
+            u8::from(s.online)
+        );
+    }
+    single(
+        o,
+        "ioc_sources_offline",
+        "Telemetry sources past their domain's expected interval.",
+        "gauge",
+        system.sources_offline,
+    );
+
+    // Broker.
+    single(
+        o,
+        "ioc_broker_connected",
+        "1 while the MQTT subscriber is connected and subscribed.",
+        "gauge",
+        u8::from(ingest.broker_connected.load(Ordering::Relaxed)),
+    );
+    single(
+        o,
+        "ioc_broker_connects_total",
+        "Connections to the MQTT broker (the first and every reconnection).",
+        "counter",
+        ingest.broker_connects.load(Ordering::Relaxed),
+    );
+
+    // Hub and websockets.
+    let hub = state.hub.counters();
+    single(
+        o,
+        "ioc_hub_messages_applied_total",
+        "Messages taken into the live picture.",
+        "counter",
+        hub.applied.load(Ordering::Relaxed),
+    );
+    single(
+        o,
+        "ioc_hub_deltas_total",
+        "Deltas published (one per coalescing window at most; applied/deltas is the coalescing).",
+        "counter",
+        hub.deltas.load(Ordering::Relaxed),
+    );
+    single(
+        o,
+        "ioc_hub_delta_bytes_total",
+        "Bytes of the deltas published, each serialised once whatever the fan-out.",
+        "counter",
+        hub.delta_bytes.load(Ordering::Relaxed),
+    );
+    single(
+        o,
+        "ioc_hub_snapshots_total",
+        "Snapshots built (a connect, a resync).",
+        "counter",
+        hub.snapshots.load(Ordering::Relaxed),
+    );
+    single(
+        o,
+        "ioc_websocket_clients",
+        "Websockets connected.",
+        "gauge",
+        state.hub.clients(),
+    );
+    single(
+        o,
+        "ioc_websocket_messages_sent_total",
+        "Messages sent to websockets (the fan-out).",
+        "counter",
+        hub.ws_sent.load(Ordering::Relaxed),
+    );
+    header(
+        o,
+        "ioc_websocket_resyncs_total",
+        "Fresh snapshots sent instead of deltas: the client fell behind (lagged) or asked.",
+        "counter",
+    );
+    let _ = writeln!(
+        o,
+        "ioc_websocket_resyncs_total{{reason=\"lagged\"}} {}",
+        hub.ws_lagged.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        o,
+        "ioc_websocket_resyncs_total{{reason=\"requested\"}} {}",
+        hub.ws_requested.load(Ordering::Relaxed)
+    );
+    header(
+        o,
+        "ioc_websocket_dropped_total",
+        "Websockets the server closed: it stopped reading (slow) or went silent (dead).",
+        "counter",
+    );
+    let _ = writeln!(
+        o,
+        "ioc_websocket_dropped_total{{reason=\"slow\"}} {}",
+        hub.ws_slow.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        o,
+        "ioc_websocket_dropped_total{{reason=\"silent\"}} {}",
+        hub.ws_silent.load(Ordering::Relaxed)
+    );
+
+    // Store.
+    let w = state.writer.report();
+    let ws = state.writer.stats();
+    single(
+        o,
+        "ioc_store_written_total",
+        "Messages written to the store (directly or from the spool).",
+        "counter",
+        w.written,
+    );
+    single(
+        o,
+        "ioc_store_spooled_total",
+        "Messages put in the on-disk spool while the store was unavailable.",
+        "counter",
+        w.spooled,
+    );
+    header(
+        o,
+        "ioc_store_dropped_total",
+        "Messages the store refused for their content, by reason.",
+        "counter",
+    );
+    for (reason, n) in &w.dropped {
+        let _ = writeln!(
+            o,
+            "ioc_store_dropped_total{{reason=\"{}\"}} {n}",
+            esc(reason)
+        );
+    }
+    single(
+        o,
+        "ioc_store_queue_depth",
+        "Messages waiting in the store writer's queue.",
+        "gauge",
+        w.queue_depth,
+    );
+    single(
+        o,
+        "ioc_store_queue_capacity",
+        "The store writer's queue capacity.",
+        "gauge",
+        state.writer.capacity(),
+    );
+    single(
+        o,
+        "ioc_store_writable",
+        "1 while the store takes writes, 0 while batches go to the spool.",
+        "gauge",
+        u8::from(ws.writable()),
+    );
+    ws.write_seconds.render(
+        o,
+        "ioc_store_write_seconds",
+        "Time of each batch written to the store.",
+    );
+    single(
+        o,
+        "ioc_spool_batches",
+        "Batches in the on-disk spool.",
+        "gauge",
+        w.spool_batches,
+    );
+    single(
+        o,
+        "ioc_spool_bytes",
+        "Bytes of the on-disk spool.",
+        "gauge",
+        w.spool_bytes,
+    );
+
+    // The process.
+    if let Some((rss, cpu)) = process_usage() {
+        single(
+            o,
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+            "gauge",
+            rss,
+        );
+        single(
+            o,
+            "process_cpu_seconds_total",
+            "User and system CPU time spent in seconds.",
+            "counter",
+            cpu,
+        );
+    }
+    out
+}
+
+/// Resident memory (bytes) and CPU time (seconds) of this process, from `/proc` (Linux).
+pub fn process_usage() -> Option<(u64, f64)> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name and state.
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // Linux reports page sizes of 4 KiB and 100 ticks a second on every platform we run on.
+    Some((pages * 4096, ticks as f64 / 100.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let h = Histogram::default();
+        h.observe(Duration::from_micros(500));
+        h.observe(Duration::from_millis(3));
+        h.observe(Duration::from_secs(9));
+        let mut out = String::new();
+        h.render(&mut out, "x", "help");
+        assert!(out.contains("x_bucket{le=\"0.001\"} 1\n"), "{out}");
+        assert!(out.contains("x_bucket{le=\"0.005\"} 2\n"), "{out}");
+        assert!(out.contains("x_bucket{le=\"5\"} 2\n"), "{out}");
+        assert!(out.contains("x_bucket{le=\"+Inf\"} 3\n"), "{out}");
+        assert!(out.contains("x_count 3\n"), "{out}");
+        assert!(out.contains("x_sum 9.0035\n"), "{out}");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(esc(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(esc("a\nb"), "a\\nb");
+    }
+
+    #[test]
+    fn this_process_has_memory_and_cpu() {
+        let (rss, cpu) = process_usage().expect("Linux /proc");
+        assert!(rss > 1_000_000, "{rss}");
+        assert!(cpu >= 0.0);
+    }
+}
