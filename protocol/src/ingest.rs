@@ -237,6 +237,32 @@ impl From<TopicError> for Rejection {
     }
 }
 
+/// The payload of one telemetry reading as CONTRACT.md has it: `ts` in epoch ms, `seq` when
+/// the source counts its messages, and `values`. What gateways (and the simulator and load
+/// tools) send; [`decode`] gives the reading back.
+pub fn encode_reading(ts: i64, seq: Option<u64>, values: &Reading) -> String {
+    let mut obj = Map::new();
+    obj.insert("ts".into(), ts.into());
+    if let Some(seq) = seq {
+        obj.insert("seq".into(), seq.into());
+    }
+    let values: Map<String, Json> = values
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Number(n) => {
+                    serde_json::Number::from_f64(*n).map_or(Json::Null, Json::Number)
+                }
+                Value::Bool(b) => Json::Bool(*b),
+                Value::Text(t) => Json::String(t.clone()),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    obj.insert("values".into(), Json::Object(values));
+    Json::Object(obj).to_string()
+}
+
 /// Decodes and validates one message.
 ///
 /// `now_ms` is the server's clock (epoch ms), against which `ts` is checked. `known_area`
