@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
 use futures_util::{SinkExt, StreamExt};
 use ioc_protocol::{AreaStat, Domain, ServerMsg, Snapshot};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -286,6 +286,38 @@ impl TestServer {
         Ok(c)
     }
 
+    /// How many readings of one source and field the store holds with `ts` in [from, to),
+    /// and the smallest and largest value among them.
+    pub async fn stored(
+        &self,
+        topic: &str,
+        field: &str,
+        from: i64,
+        to: i64,
+    ) -> anyhow::Result<(u64, Option<f64>, Option<f64>)> {
+        let t = ioc_protocol::Topic::parse(topic)?;
+        let h = self
+            .get_json(&format!(
+                "/api/v1/history?domain={}&area={}&source={}&field={field}&from={from}&to={to}&points=1",
+                t.domain, t.area, t.source
+            ))
+            .await?;
+        let buckets = h["buckets"].as_array().context("buckets")?;
+        let count = buckets
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap_or(0))
+            .sum();
+        let min = buckets
+            .iter()
+            .filter_map(|b| b["min"].as_f64())
+            .reduce(f64::min);
+        let max = buckets
+            .iter()
+            .filter_map(|b| b["max"].as_f64())
+            .reduce(f64::max);
+        Ok((count, min, max))
+    }
+
     /// `/metrics`, as the admin.
     pub async fn metrics(&self) -> anyhow::Result<Metrics> {
         let r = reqwest::Client::new()
@@ -472,6 +504,12 @@ impl Mosquitto {
             .into_iter()
             .find(|p| Path::new(p).is_file())
             .context("mosquitto is not installed (the test command installs it: scripts/setup)")?;
+        // Started as root, mosquitto drops to its own user: that user must be able to write
+        // its persistence file here, or a restart loses every session and queued message.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )?;
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
@@ -497,6 +535,33 @@ impl Mosquitto {
         wait_port(addr, Duration::from_secs(10))?;
         Ok(Mosquitto { proc, addr, dir })
     }
+
+    /// Stops it as an operator would (SIGTERM: it saves its persistence file), keeps it down
+    /// for `down_for`, then starts it again on the same port and directory. Returns how long
+    /// it was down.
+    pub fn restart(self, down_for: Duration) -> anyhow::Result<(Mosquitto, Duration)> {
+        let Mosquitto {
+            mut proc,
+            addr,
+            dir,
+        } = self;
+        let down = Instant::now();
+        Command::new("kill")
+            .args(["-TERM", &proc.pid().to_string()])
+            .status()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while proc.child.try_wait()?.is_none() {
+            ensure!(
+                Instant::now() < deadline,
+                "mosquitto did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(proc);
+        std::thread::sleep(down_for);
+        let back = Mosquitto::start_at(dir, addr.port())?;
+        Ok((back, down.elapsed()))
+    }
 }
 
 /// An MQTT publisher that waits for the broker's acknowledgement of every QoS 1 message.
@@ -512,13 +577,33 @@ impl Publisher {
         Publisher::connect_as(broker, client_id, None).await
     }
 
+    /// With a persistent session, as a gateway that must not lose what it queued while the
+    /// broker was away: on a clean session, rumqttc drops its unacknowledged publishes at
+    /// reconnection.
+    pub async fn connect_persistent(
+        broker: SocketAddr,
+        client_id: &str,
+    ) -> anyhow::Result<Publisher> {
+        Publisher::open(broker, client_id, None, false).await
+    }
+
     /// With a user name and password (a gateway's credentials).
     pub async fn connect_as(
         broker: SocketAddr,
         client_id: &str,
         credentials: Option<(&str, &str)>,
     ) -> anyhow::Result<Publisher> {
+        Publisher::open(broker, client_id, credentials, true).await
+    }
+
+    async fn open(
+        broker: SocketAddr,
+        client_id: &str,
+        credentials: Option<(&str, &str)>,
+        clean_session: bool,
+    ) -> anyhow::Result<Publisher> {
         let mut opts = MqttOptions::new(client_id, broker.ip().to_string(), broker.port());
+        opts.set_clean_session(clean_session);
         if let Some((user, password)) = credentials {
             opts.set_credentials(user, password);
         }
@@ -690,6 +775,25 @@ impl LiveClient {
             .fields
             .get(field)
             .map(|f| f.mean)
+    }
+
+    /// Reads until the server closes the websocket; the close frame's code (None: closed
+    /// without one).
+    pub async fn close_code(&mut self, within: Duration) -> anyhow::Result<Option<u16>> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .with_context(|| format!("still open after {within:?}"))?;
+            match msg {
+                Some(Ok(WsMessage::Close(frame))) => return Ok(frame.map(|f| u16::from(f.code))),
+                Some(Ok(WsMessage::Text(text))) => {
+                    self.apply(serde_json::from_str(text.as_str())?)?
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Ok(None),
+            }
+        }
     }
 
     /// The System tile's figures, as last received.
