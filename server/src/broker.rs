@@ -76,6 +76,10 @@ impl EmbeddedBroker {
             router: RouterConfig {
                 max_connections: 10_010,
                 max_outgoing_packet_count: 200,
+                // rumqttd keeps what is published in in-memory logs, delivered or not, and
+                // drops a log's oldest segment when it has this many. Smaller segments did not
+                // bound its memory in a soak (it still grew, docs/reliability.md) but made it
+                // drop messages the server had not read yet ("jumping to head"): kept large.
                 max_segment_size: 100 * 1024 * 1024,
                 max_segment_count: 10,
                 custom_segment: None,

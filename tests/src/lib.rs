@@ -7,6 +7,7 @@
 //! paths.
 
 pub mod browser;
+pub mod probe;
 pub mod victoria;
 
 use std::collections::HashMap;

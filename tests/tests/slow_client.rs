@@ -1,73 +1,17 @@
 //! A browser that stops reading (a frozen tab, a wall PC gone to sleep with its socket open)
 //! must not delay the others, and the server holds a bounded amount for it until it drops it.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use futures_util::StreamExt;
+use ioc_tests::probe::{self, Clients, now_us};
 use ioc_tests::{Publisher, TestServer};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 const CLIENTS: usize = 200;
 /// The server's limit for one websocket send (`http.ws_send_timeout_ms`).
 const SEND_TIMEOUT_MS: u64 = 6000;
-
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_micros() as i64
-}
-
-/// A websocket to the server over `stream`, with the admin's cookie and the server's origin.
-async fn open(
-    server: &TestServer,
-    stream: tokio::net::TcpStream,
-) -> anyhow::Result<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-> {
-    let mut req = server.ws_url().into_client_request()?;
-    req.headers_mut().insert(
-        "origin",
-        HeaderValue::from_str(&format!("http://{}", server.http))?,
-    );
-    req.headers_mut()
-        .insert("cookie", HeaderValue::from_str(&server.cookie().await?)?);
-    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
-    let (ws, _) = tokio_tungstenite::client_async(req, stream).await?;
-    Ok(ws)
-}
-
-/// The send time (µs) of the probe in a delta, if it carries it: the mean of the probe area's
-/// `probe_sent_us`, found without parsing the rest (200 clients share two cores here).
-fn probe(text: &str) -> Option<i64> {
-    const KEY: &str = "\"probe_sent_us\":{\"mean\":";
-    let at = text.find(KEY)? + KEY.len();
-    let rest = &text[at..];
-    let end = rest.find([',', '}'])?;
-    rest[..end].parse::<f64>().ok().map(|v| v as i64)
-}
-
-/// Latencies (µs) seen by every reading client, with the probe's send time.
-type Samples = Arc<Mutex<Vec<(i64, i64)>>>;
-
-/// The p99 latency (ms) of the probes sent within `phases`, and how many there were.
-fn p99(samples: &[(i64, i64)], phases: &[(i64, i64)]) -> (f64, usize) {
-    let mut v: Vec<i64> = samples
-        .iter()
-        .filter(|(sent, _)| phases.iter().any(|&(from, to)| (from..to).contains(sent)))
-        .map(|&(_, lat)| lat)
-        .collect();
-    v.sort_unstable();
-    if v.is_empty() {
-        return (f64::NAN, 0);
-    }
-    let i = ((v.len() as f64) * 0.99).ceil() as usize - 1;
-    (v[i.min(v.len() - 1)] as f64 / 1000.0, v.len())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_does_not_delay_200_others() -> anyhow::Result<()> {
@@ -81,39 +25,19 @@ async fn a_client_that_stops_reading_does_not_delay_200_others() -> anyhow::Resu
     let areas: Vec<String> = ioc_tests::LiveClient::connect(&server).await?.area_codes();
     let (probe_area, load_areas) = areas.split_first().context("areas")?;
     let load_areas = load_areas.to_vec();
-
-    // 200 reading clients.
-    let samples: Samples = Arc::default();
-    let mut readers = Vec::new();
-    for _ in 0..CLIENTS {
-        let addr = server.http;
-        let ws = open(&server, tokio::net::TcpStream::connect(addr).await?).await?;
-        let samples = samples.clone();
-        readers.push(tokio::spawn(async move {
-            let (_, mut rx) = ws.split();
-            while let Some(Ok(msg)) = rx.next().await {
-                if let WsMessage::Text(t) = msg
-                    && t.as_str().starts_with("{\"type\":\"delta\"")
-                    && let Some(sent) = probe(t.as_str())
-                {
-                    let latency = now_us() - sent;
-                    samples.lock().expect("not poisoned").push((sent, latency));
-                }
-            }
-        }));
-    }
+    let clients = Clients::connect(&server, CLIENTS).await?;
 
     // Steady load: 400 readings/s of 12 fields over every other area, so that a delta goes out
     // every coalescing window (100 ms) and a socket nobody reads fills up; and a probe every
     // 25 ms whose send time the clients read back.
     let publisher = Publisher::connect(server.mqtt, "slow-client-load").await?;
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
     let stop_load = stop.clone();
     let probe_topic = format!("ioc/v1/system/{probe_area}/probe");
     let load = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(25));
         let mut n: u64 = 0;
-        while !stop_load.load(std::sync::atomic::Ordering::Relaxed) {
+        while !stop_load.load(Ordering::Relaxed) {
             tick.tick().await;
             for _ in 0..10 {
                 let area = &load_areas[n as usize % load_areas.len()];
@@ -129,25 +53,16 @@ async fn a_client_that_stops_reading_does_not_delay_200_others() -> anyhow::Resu
                     .await?;
                 n += 1;
             }
-            let sent = now_us();
-            publisher
-                .publish(
-                    &probe_topic,
-                    format!(
-                        r#"{{"ts":{},"values":{{"probe_sent_us":{sent}}}}}"#,
-                        sent / 1000
-                    ),
-                )
-                .await?;
+            publisher.publish(&probe_topic, probe::payload()).await?;
         }
         anyhow::Ok(())
     });
 
     // Warm up, then three phases: without, with, and again without the stalled client.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let a_start = now_us();
+    let a = now_us();
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let a_end = now_us();
+    let a = (a, now_us());
     let rss_before = server
         .metrics()
         .await?
@@ -157,15 +72,15 @@ async fn a_client_that_stops_reading_does_not_delay_200_others() -> anyhow::Resu
     // sends to it block within seconds.
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.set_recv_buffer_size(4096)?;
-    let stalled = open(&server, socket.connect(server.http).await?).await?;
-    let b_start = now_us();
+    let stalled = probe::open(&server, socket.connect(server.http).await?).await?;
+    let b = now_us();
     let mut rss_peak = rss_before;
     for _ in 0..16 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let m = server.metrics().await?;
         rss_peak = rss_peak.max(m.value("process_resident_memory_bytes")?);
     }
-    let b_end = now_us();
+    let b = (b, now_us());
     // The server drops it once a send has waited for its limit.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(SEND_TIMEOUT_MS + 10_000);
     loop {
@@ -181,19 +96,18 @@ async fn a_client_that_stops_reading_does_not_delay_200_others() -> anyhow::Resu
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let c_start = now_us();
+    let c = now_us();
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let c_end = now_us();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let c = (c, now_us());
+    stop.store(true, Ordering::Relaxed);
     load.await??;
     drop(stalled);
 
-    let all = samples.lock().expect("not poisoned").clone();
-    let (p99_a, n_a) = p99(&all, &[(a_start, a_end)]);
-    let (p99_b, n_b) = p99(&all, &[(b_start, b_end)]);
-    let (p99_c, n_c) = p99(&all, &[(c_start, c_end)]);
+    let (p99_a, n_a) = clients.p99(&[a]);
+    let (p99_b, n_b) = clients.p99(&[b]);
+    let (p99_c, n_c) = clients.p99(&[c]);
     // Without the stalled client: before and after it, together.
-    let (without, _) = p99(&all, &[(a_start, a_end), (c_start, c_end)]);
+    let (without, _) = clients.p99(&[a, c]);
     let growth_mb = (rss_peak - rss_before) / 1e6;
     eprintln!(
         "p99 latency of {CLIENTS} clients: {p99_a:.1} ms before ({n_a} samples), {p99_b:.1} ms \
@@ -205,6 +119,10 @@ async fn a_client_that_stops_reading_does_not_delay_200_others() -> anyhow::Resu
         // A delta every coalescing window (100 ms) for 6 s, to each client.
         ensure!(n > CLIENTS * 40, "only {n} samples {phase}");
     }
+    ensure!(
+        clients.ended.load(Ordering::Relaxed) == 0,
+        "reading clients were disconnected"
+    );
     ensure!(
         p99_b < without * 1.10,
         "p99 {p99_b:.1} ms with the stalled client, {without:.1} ms without: more than 10% worse"
