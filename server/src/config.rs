@@ -33,6 +33,9 @@ pub struct Config {
     pub city_boundaries: Option<PathBuf>,
     /// Log filter in `tracing`'s env-filter syntax, e.g. `info` or `ioc_server=debug`.
     pub log: String,
+    /// How log lines look: text for a terminal, or JSON (one object per line) for a log
+    /// collector.
+    pub log_format: LogFormat,
     pub mqtt: MqttConfig,
     pub live: LiveConfig,
     pub http: HttpConfig,
@@ -57,6 +60,14 @@ pub struct StoreConfig {
     pub queue_capacity: usize,
     /// Size of the on-disk spool used while the store is down, MiB.
     pub spool_max_mb: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -120,6 +131,10 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// A websocket send that takes longer than this drops the client: it is not reading.
     pub ws_send_timeout_ms: u64,
+    /// How often the server pings each websocket (and sends a heartbeat message).
+    pub ws_ping_ms: u64,
+    /// A websocket peer silent this long (not even answering pings) is dropped as dead.
+    pub ws_dead_after_ms: u64,
     /// The session cookie as `__Host-ioc_session` with `Secure`: browsers then send it over
     /// HTTPS only. Turn on when the server is reached over TLS (a TLS proxy in front of it);
     /// off, the cookie is `ioc_session`, for plain HTTP on a trusted network or localhost.
@@ -149,6 +164,7 @@ impl Default for Config {
             city_preset: None,
             city_boundaries: None,
             log: DEFAULT_LOG.into(),
+            log_format: LogFormat::Text,
             mqtt: MqttConfig::default(),
             live: LiveConfig::default(),
             http: HttpConfig::default(),
@@ -185,6 +201,8 @@ impl Default for HttpConfig {
         HttpConfig {
             allowed_origins: Vec::new(),
             ws_send_timeout_ms: 10_000,
+            ws_ping_ms: 10_000,
+            ws_dead_after_ms: 35_000,
             secure_cookie: false,
             session_idle_minutes: 30,
             session_hours: 12,
@@ -339,6 +357,9 @@ pub struct Cli {
     /// Log filter, e.g. `info` or `ioc_server=debug`.
     #[arg(long, env = "IOC_LOG")]
     pub log: Option<String>,
+    /// Log lines as text or JSON.
+    #[arg(long, env = "IOC_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// The time-series store: embedded (SQLite) or influxdb.
     #[arg(long, env = "IOC_STORE")]
     pub store: Option<StoreBackend>,
@@ -409,6 +430,7 @@ impl Config {
         set(&mut self.dist_dir, &cli.dist_dir);
         set(&mut self.data_dir, &cli.data_dir);
         set(&mut self.log, &cli.log);
+        set(&mut self.log_format, &cli.log_format);
         set(&mut self.mqtt.embedded_listen, &cli.mqtt_listen);
         set(&mut self.mqtt.client_id, &cli.mqtt_client_id);
         set(&mut self.live.coalesce_ms, &cli.coalesce_ms);
@@ -460,6 +482,14 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "mqtt.client_id",
                 why: "must be 1 to 64 characters".into(),
+            });
+        }
+        if self.http.ws_ping_ms < 100 || self.http.ws_dead_after_ms <= self.http.ws_ping_ms {
+            return Err(ConfigError::Invalid {
+                field: "http.ws_dead_after_ms",
+                why: "must be longer than http.ws_ping_ms (at least 100 ms): a live browser \
+                      answers each ping"
+                    .into(),
             });
         }
         if self.live.coalesce_ms > 5_000 {
@@ -555,6 +585,21 @@ mod tests {
         });
         assert_eq!(c.http_listen.port(), 9100);
         assert_eq!(c.live.coalesce_ms, 50);
+    }
+
+    #[test]
+    fn logs_and_websocket_timing_from_the_file_and_checked() {
+        let c = Config::from_toml(
+            "log_format = \"json\"\n[http]\nws_ping_ms = 500\nws_dead_after_ms = 2000\n",
+        )
+        .unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!((c.http.ws_ping_ms, c.http.ws_dead_after_ms), (500, 2000));
+        c.validate().unwrap();
+        let bad =
+            Config::from_toml("[http]\nws_ping_ms = 5000\nws_dead_after_ms = 5000\n").unwrap();
+        let e = bad.validate().unwrap_err();
+        assert!(e.to_string().contains("ws_dead_after_ms"), "{e}");
     }
 
     #[test]

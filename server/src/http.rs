@@ -41,6 +41,9 @@ pub struct AppState {
     /// Extra origins allowed to open `/ws` (the server's own is always allowed).
     pub allowed_origins: Arc<Vec<String>>,
     pub ws_send_timeout: Duration,
+    /// Pings (and heartbeats) every `ws_ping`; a peer silent for `ws_dead_after` is dropped.
+    pub ws_ping: Duration,
+    pub ws_dead_after: Duration,
     /// Users, sessions, display keys, throttling, audit.
     pub auth: Arc<Auth>,
     /// What HTTP ingest runs each element through, as MQTT ingest does.
@@ -55,12 +58,6 @@ pub struct AppState {
 
 /// The largest message a browser may send over `/ws`.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-/// How often the server sends a heartbeat on each websocket: the browser reconnects when it
-/// hears nothing for three of these, and a dead peer shows up as a failed or stuck send.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
-/// A websocket peer that sent nothing, not even the pong every browser returns to a ping, for
-/// this long is dropped.
-pub const DEAD_AFTER: Duration = Duration::from_secs(35);
 
 /// One route of the API: its path, methods, who may use it, and its handler.
 #[derive(Debug)]
@@ -467,7 +464,10 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
     });
 
     let (snapshot, mut deltas) = state.hub.subscribe();
-    let mut ping = tokio::time::interval(HEARTBEAT_EVERY);
+    // A ping and a heartbeat every `ws_ping` (10 s by default): the browser reconnects when it
+    // hears nothing for 30 s; a peer that sent nothing, not even the pong every browser returns
+    // to a ping, for `ws_dead_after` (35 s) is dropped.
+    let mut ping = tokio::time::interval(state.ws_ping);
     ping.tick().await;
     let limit = state.ws_send_timeout;
     let counters = state.hub.counters();
@@ -523,7 +523,7 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
                 // A peer silent for three pings is dead (a laptop closed, a cable pulled): drop
                 // it rather than keep writing into a connection nobody reads.
                 let silent = heard.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
-                if silent > DEAD_AFTER {
+                if silent > state.ws_dead_after {
                     tracing::info!(?silent, "websocket peer silent; dropping it");
                     counters.ws_silent.fetch_add(1, Ordering::Relaxed);
                     break;

@@ -295,6 +295,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             city,
             allowed_origins: Arc::new(config.http.allowed_origins.clone()),
             ws_send_timeout: Duration::from_millis(config.http.ws_send_timeout_ms),
+            ws_ping: Duration::from_millis(config.http.ws_ping_ms),
+            ws_dead_after: Duration::from_millis(config.http.ws_dead_after_ms),
             auth,
             pipeline: http_pipeline,
             gateways: all_gateways,

@@ -7,7 +7,9 @@ use clap::Parser;
 use ioc_server::auth::audit::Audit;
 use ioc_server::auth::gateways::Gateways;
 use ioc_server::auth::{AuthStore, Lifetimes, Role, random_password};
-use ioc_server::config::{Cli, Command, Config, GatewayCommand, KeyCommand, UserCommand};
+use ioc_server::config::{
+    Cli, Command, Config, GatewayCommand, KeyCommand, LogFormat, UserCommand,
+};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -17,13 +19,16 @@ async fn main() -> anyhow::Result<()> {
     if let Some(command) = &cli.command {
         return admin_command(command, &config);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_new(&config.log)
-                .with_context(|| format!("invalid log filter {:?}", config.log))?,
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = EnvFilter::try_new(&config.log)
+        .with_context(|| format!("invalid log filter {:?}", config.log))?;
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => logs.init(),
+        // One JSON object per line, its fields at the top level, for a log collector.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 
     let scheme = if config.http.tls_cert.is_some() {
         "https"

@@ -63,6 +63,19 @@ fn single(out: &mut String, name: &str, help: &str, kind: &str, value: impl std:
     let _ = writeln!(out, "{name} {value}");
 }
 
+/// A counter with a `reason` label, one line per reason.
+fn by_reason<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    rows: impl IntoIterator<Item = (&'a str, u64)>,
+) {
+    header(out, name, help, "counter");
+    for (reason, n) in rows {
+        let _ = writeln!(out, "{name}{{reason=\"{}\"}} {n}", esc(reason));
+    }
+}
+
 /// A label value, escaped as the format asks (backslash, double quote, line feed).
 fn esc(v: &str) -> String {
     let mut s = String::with_capacity(v.len());
@@ -100,16 +113,12 @@ pub fn render(state: &AppState) -> String {
         "counter",
         ingest.points.load(Ordering::Relaxed),
     );
-    header(
+    by_reason(
         o,
         "ioc_ingest_rejected_total",
         "Messages rejected, by reason (CONTRACT.md).",
-        "counter",
+        RejectReason::ALL.map(|r| (r.as_str(), rejected.by_reason.get(&r).copied().unwrap_or(0))),
     );
-    for reason in RejectReason::ALL {
-        let n = rejected.by_reason.get(&reason).copied().unwrap_or(0);
-        let _ = writeln!(o, "ioc_ingest_rejected_total{{reason=\"{reason}\"}} {n}");
-    }
     single(
         o,
         "ioc_ingest_dropped_qos0_total",
@@ -264,37 +273,24 @@ pub fn render(state: &AppState) -> String {
         "counter",
         hub.ws_sent.load(Ordering::Relaxed),
     );
-    header(
+    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    by_reason(
         o,
         "ioc_websocket_resyncs_total",
         "Fresh snapshots sent instead of deltas: the client fell behind (lagged) or asked.",
-        "counter",
+        [
+            ("lagged", load(&hub.ws_lagged)),
+            ("requested", load(&hub.ws_requested)),
+        ],
     );
-    let _ = writeln!(
-        o,
-        "ioc_websocket_resyncs_total{{reason=\"lagged\"}} {}",
-        hub.ws_lagged.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        o,
-        "ioc_websocket_resyncs_total{{reason=\"requested\"}} {}",
-        hub.ws_requested.load(Ordering::Relaxed)
-    );
-    header(
+    by_reason(
         o,
         "ioc_websocket_dropped_total",
         "Websockets the server closed: it stopped reading (slow) or went silent (dead).",
-        "counter",
-    );
-    let _ = writeln!(
-        o,
-        "ioc_websocket_dropped_total{{reason=\"slow\"}} {}",
-        hub.ws_slow.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        o,
-        "ioc_websocket_dropped_total{{reason=\"silent\"}} {}",
-        hub.ws_silent.load(Ordering::Relaxed)
+        [
+            ("slow", load(&hub.ws_slow)),
+            ("silent", load(&hub.ws_silent)),
+        ],
     );
 
     // Store.
@@ -314,19 +310,12 @@ pub fn render(state: &AppState) -> String {
         "counter",
         w.spooled,
     );
-    header(
+    by_reason(
         o,
         "ioc_store_dropped_total",
         "Messages the store refused for their content, by reason.",
-        "counter",
+        w.dropped.iter().map(|(r, &n)| (r.as_str(), n)),
     );
-    for (reason, n) in &w.dropped {
-        let _ = writeln!(
-            o,
-            "ioc_store_dropped_total{{reason=\"{}\"}} {n}",
-            esc(reason)
-        );
-    }
     single(
         o,
         "ioc_store_queue_depth",

@@ -6,6 +6,7 @@
 //! `cargo build --workspace --bins` first; `IOC_SERVER_BIN` and `IOC_SIM_BIN` override the
 //! paths.
 
+pub mod args;
 pub mod browser;
 pub mod probe;
 pub mod victoria;

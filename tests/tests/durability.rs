@@ -6,25 +6,9 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use ioc_tests::{LiveClient, Mosquitto, Publisher, TestServer, now_ms};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// How many readings of the `crash` source the store holds in [from, to).
-async fn stored(server: &TestServer, from: i64, to: i64) -> anyhow::Result<u64> {
-    let h = server
-        .get_json(&format!(
-            "/api/v1/history?domain=env&area=q1&source=crash&field=aqi&from={from}&to={to}&points=1"
-        ))
-        .await?;
-    Ok(h["buckets"]
-        .as_array()
-        .context("buckets")?
-        .iter()
-        .map(|b| b["count"].as_u64().unwrap_or(0))
-        .sum())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_stream_loses_no_acknowledged_reading() -> anyhow::Result<()> {
@@ -61,7 +45,9 @@ async fn kill_9_mid_stream_loses_no_acknowledged_reading() -> anyhow::Result<()>
     // Every reading was acknowledged by the broker to the publisher.
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let n = stored(&server, t0, t0 + total).await?;
+        let (n, ..) = server
+            .stored("ioc/v1/env/q1/crash", "aqi", t0, t0 + total)
+            .await?;
         if n == total as u64 {
             break;
         }

@@ -135,3 +135,44 @@ async fn a_client_that_stops_reading_does_not_delay_200_others() -> anyhow::Resu
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_peer_is_dropped_by_ping_timeout_and_a_live_one_stays() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let conf = dir.path().join("ioc.toml");
+    std::fs::write(&conf, "[http]\nws_ping_ms = 300\nws_dead_after_ms = 1500\n")?;
+    let server = TestServer::start_with(&["--config", conf.to_str().context("path")?])?;
+    // A live browser reads, and so answers every ping.
+    let live = Clients::connect(&server, 1).await?;
+    // A dead one: connected, then nothing, not even a pong (a laptop closed with its socket
+    // open). The server sends it very little, so no send ever blocks: only silence tells.
+    let dead = probe::open(&server, tokio::net::TcpStream::connect(server.http).await?).await?;
+    let opened = tokio::time::Instant::now();
+    loop {
+        let m = server.metrics().await?;
+        if m.value("ioc_websocket_dropped_total{reason=\"silent\"}")? == 1.0 {
+            break;
+        }
+        ensure!(
+            opened.elapsed() < Duration::from_secs(10),
+            "the silent peer was not dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = opened.elapsed();
+    eprintln!("silent peer dropped {after:?} after it connected (limit 1.5 s, pings every 0.3 s)");
+    ensure!(
+        after >= Duration::from_millis(1500),
+        "dropped too early: {after:?}"
+    );
+    // The live one is still there.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let m = server.metrics().await?;
+    assert_eq!(
+        m.value("ioc_websocket_dropped_total{reason=\"silent\"}")?,
+        1.0
+    );
+    assert_eq!(live.ended.load(Ordering::Relaxed), 0);
+    drop(dead);
+    Ok(())
+}

@@ -512,6 +512,36 @@ fn platform_availability_and_offline_sources() {
 }
 
 #[test]
+fn a_source_past_its_domains_interval_is_offline_in_metrics_too() {
+    let mut f = figures();
+    let now = MIDNIGHT + 10 * H;
+    // Air: 600 s by default. One 9 minutes old (online), one 11 minutes old (offline).
+    for (source, age_s) in [("fresh", 540), ("late", 660)] {
+        f.apply(&reading(
+            Domain::Env,
+            "q3",
+            source,
+            now - age_s * 1000,
+            &[("aqi", Value::Number(80.0))],
+        ));
+    }
+    let seen = f.sources_seen(now);
+    let state = |s: &str| {
+        seen.iter()
+            .find(|x| x.source == s)
+            .map(|x| (x.online, x.ts))
+    };
+    assert_eq!(state("fresh"), Some((true, now - 540_000)));
+    assert_eq!(state("late"), Some((false, now - 660_000)));
+    // The System tile counts the same.
+    let DomainFigures::System(sys) = f.compute(Domain::System, now, &SystemFigures::default())
+    else {
+        panic!()
+    };
+    assert_eq!((sys.sources_online, sys.sources_offline), (1, 1));
+}
+
+#[test]
 fn closed_cases_are_forgotten_after_eight_days_open_ones_never() {
     let mut f = figures();
     f.apply(&complaint(

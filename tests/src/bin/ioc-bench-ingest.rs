@@ -22,20 +22,10 @@ use anyhow::{Context, bail};
 use ioc_protocol::Domain;
 use ioc_server::store::embedded::EmbeddedReader;
 use ioc_tests::victoria::Victoria;
-use ioc_tests::{LiveClient, Mosquitto, Publisher, TestServer};
+use ioc_tests::{LiveClient, Mosquitto, Publisher, TestServer, args};
 
 fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        Some(i) => args.get(i + 1).cloned().unwrap_or_default(),
-        None => default.to_owned(),
-    }
-}
-
-fn num(name: &str, default: u64) -> anyhow::Result<u64> {
-    arg(name, &default.to_string())
-        .parse()
-        .with_context(|| format!("{name} must be a number"))
+    args::text(name).unwrap_or_else(|| default.to_owned())
 }
 
 /// CPU seconds (user + system) and resident set of a process, from /proc.
@@ -58,11 +48,11 @@ fn proc_usage(pid: u32) -> anyhow::Result<(f64, u64)> {
 async fn main() -> anyhow::Result<()> {
     let store = arg("--store", "embedded");
     let broker_kind = arg("--broker", "embedded");
-    let readings = num("--readings", 1_000_000)?;
-    let publishers = num("--publishers", 4)?.max(1);
-    let sources = num("--sources", 2_000)?.max(1);
+    let readings = args::num("--readings", 1_000_000)?;
+    let publishers = args::num("--publishers", 4)?.max(1);
+    let sources = args::num("--sources", 2_000)?.max(1);
     // Readings per second from all publishers together; 0 sends as fast as the broker takes.
-    let rate = num("--rate", 0)?;
+    let rate = args::num("--rate", 0)?;
 
     let vm = match store.as_str() {
         "embedded" => None,

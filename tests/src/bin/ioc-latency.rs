@@ -6,35 +6,16 @@
 //! (build the server first: `cargo build --release -p ioc-server`; `IOC_SERVER_BIN` overrides
 //! its path).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use anyhow::Context;
 use ioc_protocol::Domain;
-use ioc_tests::{LiveClient, Publisher, TestServer};
-
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_micros() as i64
-}
-
-fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        Some(i) => args
-            .get(i + 1)
-            .with_context(|| format!("{name} needs a value"))?
-            .parse()
-            .with_context(|| format!("{name} must be a number")),
-        None => Ok(default),
-    }
-}
+use ioc_tests::probe::now_us;
+use ioc_tests::{LiveClient, Publisher, TestServer, args};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let readings = arg("--readings", 5000)?;
-    let rate = arg("--rate", 500)?.max(1);
+    let readings = args::num("--readings", 5000)?;
+    let rate = args::num("--rate", 500)?.max(1);
     let server = TestServer::start()?;
     let mut live = LiveClient::connect(&server).await?;
     let areas = live.area_codes();

@@ -16,26 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use ioc_tests::args;
 use ioc_tests::probe::{self, Clients, now_us};
 use ioc_tests::{Publisher, TestServer};
-
-fn arg(name: &str, default: u64) -> anyhow::Result<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        Some(i) => args
-            .get(i + 1)
-            .with_context(|| format!("{name} needs a value"))?
-            .parse()
-            .with_context(|| format!("{name} must be a number")),
-        None => Ok(default),
-    }
-}
-
-fn arg_str(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    let i = args.iter().position(|a| a == name)?;
-    args.get(i + 1).cloned()
-}
 
 /// One interval's figures.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -56,14 +39,14 @@ struct Sample {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let minutes = arg("--minutes", 30)?;
-    let rate = arg("--rate", 10_000)?.max(100);
-    let n_clients = arg("--clients", 200)? as usize;
-    let sources = arg("--sources", 2_000)?.max(1);
-    let interval = Duration::from_secs(arg("--interval-s", 30)?.max(1));
-    let csv_path = arg_str("--csv");
+    let minutes = args::num("--minutes", 30)?;
+    let rate = args::num("--rate", 10_000)?.max(100);
+    let n_clients = args::num("--clients", 200)? as usize;
+    let sources = args::num("--sources", 2_000)?.max(1);
+    let interval = Duration::from_secs(args::num("--interval-s", 30)?.max(1));
+    let csv_path = args::text("--csv");
 
-    let mosquitto = match arg_str("--broker").as_deref() {
+    let mosquitto = match args::text("--broker").as_deref() {
         None | Some("embedded") => None,
         Some("mosquitto") => Some(ioc_tests::Mosquitto::start()?),
         Some(other) => anyhow::bail!("--broker {other}: embedded or mosquitto"),
