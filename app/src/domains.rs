@@ -917,25 +917,35 @@ pub fn SystemTile(#[prop(optional)] compact: bool) -> impl IntoView {
             }
         })
     };
+    // The intake's own parts, as a line of words: too long for a big figure.
     let broker = Signal::derive(move || {
         or_dash(sys().map(|s| {
-            t(
-                lang.get(),
-                if s.broker_connected {
-                    Word::Online
-                } else {
-                    Word::Offline
-                },
-            )
-            .to_owned()
+            let w = if s.broker_connected {
+                Word::Up
+            } else {
+                Word::Offline
+            };
+            t(lang.get(), w).to_owned()
         }))
     });
     let store = Signal::derive(move || {
         or_dash(sys().map(|s| match (s.store_writable, s.spool_batches) {
-            (true, 0) => t(lang.get(), Word::Online).to_owned(),
+            (true, 0) => t(lang.get(), Word::Up).to_owned(),
             (_, n) => format!("{} ({})", t(lang.get(), Word::Spooling), int(lang.get(), n)),
         }))
     });
+    let part = move |field: &'static str,
+                     name: Word,
+                     value: Signal<String>,
+                     bad: fn(&SystemFigures) -> bool| {
+        view! {
+            <span class="sys-part" class:warn=move || sys().is_some_and(|s| bad(&s)) data-field=field>
+                <span class="sys-part-name">{move || t(lang.get(), name)}</span>
+                " "
+                <span class="sys-part-state">{move || value.get()}</span>
+            </span>
+        }
+    };
     view! {
         <TileFrame code="system" title=Word::SystemHealth domain=Domain::System>
             <div class="kpis">
@@ -946,10 +956,14 @@ pub fn SystemTile(#[prop(optional)] compact: bool) -> impl IntoView {
                     <Kpi field="rejected_per_s" label=label(Word::RejectedPerS) value=rejected />
                     <Kpi field="websocket_clients" label=label(Word::Screens) value=screens />
                     <Kpi field="lost_messages" label=label(Word::LostMessages) value=lost tone=warn_if(|s| s.lost_messages > 0) />
-                    <Kpi field="broker_connected" label=label(Word::Broker) value=broker tone=warn_if(|s| !s.broker_connected) />
-                    <Kpi field="store_writable" label=label(Word::DataStore) value=store tone=warn_if(|s| !s.store_writable || s.spool_batches > 0) />
                 })}
             </div>
+            {(!compact).then(|| view! {
+                <div class="sys-parts">
+                    {part("broker_connected", Word::Broker, broker, |s| !s.broker_connected)}
+                    {part("store_writable", Word::DataStore, store, |s| !s.store_writable || s.spool_batches > 0)}
+                </div>
+            })}
             {(!compact).then(|| view! { <SystemDetail /> })}
         </TileFrame>
     }

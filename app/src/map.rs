@@ -197,10 +197,12 @@ pub fn CityMapView(layer: RwSignal<Layer>, #[prop(optional)] chooser: bool) -> i
                                     {let c = c6.clone(); move || cell(&c).map(|c| c.value).unwrap_or_default()}
                                 </text>
                                 {move || cell(&c6).filter(|c| c.offline > 0).map(|c| view! {
+                                    // A dashed amber edge, and the count in the bottom corner, clear
+                                    // of the name and the figure.
                                     <g class="map-offline" data-offline=c.offline>
                                         <title>{tooltip(&c, lang.get())}</title>
-                                        <rect x=x + 58.0 y=y + 6.0 width="36" height="22" rx="5" />
-                                        <text x=x + 76.0 y=y + 23.0 text-anchor="middle" font-size="17">{format!("⚠{}", c.offline)}</text>
+                                        <rect x=x + 4.5 y=y + 4.5 width="91" height="91" rx="7" />
+                                        <text x=x + 94.0 y=y + 94.0 text-anchor="end" font-size="15">{format!("⚠{}", c.offline)}</text>
                                     </g>
                                 })}
                             </g>

@@ -65,7 +65,17 @@ fn field(row: &Row, name: &str) -> Option<f64> {
 
 /// The text of a row's age cell: empty while fresh (the tile's header gives the age), and
 /// "Dữ liệu cũ · Cập nhật 12 phút trước" once the area's sources have stopped.
-fn age_text(lang: Lang, row: &Row) -> String {
+/// The age cell of a stale row: a mark only, so that the table keeps its width (the tile's
+/// header says how old its data is); the whole sentence is its tooltip ([`age_title`]).
+fn age_text(_: Lang, row: &Row) -> String {
+    if row.stale && row.stat.is_some() {
+        "⚠".to_owned()
+    } else {
+        String::new()
+    }
+}
+
+fn age_title(lang: Lang, row: &Row) -> String {
     if row.stale && row.stat.is_some() {
         format!(
             "{} · {}",
@@ -125,11 +135,11 @@ fn AgeCell(
     row: Memo<Option<Row>>,
 ) -> impl IntoView {
     let lang = use_lang();
-    let text = move || {
+    let with = move |f: fn(Lang, &Row) -> String| {
         let l = lang.get();
-        row.with(|r| r.as_ref().map(|r| age_text(l, r)).unwrap_or_default())
+        row.with(|r| r.as_ref().map(|r| f(l, r)).unwrap_or_default())
     };
-    view! { <td class="age" data-field="age">{text}</td> }
+    view! { <td class="age" data-field="age" title=move || with(age_title)>{move || with(age_text)}</td> }
 }
 
 /// The rows of a domain, highest `field` first (areas without data last, by code), kept
