@@ -243,7 +243,7 @@ async fn not_built() -> Response {
 async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
-        "broker_connected": state.ingest.broker_connected.load(std::sync::atomic::Ordering::Relaxed),
+        "broker_connected": state.ingest.broker_connected.load(Ordering::Relaxed),
         "websocket_clients": state.hub.clients(),
         "store": state.writer.report(),
     }))
@@ -252,10 +252,7 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
 /// `GET /readyz`: 200 when the server can take data (broker connected and subscribed, store
 /// taking writes), else 503 with what is not ready. For load balancers and orchestrators.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let broker = state
-        .ingest
-        .broker_connected
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let broker = state.ingest.broker_connected.load(Ordering::Relaxed);
     let store = state.writer.stats().writable();
     let status = if broker && store {
         StatusCode::OK
