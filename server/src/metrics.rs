@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use ioc_protocol::RejectReason;
 
+use crate::figures::SourceSeen;
 use crate::http::AppState;
 
 /// Latency buckets, in seconds, of the store's batch writes.
@@ -61,6 +62,27 @@ fn header(out: &mut String, name: &str, help: &str, kind: &str) {
 fn single(out: &mut String, name: &str, help: &str, kind: &str, value: impl std::fmt::Display) {
     header(out, name, help, kind);
     let _ = writeln!(out, "{name} {value}");
+}
+
+/// A gauge per telemetry source, labelled by domain, area and source.
+fn per_source(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    sources: &[SourceSeen],
+    value: impl Fn(&SourceSeen) -> String,
+) {
+    header(out, name, help, "gauge");
+    for s in sources {
+        let _ = writeln!(
+            out,
+            "{name}{{domain=\"{}\",area=\"{}\",source=\"{}\"}} {}",
+            s.domain,
+            esc(&s.area),
+            esc(&s.source),
+            value(s)
+        );
+    }
 }
 
 /// A counter with a `reason` label, one line per reason.
@@ -173,38 +195,20 @@ pub fn render(state: &AppState) -> String {
 
     // Sources.
     let sources = state.hub.sources(now_ms);
-    header(
+    per_source(
         o,
         "ioc_source_last_seen_timestamp_seconds",
         "Time (ts) of each telemetry source's newest reading.",
-        "gauge",
+        &sources,
+        |s| (s.ts as f64 / 1000.0).to_string(),
     );
-    for s in &sources {
-        let _ = writeln!(
-            o,
-            "ioc_source_last_seen_timestamp_seconds{{domain=\"{}\",area=\"{}\",source=\"{}\"}} {}",
-            s.domain,
-            esc(&s.area),
-            esc(&s.source),
-            s.ts as f64 / 1000.0
-        );
-    }
-    header(
+    per_source(
         o,
         "ioc_source_up",
         "1 if the source reported within its domain's expected interval, else 0 (offline).",
-        "gauge",
+        &sources,
+        |s| u8::from(s.online).to_string(),
     );
-    for s in &sources {
-        let _ = writeln!(
-            o,
-            "ioc_source_up{{domain=\"{}\",area=\"{}\",source=\"{}\"}} {}",
-            s.domain,
-            esc(&s.area),
-            esc(&s.source),
-            u8::from(s.online)
-        );
-    }
     single(
         o,
         "ioc_sources_offline",
