@@ -194,16 +194,30 @@ impl IngestStats {
 
     pub fn report(&self) -> RejectedReport {
         let r = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
-        let mut by_reason: BTreeMap<RejectReason, u64> =
-            RejectReason::ALL.iter().map(|&k| (k, 0)).collect();
-        by_reason.extend(r.by_reason.iter().map(|(&k, &v)| (k, v)));
         RejectedReport {
             accepted: self.accepted.load(Ordering::Relaxed),
             rejected: r.total,
-            by_reason,
+            by_reason: every_reason(&r.by_reason),
             recent: r.recent.iter().rev().cloned().collect(),
         }
     }
+
+    /// Rejections by reason, every reason included (zero too), without the recent messages.
+    pub fn rejected_by_reason(&self) -> BTreeMap<RejectReason, u64> {
+        every_reason(
+            &self
+                .rejected
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .by_reason,
+        )
+    }
+}
+
+fn every_reason(counts: &BTreeMap<RejectReason, u64>) -> BTreeMap<RejectReason, u64> {
+    let mut all: BTreeMap<RejectReason, u64> = RejectReason::ALL.iter().map(|&k| (k, 0)).collect();
+    all.extend(counts.iter().map(|(&k, &v)| (k, v)));
+    all
 }
 
 /// Turns raw messages into accepted readings (to the hub) or counted rejections.

@@ -8,8 +8,6 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use ioc_protocol::RejectReason;
-
 use crate::figures::SourceSeen;
 use crate::http::AppState;
 
@@ -120,13 +118,14 @@ pub fn render(state: &AppState) -> String {
 
     // Ingest.
     let ingest = &state.ingest;
-    let rejected = ingest.report();
+    // Counts only: the recent rejected messages (`report()`) are not copied for a scrape.
+    let rejected = ingest.rejected_by_reason();
     single(
         o,
         "ioc_ingest_accepted_total",
         "Messages accepted (MQTT and HTTP ingest).",
         "counter",
-        rejected.accepted,
+        ingest.accepted.load(Ordering::Relaxed),
     );
     single(
         o,
@@ -139,7 +138,7 @@ pub fn render(state: &AppState) -> String {
         o,
         "ioc_ingest_rejected_total",
         "Messages rejected, by reason (CONTRACT.md).",
-        RejectReason::ALL.map(|r| (r.as_str(), rejected.by_reason.get(&r).copied().unwrap_or(0))),
+        rejected.iter().map(|(r, &n)| (r.as_str(), n)),
     );
     single(
         o,
