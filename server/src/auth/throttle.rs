@@ -8,6 +8,8 @@
 //!   accounts tried (password spraying).
 //!
 //! Throttled attempts are refused before the password is checked, so they cost no argon2.
+//! An attempt counts as a failure from the moment it is let through until it succeeds, so
+//! that guesses sent in parallel cannot all pass while the first ones are still being checked.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -60,7 +62,8 @@ impl Throttle {
     }
 
     /// Whether an attempt on `account` from `addr` may go on now; if not, how long to wait.
-    /// An allowed attempt takes a token from the address's bucket.
+    /// An allowed attempt takes a token from the address's bucket and counts as a failure of
+    /// the account until [`Throttle::succeeded`] clears it.
     pub fn check(&self, account: &str, addr: IpAddr, now: Instant) -> Result<(), Duration> {
         let mut g = self.lock();
         if g.accounts.len() + g.addresses.len() > 100_000 {
@@ -87,17 +90,20 @@ impl Throttle {
             return Err(Duration::from_secs_f64(wait));
         }
         b.tokens -= 1.0;
-        Ok(())
-    }
-
-    pub fn failed(&self, account: &str, now: Instant) {
-        let mut g = self.lock();
         let a = g.accounts.entry(account.to_owned()).or_insert(Account {
             failures: 0,
             last_failure: now,
         });
         a.failures += 1;
         a.last_failure = now;
+        Ok(())
+    }
+
+    /// An attempt let through by `check` failed: the account's delay runs from `now`.
+    pub fn failed(&self, account: &str, now: Instant) {
+        if let Some(a) = self.lock().accounts.get_mut(account) {
+            a.last_failure = a.last_failure.max(now);
+        }
     }
 
     pub fn succeeded(&self, account: &str) {
@@ -136,6 +142,24 @@ mod tests {
         assert!(t.check("a", ip, later).is_ok());
         t.succeeded("a");
         assert!(t.check("a", ip, later).is_ok());
+    }
+
+    #[test]
+    fn guesses_in_flight_count_before_they_are_answered() {
+        let t = Throttle::default();
+        let t0 = Instant::now();
+        // Sixteen guesses at once, from sixteen addresses, none answered yet: five go through.
+        let through = (0..16u8)
+            .filter(|i| t.check("a", [10, 0, 0, *i].into(), t0).is_ok())
+            .count();
+        assert_eq!(through, 5);
+        // The delay runs from when the last of them is known to have failed.
+        let answered = t0 + Duration::from_millis(500);
+        t.failed("a", answered);
+        assert_eq!(
+            t.check("a", [10, 0, 1, 0].into(), answered),
+            Err(Duration::from_secs(1))
+        );
     }
 
     #[test]
