@@ -18,6 +18,7 @@
 //!   validated; area boundaries from GeoJSON. It reads files and brings a TOML parser, which
 //!   is why the browser app goes without it.
 
+pub mod alerts;
 pub mod aqi;
 pub mod ingest;
 pub mod live;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::AlertsFigure;
 use crate::topic::Domain;
 
 /// An area of the city as the screens name it.
@@ -339,6 +340,9 @@ pub struct Snapshot {
     /// Every domain's figures.
     #[serde(default)]
     pub figures: Vec<DomainFigures>,
+    /// The alerts not closed, and their counts.
+    #[serde(default)]
+    pub alerts: AlertsFigure,
 }
 
 /// The figures that changed since the previous delta.
@@ -353,6 +357,9 @@ pub struct Delta {
     /// Set when today's counts restarted (local midnight passed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day_start: Option<i64>,
+    /// The alerts, whole, when any of them changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertsFigure>,
 }
 
 /// What the server sends over `/ws`, as JSON text frames.
@@ -408,6 +415,7 @@ mod tests {
                 ..FloodFigures::default()
             })],
             day_start: None,
+            alerts: None,
         });
         let text = serde_json::to_string(&d).unwrap();
         assert!(text.starts_with(r#"{"type":"delta","seq":3"#), "{text}");

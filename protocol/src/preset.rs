@@ -74,6 +74,10 @@ pub struct Preset {
     pub agencies: Vec<Agency>,
     #[serde(default)]
     pub platforms: Vec<Platform>,
+    /// The alert rules; when the preset has none, [`Preset::alert_rules`] gives the built-in
+    /// preset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_rules: Option<Vec<AlertRule>>,
     /// The boundaries read from [`Preset::boundaries_file`]: `None` when the preset names no
     /// file, or when it was only parsed ([`Preset::parse`] does no I/O).
     #[serde(skip)]
@@ -265,6 +269,104 @@ pub struct Platform {
     pub domains: Vec<Domain>,
 }
 
+/// How a rule compares a value with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleOp {
+    Above,
+    AtOrAbove,
+    Below,
+    AtOrBelow,
+}
+
+impl RuleOp {
+    /// Whether `value` breaks the rule at `threshold`.
+    pub fn breaks(self, value: f64, threshold: f64) -> bool {
+        match self {
+            RuleOp::Above => value > threshold,
+            RuleOp::AtOrAbove => value >= threshold,
+            RuleOp::Below => value < threshold,
+            RuleOp::AtOrBelow => value <= threshold,
+        }
+    }
+
+    /// Whether `value` is back on the right side of `threshold` by more than `hysteresis`:
+    /// a value hovering at the line does not clear an alert it raised.
+    pub fn clears(self, value: f64, threshold: f64, hysteresis: f64) -> bool {
+        match self {
+            RuleOp::Above | RuleOp::AtOrAbove => value < threshold - hysteresis,
+            RuleOp::Below | RuleOp::AtOrBelow => value > threshold + hysteresis,
+        }
+    }
+}
+
+/// A rule's threshold: a number, or a flood gauge's own alarm level.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Threshold {
+    Value(f64),
+    Level(GaugeLevel),
+}
+
+/// A flood gauge's alarm level, as a rule's threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GaugeLevel {
+    Bd1,
+    Bd2,
+    Bd3,
+}
+
+impl GaugeLevel {
+    pub fn of(self, gauge: &FloodGauge) -> f64 {
+        f64::from(match self {
+            GaugeLevel::Bd1 => gauge.bd1_cm,
+            GaugeLevel::Bd2 => gauge.bd2_cm,
+            GaugeLevel::Bd3 => gauge.bd3_cm,
+        })
+    }
+}
+
+/// An alert rule: a field of a domain past a threshold, for a while, in some or all areas.
+///
+/// `field` is a numeric field of the domain's readings, taken per source as readings come
+/// (`water_level_cm`, `congestion`), or one of the figures the server computes, evaluated
+/// every second: `aqi` (env: each station's official hourly VN_AQI), `overdue` (complaint:
+/// open complaints past their deadline, per area), `on_time_rate` (service: share of today's
+/// dossiers done on time, per agency and for the city, once 10 are done), or `offline` (any
+/// domain: a source silent past its domain's interval; no `op` or `threshold`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    /// `[a-z0-9][a-z0-9_-]{0,63}`, unique among the rules.
+    pub id: String,
+    pub name_vi: String,
+    pub name_en: String,
+    pub domain: Domain,
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<RuleOp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<Threshold>,
+    /// How far back past the threshold a value must go to clear the alert (same unit).
+    #[serde(default)]
+    pub hysteresis: f64,
+    /// How long the condition must hold before the alert opens.
+    #[serde(default)]
+    pub for_minutes: f64,
+    pub severity: crate::alerts::Severity,
+    /// Only these areas (codes); empty: every area.
+    #[serde(default)]
+    pub areas: Vec<String>,
+}
+
+/// The figure fields a rule may watch besides the readings' own fields.
+pub const FIGURE_FIELDS: [(Domain, &str); 3] = [
+    (Domain::Env, "aqi"),
+    (Domain::Complaint, "overdue"),
+    (Domain::Service, "on_time_rate"),
+];
+
 /// A preset that cannot be used. The message names the file and, for a preset that does not
 /// hold, the line and the field.
 #[derive(Debug, thiserror::Error)]
@@ -374,6 +476,25 @@ impl Preset {
     /// The agency of a code.
     pub fn agency(&self, code: &str) -> Option<&Agency> {
         self.agencies.iter().find(|a| a.code == code)
+    }
+
+    /// The alert rules: the preset's, or the built-in preset's when it has none.
+    pub fn alert_rules(&self) -> Vec<AlertRule> {
+        match &self.alert_rules {
+            Some(rules) => rules.clone(),
+            None => Preset::built_in().alert_rules.unwrap_or_default(),
+        }
+    }
+
+    /// The flood gauge a source is a sensor of: the gauge's id itself, or `{id}-{n}`.
+    pub fn gauge_of(&self, source: &str) -> Option<&FloodGauge> {
+        self.flood_gauges.iter().find(|g| {
+            source == g.id
+                || source
+                    .strip_prefix(g.id.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
     }
 
     /// Online public services of all agencies.

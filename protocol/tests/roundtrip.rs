@@ -122,7 +122,7 @@ proptest! {
                 stale,
             })
             .collect();
-        let msg = ServerMsg::Delta(Delta { seq, server_time, stats, figures: vec![], day_start: None });
+        let msg = ServerMsg::Delta(Delta { seq, server_time, stats, figures: vec![], day_start: None, alerts: None });
         let text = serde_json::to_string(&msg).unwrap();
         prop_assert_eq!(serde_json::from_str::<ServerMsg>(&text).unwrap(), msg);
     }

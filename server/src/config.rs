@@ -40,6 +40,50 @@ pub struct Config {
     pub live: LiveConfig,
     pub http: HttpConfig,
     pub store: StoreConfig,
+    pub alerts: AlertsConfig,
+}
+
+/// How alerts are raised (the rules themselves are in the city preset).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// New alerts a minute, at most; beyond it one summary alert says how many were held
+    /// (held ones open later, once the minute has room, if their condition still holds).
+    pub max_new_per_minute: u32,
+    /// A resolved alert no one closed is closed after this many hours.
+    pub close_resolved_after_h: u64,
+    /// Anomaly detection on every numeric series of the readings.
+    pub anomaly: bool,
+    /// A value is anomalous when it is this many robust standard deviations from its
+    /// baseline for its hour of the day and day type...
+    pub anomaly_score: f64,
+    /// ...for at least this long and `anomaly_min_readings` readings in a row.
+    pub anomaly_window_s: u64,
+    pub anomaly_min_readings: u32,
+    /// The anomaly ends when the value is back within this score for as long.
+    pub anomaly_clear_score: f64,
+    /// Readings a baseline slot needs before it is used.
+    pub anomaly_min_samples: u32,
+    /// Fields that are states, not measures (`up`), and are left to the rules.
+    pub anomaly_skip_fields: Vec<String>,
+    pub anomaly_severity: ioc_protocol::alerts::Severity,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            max_new_per_minute: 30,
+            close_resolved_after_h: 24,
+            anomaly: true,
+            anomaly_score: 6.0,
+            anomaly_window_s: 300,
+            anomaly_min_readings: 3,
+            anomaly_clear_score: 3.0,
+            anomaly_min_samples: 30,
+            anomaly_skip_fields: vec!["up".into()],
+            anomaly_severity: ioc_protocol::alerts::Severity::Warning,
+        }
+    }
 }
 
 /// Which time-series store, and how the writer batches into it.
@@ -169,6 +213,7 @@ impl Default for Config {
             live: LiveConfig::default(),
             http: HttpConfig::default(),
             store: StoreConfig::default(),
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -514,6 +559,29 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "store.influxdb.url",
                 why: "the influxdb backend needs a URL (IOC_INFLUXDB_URL)".into(),
+            });
+        }
+        let a = &self.alerts;
+        if a.max_new_per_minute == 0 {
+            return Err(ConfigError::Invalid {
+                field: "alerts.max_new_per_minute",
+                why: "must be at least 1".into(),
+            });
+        }
+        if !(a.anomaly_score.is_finite()
+            && a.anomaly_clear_score > 0.0
+            && a.anomaly_clear_score < a.anomaly_score)
+        {
+            return Err(ConfigError::Invalid {
+                field: "alerts.anomaly_clear_score",
+                why: "must be above 0 and below alerts.anomaly_score (hysteresis)".into(),
+            });
+        }
+        if a.anomaly_min_readings == 0 || a.anomaly_min_samples == 0 {
+            return Err(ConfigError::Invalid {
+                field: "alerts.anomaly_min_readings",
+                why: "alerts.anomaly_min_readings and anomaly_min_samples must be at least 1"
+                    .into(),
             });
         }
         if self.mqtt.max_packet_bytes < ioc_protocol::ingest::MAX_PAYLOAD_BYTES + 1024 {

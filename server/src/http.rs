@@ -54,6 +54,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// Turns true when the server stops: websockets send a close frame and end.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// The alert engine: officers' actions and the history.
+    pub alerts: Arc<crate::alerts::Alerts>,
 }
 
 /// The largest message a browser may send over `/ws`.
@@ -91,6 +93,8 @@ pub fn routes() -> Vec<Route> {
     const GET_POST: &[Method] = &[Method::GET, Method::POST];
     const DELETE: &[Method] = &[Method::DELETE];
     let admin = Access::Role(Role::Admin);
+    let officer = Access::Role(Role::Officer);
+    use crate::alerts::api as alerts;
     vec![
         route("/healthz", GET, Public, get(healthz)),
         route("/readyz", GET, Public, get(readyz)),
@@ -129,6 +133,22 @@ pub fn routes() -> Vec<Route> {
             post(crate::http_ingest::ingest),
         ),
         route("/api/v1/audit", GET, admin, get(routes::audit)),
+        route("/api/v1/alerts", GET, Session, get(alerts::history)),
+        route("/api/v1/alerts/rules", GET, Session, get(alerts::rules)),
+        route("/api/v1/alerts/{id}", GET, Session, get(alerts::one)),
+        route("/api/v1/alerts/{id}/ack", POST, officer, post(alerts::ack)),
+        route(
+            "/api/v1/alerts/{id}/resolve",
+            POST,
+            officer,
+            post(alerts::resolve),
+        ),
+        route(
+            "/api/v1/alerts/{id}/close",
+            POST,
+            officer,
+            post(alerts::close),
+        ),
     ]
 }
 

@@ -228,6 +228,8 @@ pub struct Pipeline {
     pub stats: Arc<IngestStats>,
     /// With gateway auth on: what each gateway may publish.
     pub gateways: Option<Arc<crate::auth::gateways::Gateways>>,
+    /// Judges each accepted reading against the alert rules and its baseline.
+    pub alerts: Option<Arc<crate::alerts::Alerts>>,
 }
 
 impl Pipeline {
@@ -281,6 +283,9 @@ impl Pipeline {
                         .observe(topic, seq);
                 }
                 self.hub.apply(&msg);
+                if let Some(alerts) = &self.alerts {
+                    alerts.observe(&msg);
+                }
                 Ok(msg)
             }
             Err(rejection) => {

@@ -16,6 +16,7 @@
 //! [`start`] starts it all on the sockets the config names (port 0 allowed) and returns a
 //! [`Running`] server that tells its addresses and stops on [`Running::shutdown`].
 
+pub mod alerts;
 pub mod auth;
 pub mod broker;
 pub mod city;
@@ -262,11 +263,18 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stops.writer.subscribe(),
     );
     hub.set_store(writer_stats);
+    let alerts = Arc::new(alerts::Alerts::open(
+        city.clone(),
+        config.alerts.clone(),
+        config.live.clone(),
+        &config.data_dir,
+    )?);
     let pipeline = Pipeline {
         city: city.clone(),
         hub: hub.clone(),
         stats: ingest.clone(),
         gateways,
+        alerts: Some(alerts.clone()),
     };
     let http_pipeline = pipeline.clone();
     let ingest_task = tokio::spawn(ingest::run_subscriber(
@@ -278,9 +286,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stops.ingest.subscribe(),
     ));
 
-    let mut rest = vec![tokio::spawn(
-        hub.clone().run_publisher(stops.rest.subscribe()),
-    )];
+    let mut rest = vec![
+        tokio::spawn(hub.clone().run_publisher(stops.rest.subscribe())),
+        tokio::spawn(alerts.clone().run(hub.clone(), stops.rest.subscribe())),
+    ];
     let auth = Arc::new(open_auth(&config)?);
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
@@ -302,6 +311,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             gateways: all_gateways,
             metrics_token: config.http.metrics_token.as_deref().map(Arc::from),
             stopping: stops.rest.subscribe(),
+            alerts: alerts.clone(),
         },
         &config.dist_dir,
     );

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
+use ioc_protocol::alerts::AlertsFigure;
 use ioc_protocol::live::SystemFigures;
 use ioc_protocol::{
     AreaStat, Body, Delta, Domain, DomainFigures, FieldStat, Message, ServerMsg, Snapshot,
@@ -58,6 +59,9 @@ struct State {
     day_start: i64,
     /// (time ms, accepted, rejected) at each sweep, newest last.
     intake: std::collections::VecDeque<(i64, u64, u64)>,
+    /// The alerts as the alert engine last gave them, and whether they are not sent yet.
+    alerts: AlertsFigure,
+    alerts_dirty: bool,
 }
 
 /// The live picture of the city, shared by ingest, the publisher and every websocket.
@@ -113,6 +117,8 @@ impl Hub {
                 dirty_domains: Domain::ALL.into_iter().collect(),
                 day_start: 0,
                 intake: std::collections::VecDeque::new(),
+                alerts: AlertsFigure::default(),
+                alerts_dirty: false,
             }),
             changed: Notify::new(),
             deltas: broadcast::channel(BROADCAST_CAPACITY).0,
@@ -146,6 +152,28 @@ impl Hub {
     /// Every telemetry source, its newest reading's time and whether it is online.
     pub fn sources(&self, now: i64) -> Vec<crate::figures::SourceSeen> {
         self.lock().figures.sources_seen(now)
+    }
+
+    /// The alerts changed: they go out whole in the next delta.
+    pub fn set_alerts(&self, alerts: AlertsFigure) {
+        let mut state = self.lock();
+        if state.alerts != alerts {
+            state.alerts = alerts;
+            state.alerts_dirty = true;
+            drop(state);
+            self.changed.notify_one();
+        }
+    }
+
+    /// The domain figures as they are now (what the alert rules read).
+    pub fn figures_now(&self, domains: &[Domain]) -> Vec<DomainFigures> {
+        let now = Utc::now().timestamp_millis();
+        let state = self.lock();
+        let intake = self.system_intake(&state);
+        domains
+            .iter()
+            .map(|d| state.figures.compute(*d, now, &intake))
+            .collect()
     }
 
     /// Lets the System figures read ingest's counters.
@@ -286,7 +314,8 @@ impl Hub {
                 figures.push(f);
             }
         }
-        if changed.is_empty() && figures.is_empty() && !new_day {
+        let alerts = std::mem::take(&mut state.alerts_dirty).then(|| state.alerts.clone());
+        if changed.is_empty() && figures.is_empty() && !new_day && alerts.is_none() {
             return false;
         }
         state.seq += 1;
@@ -296,6 +325,7 @@ impl Hub {
             stats: changed,
             figures,
             day_start: new_day.then_some(today),
+            alerts,
         });
         let text: Arc<str> = serde_json::to_string(&msg)
             .expect("live messages always serialise")
@@ -396,6 +426,7 @@ impl Hub {
                 local_midnight_ms(now)
             },
             figures,
+            alerts: state.alerts.clone(),
         };
         let rx = self.deltas.subscribe();
         drop(guard);

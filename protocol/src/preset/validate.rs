@@ -13,7 +13,7 @@ use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
 use super::{AgencyKind, Cell, LatLon, Preset, PresetError, normalize_name};
-use crate::topic::{self, Topic};
+use crate::topic::{self, Domain, Topic};
 
 pub(super) fn parse(text: &str, file: &str) -> Result<Preset, PresetError> {
     let preset: Preset = toml::from_str(text).map_err(|e| {
@@ -210,6 +210,71 @@ fn check(p: &Preset) -> Result<(), Issue> {
         let at = root.key("platforms").index(i);
         source(&mut seen, at.key("id"), &pl.id)?;
         names(&at, &pl.name_vi, &pl.name_en)?;
+    }
+    check_rules(p, &root)
+}
+
+fn check_rules(p: &Preset, root: &FieldPath) -> Result<(), Issue> {
+    let mut ids: HashMap<&str, FieldPath> = HashMap::new();
+    for (i, r) in p.alert_rules.iter().flatten().enumerate() {
+        let at = root.key("alert_rules").index(i);
+        if !topic::is_source_id(&r.id) {
+            return Err(issue(
+                at.key("id"),
+                format!("{:?} is not of the form [a-z0-9][a-z0-9_-]{{0,63}}", r.id),
+            ));
+        }
+        if let Some(first) = ids.insert(&r.id, at.key("id")) {
+            return Err(issue(
+                at.key("id"),
+                format!("rule {:?} is already defined at {first}", r.id),
+            ));
+        }
+        names(&at, &r.name_vi, &r.name_en)?;
+        if !crate::ingest::is_field_name(&r.field) {
+            return Err(issue(
+                at.key("field"),
+                format!("{:?} is not a field name", r.field),
+            ));
+        }
+        let offline = r.field == "offline";
+        match (offline, r.op, r.threshold) {
+            (true, None, None) => {}
+            (true, _, _) => {
+                return Err(issue(
+                    at.key("op"),
+                    "an `offline` rule has no `op` or `threshold`",
+                ));
+            }
+            (false, Some(_), Some(super::Threshold::Value(v))) if !v.is_finite() => {
+                return Err(issue(at.key("threshold"), "not a finite number"));
+            }
+            (false, Some(_), Some(super::Threshold::Level(_))) if r.domain != Domain::Flood => {
+                return Err(issue(
+                    at.key("threshold"),
+                    "an alarm level (bd1, bd2, bd3) is a threshold of `flood` rules only",
+                ));
+            }
+            (false, Some(_), Some(_)) => {}
+            (false, None, _) => {
+                return Err(issue(
+                    at.key("op"),
+                    "needs `op`: above, at_or_above, below or at_or_below",
+                ));
+            }
+            (false, _, None) => {
+                return Err(issue(at.key("threshold"), "needs a `threshold`"));
+            }
+        }
+        if !(r.hysteresis.is_finite() && r.hysteresis >= 0.0) {
+            return Err(issue(at.key("hysteresis"), "must be a number, 0 or more"));
+        }
+        if !(r.for_minutes.is_finite() && (0.0..=1440.0).contains(&r.for_minutes)) {
+            return Err(issue(at.key("for_minutes"), "must be 0 to 1440 minutes"));
+        }
+        for (j, a) in r.areas.iter().enumerate() {
+            area_ref(p, at.key("areas").index(j), a)?;
+        }
     }
     Ok(())
 }

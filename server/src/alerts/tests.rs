@@ -1,0 +1,282 @@
+use super::*;
+use ioc_protocol::{Topic, Value};
+
+/// 2026-11-16 08:00 in Ho Chi Minh City.
+const T0: i64 = 1_794_762_000_000 + 8 * 3_600_000;
+const MIN: i64 = 60_000;
+
+fn engine(dir: &std::path::Path, config: AlertsConfig) -> Alerts {
+    Alerts::open(
+        Arc::new(City::built_in()),
+        config,
+        LiveConfig::default(),
+        dir,
+    )
+    .unwrap()
+}
+
+fn rules_only() -> AlertsConfig {
+    AlertsConfig {
+        anomaly: false,
+        ..AlertsConfig::default()
+    }
+}
+
+fn reading(domain: Domain, area: &str, source: &str, ts: i64, field: &str, v: f64) -> Message {
+    Message {
+        topic: Topic::new(domain, area, source),
+        ts,
+        seq: None,
+        body: Body::Reading([(field.to_owned(), Value::Number(v))].into()),
+    }
+}
+
+fn level(source: &str, ts: i64, cm: f64) -> Message {
+    reading(
+        Domain::Flood,
+        "binh-thanh",
+        source,
+        ts,
+        "water_level_cm",
+        cm,
+    )
+}
+
+fn alerts_of(e: &Alerts, rule: &str) -> Vec<Alert> {
+    e.lock()
+        .alerts
+        .values()
+        .filter(|a| a.rule == rule)
+        .cloned()
+        .collect()
+}
+
+/// BĐ2 of the Phú An gauge is 150 cm, with a hysteresis of 5 cm.
+#[test]
+fn a_level_hovering_at_bd2_raises_one_alert_that_clears_only_past_the_hysteresis() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), rules_only());
+    let series = [
+        140.0, 149.0, 150.0, 151.0, 149.0, 150.0, 148.0, 146.0, 145.0,
+    ];
+    for (i, cm) in series.into_iter().enumerate() {
+        e.observe_at(&level("fg-phu-an", T0 + i as i64 * MIN, cm), T0);
+    }
+    let bd2 = alerts_of(&e, "flood-bd2");
+    assert_eq!(bd2.len(), 1, "{bd2:?}");
+    assert_eq!(bd2[0].state, AlertState::Open);
+    assert_eq!(bd2[0].opened_at, T0 + 2 * MIN);
+    assert_eq!(bd2[0].threshold, Some(150.0));
+    assert_eq!(bd2[0].severity, Severity::Warning);
+    assert!(alerts_of(&e, "flood-bd3").is_empty());
+    // 144 cm is more than 5 cm below the line: it resolves by itself.
+    e.observe_at(&level("fg-phu-an", T0 + 10 * MIN, 144.0), T0);
+    let bd2 = alerts_of(&e, "flood-bd2");
+    assert_eq!(bd2[0].state, AlertState::Resolved);
+    assert_eq!(bd2[0].resolved_by, None);
+    assert_eq!(bd2[0].resolved_at, Some(T0 + 10 * MIN));
+    // Back at the line: the same alert opens again, not a second one.
+    e.observe_at(&level("fg-phu-an", T0 + 11 * MIN, 150.0), T0);
+    let bd2 = alerts_of(&e, "flood-bd2");
+    assert_eq!(bd2.len(), 1);
+    assert_eq!((bd2[0].state, bd2[0].reopened), (AlertState::Open, 1));
+    // A sensor of another gauge (`{id}-{n}`) is judged against its gauge's levels.
+    e.observe_at(&level("fg-phu-an-2", T0, 161.0), T0);
+    assert_eq!(alerts_of(&e, "flood-bd3").len(), 1);
+    assert_eq!(alerts_of(&e, "flood-bd2").len(), 2);
+}
+
+#[test]
+fn congestion_must_hold_for_15_minutes_and_a_break_starts_the_count_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), rules_only());
+    let jam = |ts: i64, level: f64| {
+        reading(
+            Domain::Traffic,
+            "q1",
+            "c-nguyen-hue",
+            ts,
+            "congestion",
+            level,
+        )
+    };
+    // 14 minutes at level 4, then a reading at 3.
+    for i in 0..=28 {
+        e.observe_at(&jam(T0 + i * 30_000, 4.0), T0);
+    }
+    e.observe_at(&jam(T0 + 29 * 30_000, 3.0), T0);
+    assert!(alerts_of(&e, "congestion").is_empty());
+    // Then 15 minutes at 4 or 5.
+    let start = T0 + 15 * MIN;
+    for i in 0..30 {
+        e.observe_at(&jam(start + i * 30_000, 4.0 + (i % 2) as f64), T0);
+    }
+    assert!(
+        alerts_of(&e, "congestion").is_empty(),
+        "14.5 minutes is not 15"
+    );
+    e.observe_at(&jam(start + 15 * MIN, 4.0), T0);
+    let a = alerts_of(&e, "congestion");
+    assert_eq!(a.len(), 1);
+    assert_eq!((a[0].opened_at, a[0].raised_at), (start, start + 15 * MIN));
+}
+
+/// 10,000 crossings of BĐ3 by 500 gauge sensors: one alert per sensor at most, 30 a minute,
+/// and one summary for those held; held ones open in the next minutes.
+#[test]
+fn a_storm_of_crossings_is_deduplicated_and_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), rules_only());
+    let mut crossings = 0;
+    for round in 0..20 {
+        for k in 2..502 {
+            let src = format!("fg-phu-an-{k}");
+            let ts = T0 + round * 2 * MIN;
+            // Up past BĐ3 (a crossing of BĐ2 and BĐ3), then down below both.
+            e.observe_at(&level(&src, ts, 165.0), T0 + 10_000);
+            e.observe_at(&level(&src, ts + MIN, 100.0), T0 + 10_000);
+            crossings += 1;
+        }
+    }
+    assert_eq!(crossings, 10_000);
+    let opened = e.lock().alerts.len();
+    assert_eq!(opened, 30, "the limit is 30 new alerts a minute");
+    // Every opened alert is one (rule, source): reopened, never duplicated.
+    let keys: BTreeSet<_> = e.lock().alerts.values().map(Alert::key).collect();
+    assert_eq!(keys.len(), 30);
+    // The minute turns: one summary says how many (rule, source) were held.
+    e.observe_at(&level("fg-phu-an-2", T0 + 41 * MIN, 100.0), T0 + 61_000);
+    let summary = alerts_of(&e, "held");
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0].kind, AlertKind::Summary);
+    assert_eq!(summary[0].value, Some(1000.0 - 30.0));
+    assert_eq!(summary[0].severity, Severity::Critical);
+    // A held condition that still holds opens when a minute has room.
+    e.observe_at(&level("fg-phu-an-400", T0 + 50 * MIN, 165.0), T0 + 61_000);
+    let mine: Vec<_> = e
+        .lock()
+        .alerts
+        .values()
+        .filter(|a| a.source == "fg-phu-an-400")
+        .cloned()
+        .collect();
+    assert_eq!(mine.len(), 2, "BĐ2 and BĐ3 of the sensor: {mine:?}");
+    // Two quiet minutes later, the summary resolves by itself.
+    e.observe_at(&level("fg-phu-an-2", T0 + 52 * MIN, 100.0), T0 + 181_000);
+    assert_eq!(alerts_of(&e, "held")[0].state, AlertState::Resolved);
+}
+
+#[test]
+fn officers_acknowledge_resolve_and_close_and_it_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), rules_only());
+    e.observe_at(&level("fg-phu-an", T0, 152.0), T0);
+    let id = alerts_of(&e, "flood-bd2")[0].id;
+    assert_eq!(
+        e.act(id, Action::Close, "lan", ""),
+        Err(ActionError::Conflict(format!(
+            "alert {id} is open: only a resolved alert can be closed"
+        )))
+    );
+    let a = e
+        .act(id, Action::Acknowledge, "lan", "  đã cử đội ứng trực  ")
+        .unwrap();
+    assert_eq!(a.state, AlertState::Acknowledged);
+    assert_eq!(a.acked_by.as_deref(), Some("lan"));
+    assert_eq!(a.note.as_deref(), Some("đã cử đội ứng trực"));
+    let again = e.act(id, Action::Acknowledge, "minh", "").unwrap_err();
+    assert!(
+        again.to_string().contains("acknowledged (by lan)"),
+        "{again}"
+    );
+    assert_eq!(
+        e.act(999, Action::Acknowledge, "lan", ""),
+        Err(ActionError::NotFound(999))
+    );
+    assert!(e.persist());
+
+    // A restart: the alert is still acknowledged, and resolves by itself when the water goes
+    // down.
+    drop(e);
+    let e = engine(dir.path(), rules_only());
+    let a = &alerts_of(&e, "flood-bd2")[0];
+    assert_eq!((a.id, a.state), (id, AlertState::Acknowledged));
+    e.observe_at(&level("fg-phu-an", T0 + MIN, 150.0), T0);
+    assert_eq!(
+        alerts_of(&e, "flood-bd2")[0].state,
+        AlertState::Acknowledged
+    );
+    e.observe_at(&level("fg-phu-an", T0 + 2 * MIN, 140.0), T0);
+    assert_eq!(alerts_of(&e, "flood-bd2")[0].state, AlertState::Resolved);
+    let closed = e.act(id, Action::Close, "minh", "nước đã rút").unwrap();
+    assert_eq!(closed.state, AlertState::Closed);
+    assert!(e.persist());
+    assert!(
+        e.figure().alerts.is_empty(),
+        "closed alerts leave the screen"
+    );
+    // A new crossing is a new alert.
+    e.observe_at(&level("fg-phu-an", T0 + 3 * MIN, 151.0), T0);
+    let new = &alerts_of(&e, "flood-bd2")[0];
+    assert!(new.id > id);
+    e.persist();
+
+    let (old, events) = e.store().get(id).unwrap().unwrap();
+    assert_eq!(old.state, AlertState::Closed);
+    assert_eq!(old.closed_by.as_deref(), Some("minh"));
+    let actions: Vec<_> = events
+        .iter()
+        .map(|ev| (ev.action.as_str(), ev.by.as_deref()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("opened", None),
+            ("acknowledged", Some("lan")),
+            ("resolved", None),
+            ("closed", Some("minh"))
+        ]
+    );
+    let history = e
+        .store()
+        .query(&store::Query {
+            rule: Some("flood-bd2".into()),
+            limit: 10,
+            ..store::Query::default()
+        })
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [new.id, id]
+    );
+}
+
+#[test]
+fn the_screen_lists_critical_first_then_open_then_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), rules_only());
+    e.observe_at(&level("fg-phu-an", T0, 151.0), T0);
+    e.observe_at(&level("fg-phu-an-2", T0 + MIN, 151.0), T0);
+    e.observe_at(&level("fg-phu-an-3", T0 + 2 * MIN, 170.0), T0);
+    let first_bd2 = alerts_of(&e, "flood-bd2")
+        .into_iter()
+        .find(|a| a.source == "fg-phu-an")
+        .unwrap();
+    e.act(first_bd2.id, Action::Acknowledge, "lan", "").unwrap();
+    let f = e.figure();
+    let order: Vec<_> = f
+        .alerts
+        .iter()
+        .map(|a| (a.rule.as_str(), a.source.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("flood-bd3", "fg-phu-an-3"),
+            ("flood-bd2", "fg-phu-an-3"),
+            ("flood-bd2", "fg-phu-an-2"),
+            ("flood-bd2", "fg-phu-an"),
+        ]
+    );
+    assert_eq!((f.open, f.acknowledged, f.critical), (3, 1, 1));
+}
