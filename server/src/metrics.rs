@@ -360,6 +360,52 @@ pub fn render(state: &AppState) -> String {
         w.spool_bytes,
     );
 
+    // Alerts.
+    let a = &state.alerts.counters;
+    for (name, help, v) in [
+        (
+            "ioc_alerts_opened_total",
+            "Alerts opened (new ones, summaries included).",
+            &a.opened,
+        ),
+        (
+            "ioc_alerts_reopened_total",
+            "Resolved alerts opened again by their condition.",
+            &a.reopened,
+        ),
+        (
+            "ioc_alerts_held_total",
+            "New alerts held back by the limit a minute ((rule, source) per minute).",
+            &a.held,
+        ),
+        (
+            "ioc_alerts_resolved_by_themselves_total",
+            "Alerts resolved because their condition cleared.",
+            &a.resolved_by_themselves,
+        ),
+        (
+            "ioc_alerts_anomalies_total",
+            "Series that turned anomalous.",
+            &a.anomalies,
+        ),
+        (
+            "ioc_alerts_write_errors_total",
+            "Failed writes of alerts.sqlite (retried).",
+            &a.write_errors,
+        ),
+    ] {
+        single(o, name, help, "counter", v.load(Ordering::Relaxed));
+    }
+    let f = state.alerts.figure();
+    header(o, "ioc_alerts", "Alerts not closed, by state.", "gauge");
+    for (label, n) in [
+        ("open", f.open),
+        ("acknowledged", f.acknowledged),
+        ("resolved", f.resolved),
+    ] {
+        let _ = writeln!(o, "ioc_alerts{{state=\"{label}\"}} {n}");
+    }
+
     // The process.
     if let Some((rss, cpu)) = process_usage() {
         single(

@@ -279,6 +279,28 @@ impl TestServer {
     }
 
     /// The admin's session cookie, `name=token`: logs in the first time.
+    /// `ioc-server user add NAME --role ROLE` on the server's data directory; the password.
+    pub fn add_user(&self, name: &str, role: &str) -> anyhow::Result<String> {
+        let out = Command::new(bin_path("ioc-server", "IOC_SERVER_BIN"))
+            .args(["--data-dir"])
+            .arg(self.data_dir.path())
+            .args(["user", "add", name, "--role", role])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "user add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout)?;
+        let password = text
+            .rsplit(": ")
+            .next()
+            .map(str::trim)
+            .context("no password printed")?;
+        anyhow::ensure!(password.len() == 20, "{text}");
+        Ok(password.to_owned())
+    }
+
     pub async fn cookie(&self) -> anyhow::Result<String> {
         if let Some(c) = self.cookie.lock().expect("not poisoned").clone() {
             return Ok(c);
@@ -680,6 +702,8 @@ pub struct LiveClient {
     pub snapshots: u64,
     /// Each domain's figures, as last received.
     pub figures: HashMap<Domain, ioc_protocol::DomainFigures>,
+    /// The alerts, as last received.
+    pub alerts: ioc_protocol::alerts::AlertsFigure,
 }
 
 impl LiveClient {
@@ -705,6 +729,7 @@ impl LiveClient {
             messages: 0,
             snapshots: 0,
             figures: HashMap::new(),
+            alerts: Default::default(),
         };
         c.wait_for(Duration::from_secs(10), |c| c.snapshot.is_some())
             .await
@@ -743,6 +768,7 @@ impl LiveClient {
                     .map(|st| ((st.domain, st.area.clone()), st.clone()))
                     .collect();
                 self.figures = s.figures.iter().map(|f| (f.domain(), f.clone())).collect();
+                self.alerts = s.alerts.clone();
                 self.snapshot = Some(s);
             }
             ServerMsg::Delta(d) => {
@@ -755,6 +781,9 @@ impl LiveClient {
                 }
                 for f in d.figures {
                     self.figures.insert(f.domain(), f);
+                }
+                if let Some(a) = d.alerts {
+                    self.alerts = a;
                 }
             }
             ServerMsg::Heartbeat { .. } => {}

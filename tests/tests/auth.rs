@@ -64,7 +64,7 @@ async fn wait_close(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_refuses_a_request_without_a_valid_session() -> anyhow::Result<()> {
     let server = TestServer::start()?;
-    let viewer = add_user(&server, "viewer1", "viewer")?;
+    let viewer = server.add_user("viewer1", "viewer")?;
     let viewer_cookie = login(server.http, "viewer1", &viewer).await?;
     let admin_cookie = server.cookie().await?;
     let mut walked = 0;
@@ -130,28 +130,6 @@ async fn every_route_refuses_a_request_without_a_valid_session() -> anyhow::Resu
     let page = http().get(server.url("/")).send().await?;
     ensure!(page.status() == StatusCode::OK);
     Ok(())
-}
-
-/// `ioc-server user add NAME --role ROLE` on the server's data directory; the password.
-fn add_user(server: &TestServer, name: &str, role: &str) -> anyhow::Result<String> {
-    let out = std::process::Command::new(bin_path("ioc-server", "IOC_SERVER_BIN"))
-        .args(["--data-dir"])
-        .arg(server.data_dir.path())
-        .args(["user", "add", name, "--role", role])
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "user add: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout)?;
-    let password = text
-        .rsplit(": ")
-        .next()
-        .map(str::trim)
-        .context("no password printed")?;
-    ensure!(password.len() == 20, "{text}");
-    Ok(password.to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -412,7 +390,7 @@ async fn answers_carry_the_security_headers() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_from_the_command_line_log_in_until_disabled() -> anyhow::Result<()> {
     let server = TestServer::start()?;
-    let password = add_user(&server, "officer.minh", "officer")?;
+    let password = server.add_user("officer.minh", "officer")?;
     let cookie = login(server.http, "officer.minh", &password).await?;
     let me: serde_json::Value = http()
         .get(server.url("/api/v1/me"))
