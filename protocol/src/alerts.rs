@@ -153,7 +153,8 @@ pub struct Alert {
     pub value: Option<f64>,
     /// The rule's threshold; for an anomaly, the baseline the value departed from.
     pub threshold: Option<f64>,
-    /// For an anomaly: how far the value is from its baseline, in robust standard deviations.
+    /// For an anomaly: how far the value went from its baseline at most while it lasted, in
+    /// robust standard deviations (negative: below it).
     #[serde(default)]
     pub score: Option<f64>,
     pub state: AlertState,

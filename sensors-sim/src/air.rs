@@ -199,6 +199,19 @@ impl AirSensor {
     }
 }
 
+/// A reading (from [`AirSensor::reading`]) in a pollution episode (`--inject`): PM2.5 and PM10
+/// times `multiplier`, plus 40 µg/m³, and the station's AQI recomputed from the new PM2.5.
+pub(crate) fn pollute(values: &mut Json, multiplier: f64) {
+    for field in ["pm25_ugm3", "pm10_ugm3"] {
+        if let Some(x) = values[field].as_f64() {
+            values[field] = json!(round1(x * multiplier + 40.0));
+        }
+    }
+    if let Some(pm25) = values["pm25_ugm3"].as_f64() {
+        values["aqi"] = json!(vn_aqi_pm25(pm25).round() as u64);
+    }
+}
+
 /// Where the day is between its coolest (05:30, 0) and warmest (14:00, 1) moments, as a phase
 /// of a half cycle: rising over 8.5 h, falling over 15.5 h.
 fn day_phase(hour: f64) -> f64 {

@@ -126,6 +126,14 @@ impl Gauge {
     }
 }
 
+/// A reading (from [`Gauge::reading`]) raised by `rise_cm`: a blocked drain or a surge
+/// (`--inject`).
+pub(crate) fn surge(values: &mut Json, rise_cm: i64) {
+    if let Some(level) = values["water_level_cm"].as_i64() {
+        values["water_level_cm"] = json!(level + rise_cm);
+    }
+}
+
 /// A canal or creek (kênh, rạch) rather than a river (sông).
 fn is_canal(g: &FloodGauge) -> bool {
     let vi = g.water_body_vi.to_lowercase();

@@ -15,9 +15,32 @@
 //! - `traffic`, `air`, `flood`, `platforms`: the telemetry sources, one model per domain;
 //! - `complaints`, `services`: the 1022 complaints and the public-service dossiers, arrivals and
 //!   the course of each one;
+//! - `inject`: anomalies injected into the telemetry with their ground truth ([`Anomaly`],
+//!   [`Simulation::inject`]), to score the server's anomaly detection;
 //! - `rng`: seeded randomness, one generator per source;
 //! - [`publish`]: MQTT publishing, paced, with QoS 1 acknowledgements waited for, and the
 //!   truth log.
+//!
+//! ## Scoring anomaly detection
+//!
+//! `--inject N` injects N anomalies per simulated day (none by default), one telemetry source
+//! each for 20 to 60 minutes: a traffic jam (speed to 25-45 %, with the congestion level and
+//! occupancy that follow), a pollution episode (PM2.5 and PM10 × 3-5 + 40 µg/m³, with the
+//! AQI that follows), a water-level surge (+50-90 cm), a slow platform (latency × 5-10,
+//! errors + 5-15 points, still up). `--inject-from` keeps the days before it clean, to learn
+//! from. Each anomaly goes into the truth log when it starts, before the readings it changes:
+//! `{"anomaly":{"topic":"ioc/v1/flood/q8/fg-kenh-doi","fields":["water_level_cm"],
+//! "from":1762189200000,"to":1762191000000,"kind":"surge"}}` (epoch ms, `to` excluded;
+//! `kind` one of `jam`, `pollution`, `surge`, `slow_platform`). Four clean days, then today
+//! with 24 anomalies:
+//!
+//! ```text
+//! ioc-sim --start "$(date -d '4 days ago' +%F)" --speed 100000 --until now \
+//!   --inject 24 --inject-from today --truth-log truth.jsonl
+//! ```
+//!
+//! The same seed gives the same anomalies; outside their windows the stream is byte for byte
+//! the one without `--inject`.
 
 pub mod clock;
 pub mod publish;
@@ -25,6 +48,7 @@ pub mod publish;
 mod air;
 mod complaints;
 mod flood;
+mod inject;
 mod platforms;
 mod rng;
 mod services;
@@ -33,5 +57,6 @@ mod traffic;
 mod weather;
 
 pub use air::vn_aqi_pm25;
+pub use inject::{Anomaly, Change};
 pub use sim::{Outgoing, Simulation};
 pub use traffic::congestion_level;

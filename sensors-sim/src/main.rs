@@ -26,7 +26,11 @@ const MAX_INFLIGHT: u16 = 100;
         public-service dossiers. Seeded and deterministic: the same preset, seed, scale and \
         start give the same messages.\n\nReplay today so far in minutes, then go on live:\n  \
         ioc-sim --start today --speed 600\nA simulated day, fast, with its truth log:\n  \
-        ioc-sim --start today --speed 600 --until now --truth-log truth.jsonl"
+        ioc-sim --start today --speed 600 --until now --truth-log truth.jsonl\nFour days to \
+        learn from, then today with 24 anomalies (logged in the truth log), to score anomaly \
+        detection:\n  \
+        ioc-sim --start \"$(date -d '4 days ago' +%F)\" --speed 100000 --until now --inject 24 \
+        --inject-from today --truth-log truth.jsonl"
 )]
 struct Args {
     /// The broker, `mqtt://host:port`.
@@ -65,9 +69,20 @@ struct Args {
           value_parser = clap::value_parser!(u8).range(0..=1))]
     qos: u8,
     /// Write every message published to this file, one JSON line each:
-    /// {"topic", "payload", "ts"}.
+    /// {"topic", "payload", "ts"}; and each anomaly injected when it starts:
+    /// {"anomaly": {"topic", "fields", "from", "to", "kind"}}.
     #[arg(long, env = "IOC_SIM_TRUTH_LOG")]
     truth_log: Option<PathBuf>,
+    /// Anomalies to inject per simulated day, spread over the run and drawn from the seed: one
+    /// source each, for 20 to 60 minutes (a traffic jam, a pollution episode, a water-level
+    /// surge, a slow platform). 0: none.
+    #[arg(long, env = "IOC_SIM_INJECT", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=1000))]
+    inject: u32,
+    /// No anomaly starts before this time, like --start (default: the start): the days before
+    /// are clean, to learn from.
+    #[arg(long, env = "IOC_SIM_INJECT_FROM")]
+    inject_from: Option<String>,
     /// MQTT client id (the session is persistent: one simulator per id).
     #[arg(long, env = "IOC_SIM_CLIENT_ID", default_value = "ioc-sim")]
     client_id: String,
@@ -128,10 +143,22 @@ async fn main() -> anyhow::Result<()> {
         .map(TruthLog::create)
         .transpose()?;
 
+    let inject_from = match &args.inject_from {
+        Some(t) => clock::parse_time(t, now).context("--inject-from")?,
+        None => start,
+    };
+    if args.inject == 0 && args.inject_from.is_some() {
+        tracing::warn!("--inject-from without --inject: no anomaly is injected");
+    }
+    if args.inject > 0 && end.is_some_and(|end| inject_from >= end) {
+        tracing::warn!("--inject-from is not before the end of the run: no anomaly is injected");
+    }
+
     let mut sim = Simulation::new(&preset, args.seed, args.scale, start);
     if !args.domains.is_empty() {
         sim = sim.only(&args.domains);
     }
+    sim = sim.inject(args.inject, inject_from, end);
     let sources: Vec<String> = sim
         .telemetry_topics()
         .iter()
@@ -146,6 +173,8 @@ async fn main() -> anyhow::Result<()> {
         start = %format_local(start),
         end = %end.map_or_else(|| "none".to_owned(), format_local),
         sources = sources.join(", "),
+        inject = args.inject,
+        inject_from = %format_local(inject_from.max(start)),
         "simulating"
     );
 

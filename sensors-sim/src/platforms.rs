@@ -95,7 +95,7 @@ fn load(users: Users, t: &LocalTime) -> f64 {
 pub(crate) struct PlatformHealth {
     pub(crate) topic: String,
     /// Its index in the preset: outages are per platform.
-    index: usize,
+    pub(crate) index: usize,
     users: Users,
     peak_rps: f64,
     base_latency_ms: f64,
@@ -164,5 +164,20 @@ impl PlatformHealth {
             "cpu_pct": round1(cpu.clamp(1.0, 100.0)),
             "mem_pct": round1(mem.clamp(5.0, 97.0)),
         })
+    }
+}
+
+/// A reading (from [`PlatformHealth::reading`]) of a platform that is up but slow
+/// (`--inject`): latency times `latency_factor`, errors up by `error_points` (at most 100 %).
+/// A reading of a platform down is left as it is.
+pub(crate) fn slow(values: &mut Json, latency_factor: f64, error_points: f64) {
+    if values["up"] != Json::Bool(true) {
+        return;
+    }
+    if let Some(latency) = values["latency_ms"].as_f64() {
+        values["latency_ms"] = json!(round1(latency * latency_factor));
+    }
+    if let Some(errors) = values["error_pct"].as_f64() {
+        values["error_pct"] = json!(round2((errors + error_points).min(100.0)));
     }
 }

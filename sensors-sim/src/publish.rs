@@ -27,6 +27,7 @@ use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use tokio::sync::Notify;
 
 use crate::clock::{Pacing, format_local};
+use crate::inject::Anomaly;
 use crate::sim::{Outgoing, Simulation};
 
 /// Why publishing could not start or go on.
@@ -80,7 +81,10 @@ pub fn mqtt_options(
 }
 
 /// The truth log: every message published, one JSON line each
-/// (`{"topic":..,"payload":{..},"ts":..}`), in the order they were published.
+/// (`{"topic":..,"payload":{..},"ts":..}`), in the order they were published; and with
+/// `--inject`, each anomaly when it starts, before the first message it changes
+/// (`{"anomaly":{"topic":..,"fields":[..],"from":..,"to":..,"kind":..}}`, see
+/// [`Anomaly::truth_line`]). Readers of messages skip the lines with no `topic` at the top.
 #[derive(Debug)]
 pub struct TruthLog {
     path: PathBuf,
@@ -101,6 +105,10 @@ impl TruthLog {
 
     fn write(&mut self, m: &Outgoing) -> Result<(), PublishError> {
         writeln!(self.out, "{}", m.truth_line()).map_err(|e| self.error(e))
+    }
+
+    fn write_anomaly(&mut self, a: &Anomaly) -> Result<(), PublishError> {
+        writeln!(self.out, "{}", a.truth_line()).map_err(|e| self.error(e))
     }
 
     fn flush(&mut self) -> Result<(), PublishError> {
@@ -153,6 +161,8 @@ pub struct Summary {
     pub reached_ms: i64,
     /// Stopped by the shutdown signal rather than at the end of `--duration`.
     pub interrupted: bool,
+    /// Anomalies injected (`--inject`) that started.
+    pub anomalies: u64,
 }
 
 impl Summary {
@@ -171,7 +181,7 @@ impl fmt::Display for Summary {
             .collect();
         write!(
             f,
-            "published {} messages ({}); {} {}; simulated clock at {}{}",
+            "published {} messages ({}); {} {}; simulated clock at {}{}{}",
             self.published,
             domains.join(", "),
             self.confirmed,
@@ -181,6 +191,11 @@ impl fmt::Display for Summary {
                 _ => "completed with the broker (QoS 2)",
             },
             format_local(self.reached_ms),
+            if self.anomalies > 0 {
+                format!("; {} anomalies injected", self.anomalies)
+            } else {
+                String::new()
+            },
             if self.interrupted {
                 " (interrupted)"
             } else {
@@ -262,6 +277,30 @@ fn progress(
     }
 }
 
+/// Logs the anomalies that started and writes them to the truth log.
+fn announce(
+    sim: &mut Simulation,
+    truth: &mut Option<TruthLog>,
+    summary: &mut Summary,
+) -> Result<(), PublishError> {
+    for a in sim.take_started_anomalies() {
+        tracing::info!(
+            topic = a.topic,
+            kind = a.kind(),
+            fields = a.fields().join(","),
+            change = a.change.magnitude(),
+            from = %format_local(a.from_ms),
+            to = %format_local(a.to_ms),
+            "anomaly injected"
+        );
+        summary.anomalies += 1;
+        if let Some(log) = truth.as_mut() {
+            log.write_anomaly(&a)?;
+        }
+    }
+    Ok(())
+}
+
 fn wall_now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -316,6 +355,8 @@ pub async fn run(
             }
             summary.published += 1;
             *summary.per_domain.entry(msg.domain).or_default() += 1;
+            // Anomalies started by this message's time: logged before it.
+            announce(sim, &mut truth, &mut summary)?;
             if let Some(log) = truth.as_mut() {
                 log.write(&msg)?;
             }
@@ -323,6 +364,7 @@ pub async fn run(
                 progress(&mut last_progress, opts, sim, &summary, &wire);
             }
         }
+        announce(sim, &mut truth, &mut summary)?;
         if let Some(log) = truth.as_mut() {
             log.flush()?;
         }

@@ -19,6 +19,7 @@ use crate::air::{self, AirSensor};
 use crate::clock::{MINUTE_MS, local_day};
 use crate::complaints::{Case, Desk};
 use crate::flood::{self, Gauge};
+use crate::inject::{Anomaly, Blocker, Candidate, Change, Injector, Src};
 use crate::platforms::{self, PlatformHealth};
 use crate::rng::sub_seed;
 use crate::services::{Dossier, Portal};
@@ -153,6 +154,11 @@ pub struct Simulation {
     seqs: BTreeMap<String, u64>,
     /// The last local day seen, to forget older days of the world's plan.
     day: i64,
+    seed: u64,
+    /// The domains generated (see [`Simulation::only`]).
+    domains: Vec<Domain>,
+    /// The anomalies injected (see [`Simulation::inject`]), if any.
+    injector: Option<Box<Injector>>,
 }
 
 impl Simulation {
@@ -177,6 +183,9 @@ impl Simulation {
             now_ms: start_ms,
             seqs: BTreeMap::new(),
             day: local_day(start_ms),
+            seed,
+            domains: Domain::ALL.to_vec(),
+            injector: None,
         };
         for k in 1..=scale {
             for i in 0..preset.corridors.len() {
@@ -233,7 +242,124 @@ impl Simulation {
             .into_iter()
             .filter(|Reverse(p)| domains.contains(&p.job.domain()))
             .collect();
+        self.domains = domains.to_vec();
         self
+    }
+
+    /// Injects `per_day` anomalies per simulated day into the telemetry, none starting before
+    /// `from_ms` (nor the start) and none ending after `until_ms` if the run ends there (see
+    /// the `inject` module). `per_day` 0 injects nothing: the stream stays as it was. Otherwise
+    /// only the readings of a source within one of its anomalies change; the anomalies are
+    /// drawn from the seed, so the same seed gives the same ones. Call it before stepping; the
+    /// anomalies started are taken with [`Simulation::take_started_anomalies`].
+    pub fn inject(mut self, per_day: u32, from_ms: i64, until_ms: Option<i64>) -> Simulation {
+        self.injector = (per_day > 0).then(|| {
+            Box::new(Injector::new(
+                self.seed,
+                per_day,
+                from_ms.max(self.now_ms),
+                until_ms,
+            ))
+        });
+        self
+    }
+
+    /// The anomalies that started since the last call (by the simulated clock: every one
+    /// starting at or before the last message given, or the last `until` reached), in the
+    /// order they started. Empty without [`Simulation::inject`].
+    pub fn take_started_anomalies(&mut self) -> Vec<Anomaly> {
+        self.injector
+            .as_mut()
+            .map(|i| std::mem::take(&mut i.started))
+            .unwrap_or_default()
+    }
+
+    /// Moves the injected anomalies' clock to `t`.
+    fn advance_anomalies(&mut self, t: i64) {
+        let Some(injector) = self.injector.as_mut() else {
+            return;
+        };
+        if injector.groups.is_none() {
+            let telemetry = |d: Domain| self.domains.contains(&d);
+            let mut groups: Vec<Vec<Candidate>> = Vec::new();
+            if telemetry(Domain::Traffic) {
+                groups.push(
+                    self.traffic
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| Candidate {
+                            src: Src::Traffic(i),
+                            topic: s.topic.clone(),
+                            blocker: Blocker::Corridor(s.corridor),
+                        })
+                        .collect(),
+                );
+            }
+            if telemetry(Domain::Env) {
+                groups.push(
+                    self.air
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| Candidate {
+                            src: Src::Air(i),
+                            topic: s.topic.clone(),
+                            blocker: Blocker::None,
+                        })
+                        .collect(),
+                );
+            }
+            if telemetry(Domain::Flood) {
+                groups.push(
+                    self.gauges
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| Candidate {
+                            src: Src::Flood(i),
+                            topic: s.topic.clone(),
+                            blocker: Blocker::None,
+                        })
+                        .collect(),
+                );
+            }
+            if telemetry(Domain::System) {
+                groups.push(
+                    self.platforms
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| Candidate {
+                            src: Src::Health(i),
+                            topic: s.topic.clone(),
+                            blocker: Blocker::Platform(s.index),
+                        })
+                        .collect(),
+                );
+            }
+            groups.retain(|g| !g.is_empty());
+            injector.groups = Some(groups);
+        }
+        injector.advance(t, &mut self.world);
+    }
+
+    /// Applies the anomaly under way on `src` at `at`, if any, to its reading.
+    fn inject_into(&self, src: Src, at: i64, values: &mut Json) {
+        let Some(change) = self.injector.as_ref().and_then(|i| i.change_at(src, at)) else {
+            return;
+        };
+        match (change, src) {
+            (Change::Jam { speed_factor }, Src::Traffic(i)) => {
+                self.traffic[i].jam(values, speed_factor);
+            }
+            (Change::Pollution { multiplier }, Src::Air(_)) => air::pollute(values, multiplier),
+            (Change::Surge { rise_cm }, Src::Flood(_)) => flood::surge(values, rise_cm),
+            (
+                Change::SlowPlatform {
+                    latency_factor,
+                    error_points,
+                },
+                Src::Health(_),
+            ) => platforms::slow(values, latency_factor, error_points),
+            _ => {}
+        }
     }
 
     /// The simulated clock: how far the simulation has gone.
@@ -271,6 +397,7 @@ impl Simulation {
                 Some(Reverse(p)) if p.at <= until_ms => {}
                 _ => {
                     self.now_ms = self.now_ms.max(until_ms);
+                    self.advance_anomalies(self.now_ms);
                     return None;
                 }
             }
@@ -281,6 +408,7 @@ impl Simulation {
                 self.day = day;
                 self.world.forget_before(day - 2);
             }
+            self.advance_anomalies(at);
             if let Some(out) = self.run(at, job) {
                 return Some(out);
             }
@@ -328,25 +456,29 @@ impl Simulation {
     fn run(&mut self, at: i64, job: Job) -> Option<Outgoing> {
         match job {
             Job::Traffic(i) => {
-                let values = self.traffic[i].reading(at, &mut self.world);
+                let mut values = self.traffic[i].reading(at, &mut self.world);
+                self.inject_into(Src::Traffic(i), at, &mut values);
                 self.push(at + traffic::PERIOD_MS, job);
                 let topic = self.traffic[i].topic.clone();
                 Some(self.reading(Domain::Traffic, topic, at, values))
             }
             Job::Air(i) => {
-                let values = self.air[i].reading(at, &mut self.world);
+                let mut values = self.air[i].reading(at, &mut self.world);
+                self.inject_into(Src::Air(i), at, &mut values);
                 self.push(at + air::PERIOD_MS, job);
                 let topic = self.air[i].topic.clone();
                 Some(self.reading(Domain::Env, topic, at, values))
             }
             Job::Flood(i) => {
-                let values = self.gauges[i].reading(at, &mut self.world);
+                let mut values = self.gauges[i].reading(at, &mut self.world);
+                self.inject_into(Src::Flood(i), at, &mut values);
                 self.push(at + flood::PERIOD_MS, job);
                 let topic = self.gauges[i].topic.clone();
                 Some(self.reading(Domain::Flood, topic, at, values))
             }
             Job::Health(i) => {
-                let values = self.platforms[i].reading(at, &mut self.world);
+                let mut values = self.platforms[i].reading(at, &mut self.world);
+                self.inject_into(Src::Health(i), at, &mut values);
                 self.push(at + platforms::PERIOD_MS, job);
                 let topic = self.platforms[i].topic.clone();
                 Some(self.reading(Domain::System, topic, at, values))

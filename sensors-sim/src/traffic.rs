@@ -94,12 +94,20 @@ pub fn congestion_level(speed_kmh: f64, free_flow_kmh: f64) -> u8 {
         .count() as u8
 }
 
+/// The share of time a 5.5 m detector zone is occupied, saturating below 100 %, from the
+/// vehicles per hour through it, their speed and the lanes: by the density, vehicles per km
+/// and lane.
+fn occupancy_pct(volume_vph: f64, speed_kmh: f64, lanes: f64) -> f64 {
+    let density = volume_vph / speed_kmh / lanes;
+    95.0 * (1.0 - (-density * 0.55 / 95.0).exp())
+}
+
 /// One detector on a corridor.
 #[derive(Debug)]
 pub(crate) struct TrafficSensor {
     pub(crate) topic: String,
     /// Its corridor's index in the preset: incidents are per corridor.
-    corridor: usize,
+    pub(crate) corridor: usize,
     free_flow_kmh: f64,
     lanes: f64,
     capacity_vph: f64,
@@ -164,10 +172,7 @@ impl TrafficSensor {
             capacity * (1.0 - 0.15 * (x - 1.0).min(1.0))
         };
         let volume = (flow * (1.0 + 0.04 * normal(&mut self.rng))).max(0.0);
-        // Vehicles per km and lane, and the share of time a 5.5 m detector zone is occupied,
-        // saturating below 100 %.
-        let density = volume / speed / self.lanes;
-        let occupancy = 95.0 * (1.0 - (-density * 0.55 / 95.0).exp());
+        let occupancy = occupancy_pct(volume, speed, self.lanes);
         let mut values = json!({
             "speed_kmh": round1(speed),
             "volume_vph": volume.round() as u64,
@@ -179,6 +184,20 @@ impl TrafficSensor {
             values["incident"] = json!(kind);
         }
         values
+    }
+
+    /// A reading (from [`TrafficSensor::reading`]) slowed to `factor` of its speed: a jam that
+    /// no incident explains (`--inject`). The congestion level and the occupancy follow the new
+    /// speed as the model derives them; the volume through the detector stays.
+    pub(crate) fn jam(&self, values: &mut Json, factor: f64) {
+        let Some(speed) = values["speed_kmh"].as_f64() else {
+            return;
+        };
+        let volume = values["volume_vph"].as_f64().unwrap_or(0.0);
+        let slow = round1(speed * factor).max(0.1);
+        values["speed_kmh"] = json!(slow);
+        values["occupancy_pct"] = json!(round1(occupancy_pct(volume, slow, self.lanes)));
+        values["congestion"] = json!(congestion_level(slow, self.free_flow_kmh));
     }
 }
 

@@ -190,6 +190,26 @@ impl World {
             .copied()
     }
 
+    /// Whether a platform is down at any moment of `[from, to)`.
+    pub(crate) fn outage_between(&mut self, platform: usize, from: i64, to: i64) -> bool {
+        // Outages last minutes: one that reaches `from` started the day before at the earliest.
+        (local_day(from) - 1..=local_day(to)).any(|day| {
+            self.plan(day)
+                .outages
+                .iter()
+                .any(|o| o.platform == platform && o.start_ms < to && from < o.end_ms)
+        })
+    }
+
+    /// Whether an incident on a corridor (or the queue it leaves) reaches into `[from, to)`.
+    pub(crate) fn incident_between(&mut self, corridor: usize, from: i64, to: i64) -> bool {
+        (local_day(from) - 1..=local_day(to)).any(|day| {
+            self.plan(day).incidents.iter().any(|i| {
+                i.corridor == corridor && i.start_ms < to && from < i.end_ms + INCIDENT_RAMP_OUT_MS
+            })
+        })
+    }
+
     /// How close a platform is to its next outage, 0 (fine) to 1 (about to fail), and when it
     /// last came back from one.
     pub(crate) fn platform_stress(&mut self, platform: usize, t: i64) -> (f64, Option<i64>) {

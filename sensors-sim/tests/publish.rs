@@ -273,6 +273,91 @@ fn the_binary_replays_a_span_fast_and_logs_what_it_sent() {
 }
 
 #[test]
+fn the_binary_injects_anomalies_and_logs_them_before_the_readings_they_change() {
+    let addr = start_broker();
+    let start = now_ms() - 3 * 60 * MINUTE_MS;
+    let end = start + 90 * MINUTE_MS;
+    let from = start + 20 * MINUTE_MS;
+    let path = temp_file("bin-inject.jsonl");
+    let out = finish(
+        ioc_sim()
+            .env("IOC_LOG", "info")
+            .env("IOC_SIM_INJECT", "200")
+            .args([
+                "--broker",
+                &format!("mqtt://{addr}"),
+                "--seed",
+                "5",
+                "--start",
+                &start.to_string(),
+                "--speed",
+                "100000",
+                "--duration",
+                "90m",
+                "--inject-from",
+                &from.to_string(),
+                "--truth-log",
+                path.to_str().unwrap(),
+                "--client-id",
+                "test-inject",
+            ]),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+
+    // What the library gives for the same run, in the order `ioc-sim` logs it.
+    let mut sim = Simulation::new(&Preset::built_in(), 5, 1, start).inject(200, from, Some(end));
+    let mut expected = Vec::new();
+    let mut anomalies = Vec::new();
+    while let Some(m) = sim.next_message(end) {
+        for a in sim.take_started_anomalies() {
+            expected.push(a.truth_line());
+            anomalies.push(a);
+        }
+        expected.push(m.truth_line());
+    }
+    assert!(anomalies.len() >= 5, "{} anomalies", anomalies.len());
+    assert!(
+        anomalies
+            .iter()
+            .all(|a| a.from_ms >= from && a.to_ms <= end)
+    );
+    assert_eq!(log.lines().collect::<Vec<_>>(), expected);
+    let messages = expected.len() - anomalies.len();
+    assert!(
+        stdout.contains(&format!("published {messages} messages")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{} anomalies injected", anomalies.len())),
+        "{stdout}"
+    );
+    for a in &anomalies {
+        assert!(
+            stderr.contains(&a.topic) && stderr.contains(a.kind()),
+            "{} not logged:\n{stderr}",
+            a.topic
+        );
+    }
+    assert_eq!(stderr.matches("anomaly injected").count(), anomalies.len());
+    // The anomaly lines have no `topic` at the top: readers of messages skip them.
+    let anomaly_lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("topic").is_none())
+        .collect();
+    assert_eq!(anomaly_lines.len(), anomalies.len());
+    assert!(
+        anomaly_lines
+            .iter()
+            .all(|v| v["anomaly"]["fields"].is_array())
+    );
+}
+
+#[test]
 fn the_binary_refuses_what_the_server_would_reject() {
     let future = (now_ms() + 2 * 60 * MINUTE_MS).to_string();
     let out = finish(ioc_sim().args(["--start", &future, "--broker", "mqtt://127.0.0.1:9"]));

@@ -41,6 +41,8 @@ const MIN_DONE_FOR_RATE: u32 = 10;
 /// How often changed alerts are written and sent.
 const PERSIST_EVERY: Duration = Duration::from_millis(250);
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// How often the anomaly baselines are written (and when the server stops).
+const SAVE_BASELINES_EVERY: Duration = Duration::from_secs(600);
 /// Series the anomaly detector follows, at most (about 1.2 KB each).
 const MAX_SERIES: usize = 500_000;
 
@@ -238,9 +240,28 @@ impl Alerts {
             counters: AlertCounters::default(),
         };
         let (open, max_id) = engine.store.load_open()?;
+        let baselines = engine.store.load_baselines()?;
         {
             let mut st = engine.lock();
             st.next_id = max_id + 1;
+            for (name, bytes) in &baselines {
+                let (Some((topic, field)), Some(series)) = (
+                    name.rsplit_once('#'),
+                    anomaly::Series::from_baseline_bytes(bytes),
+                ) else {
+                    tracing::warn!(series = name, "an unreadable baseline; learning it again");
+                    continue;
+                };
+                st.series
+                    .entry(topic.to_owned())
+                    .or_default()
+                    .fields
+                    .push((field.to_owned(), series));
+                st.series_count += 1;
+            }
+            if !baselines.is_empty() {
+                tracing::info!(series = baselines.len(), "anomaly baselines loaded");
+            }
             for a in open {
                 st.by_key.insert(a.key(), a.id);
                 if a.state.is_active() {
@@ -273,10 +294,15 @@ impl Alerts {
             AlertKind::Anomaly => {
                 let topic = format!("{}/{}/{}", a.domain, a.area, a.source);
                 let series = st.series.entry(topic).or_default();
-                let mut s = anomaly::Series::default();
-                s.set_anomalous();
-                series.fields.push((a.field.clone(), s));
-                st.series_count += 1;
+                match series.fields.iter_mut().find(|(f, _)| *f == a.field) {
+                    Some((_, s)) => s.set_anomalous(),
+                    None => {
+                        let mut s = anomaly::Series::default();
+                        s.set_anomalous();
+                        series.fields.push((a.field.clone(), s));
+                        st.series_count += 1;
+                    }
+                }
             }
             AlertKind::Summary => {}
         }
@@ -649,8 +675,11 @@ impl Alerts {
             && a.value != Some(value)
         {
             a.value = Some(value);
-            if score.is_some() {
-                a.score = score;
+            // The score kept is the largest departure while the anomaly lasts.
+            if let Some(s) = score
+                && a.score.is_none_or(|old| s.abs() > old.abs())
+            {
+                a.score = Some(s);
             }
             st.live_dirty = true;
         }
@@ -954,6 +983,25 @@ impl Alerts {
         }
     }
 
+    /// Writes every series' baseline, so that a restart does not learn them again.
+    pub fn save_baselines(&self) {
+        let all: Vec<(String, Vec<u8>)> = {
+            let st = self.lock();
+            st.series
+                .iter()
+                .flat_map(|(topic, s)| {
+                    s.fields
+                        .iter()
+                        .map(move |(f, series)| (format!("{topic}#{f}"), series.baseline_bytes()))
+                })
+                .collect()
+        };
+        match self.store.save_baselines(&all) {
+            Ok(()) => tracing::debug!(series = all.len(), "anomaly baselines saved"),
+            Err(e) => tracing::error!(error = %e, "cannot save the anomaly baselines"),
+        }
+    }
+
     /// The history API's store.
     pub fn store(&self) -> &store::AlertStore {
         &self.store
@@ -962,6 +1010,8 @@ impl Alerts {
     /// Runs until `stop`: sweeps every second, writes and publishes changes every 250 ms.
     pub async fn run(self: Arc<Self>, hub: Arc<Hub>, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut persist = tokio::time::interval(PERSIST_EVERY);
+        let mut save = tokio::time::interval(SAVE_BASELINES_EVERY);
+        save.tick().await;
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
         persist.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -973,11 +1023,17 @@ impl Alerts {
                     let _ = tokio::task::spawn_blocking(move || engine.sweep(&hub)).await;
                 }
                 _ = persist.tick() => {}
+                _ = save.tick() => {
+                    let engine = self.clone();
+                    let _ = tokio::task::spawn_blocking(move || engine.save_baselines()).await;
+                }
             }
             self.publish(&hub).await;
         }
-        // What changed last is written before the server stops.
+        // What changed last is written before the server stops, and the baselines.
         self.publish(&hub).await;
+        let engine = self.clone();
+        let _ = tokio::task::spawn_blocking(move || engine.save_baselines()).await;
     }
 
     /// Writes what changed and sends the live list if it changed.

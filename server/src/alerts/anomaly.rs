@@ -135,6 +135,35 @@ impl Series {
             .map(|s| (f64::from(s.mean), s.scale()))
     }
 
+    /// The baseline as bytes: each slot's count, mean and mean absolute deviation.
+    pub fn baseline_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(SLOTS * 12);
+        for s in self.slots.iter() {
+            out.extend_from_slice(&s.n.to_le_bytes());
+            out.extend_from_slice(&s.mean.to_le_bytes());
+            out.extend_from_slice(&s.mad.to_le_bytes());
+        }
+        out
+    }
+
+    /// A series with the baseline of [`Series::baseline_bytes`]; `None` if they are not one.
+    pub fn from_baseline_bytes(bytes: &[u8]) -> Option<Series> {
+        if bytes.len() != SLOTS * 12 {
+            return None;
+        }
+        let mut s = Series::default();
+        for (slot, b) in s.slots.iter_mut().zip(bytes.chunks_exact(12)) {
+            let word = |i: usize| [b[i], b[i + 1], b[i + 2], b[i + 3]];
+            slot.n = u32::from_le_bytes(word(0));
+            slot.mean = f32::from_le_bytes(word(4));
+            slot.mad = f32::from_le_bytes(word(8));
+            if !(slot.mean.is_finite() && slot.mad.is_finite()) {
+                return None;
+            }
+        }
+        Some(s)
+    }
+
     pub fn is_anomalous(&self) -> bool {
         self.anomalous
     }
@@ -291,6 +320,20 @@ mod tests {
             );
         }
         assert!(s.baseline(MONDAY, 30).is_none());
+    }
+
+    #[test]
+    fn a_baseline_survives_as_bytes() {
+        let mut s = Series::default();
+        for i in 0..(2 * 1440) {
+            let ts = MONDAY + i * 60_000;
+            s.observe(ts, normal(ts, noise(i)), &P);
+        }
+        let back = Series::from_baseline_bytes(&s.baseline_bytes()).unwrap();
+        let at = MONDAY + 2 * 86_400_000 + 8 * 3_600_000;
+        assert_eq!(back.baseline(at, 30), s.baseline(at, 30));
+        assert!(back.baseline(at, 30).is_some());
+        assert!(Series::from_baseline_bytes(&[0; 7]).is_none());
     }
 
     #[test]

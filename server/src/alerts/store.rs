@@ -60,7 +60,11 @@ impl AlertStore {
                  by TEXT,
                  note TEXT
              );
-             CREATE INDEX IF NOT EXISTS alert_events_alert ON alert_events (alert_id);",
+             CREATE INDEX IF NOT EXISTS alert_events_alert ON alert_events (alert_id);
+             CREATE TABLE IF NOT EXISTS baselines (
+                 series TEXT PRIMARY KEY,
+                 slots BLOB NOT NULL
+             );",
         )
         .with_context(|| format!("cannot set up the alert store {}", path.display()))?;
         let cutoff = chrono::Utc::now().timestamp_millis() - KEEP_CLOSED_MS;
@@ -118,6 +122,31 @@ impl AlertStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Replaces the anomaly baselines kept (series `domain/area/source#field`).
+    pub fn save_baselines(&self, series: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+        let mut db = self.lock();
+        let tx = db.transaction()?;
+        {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO baselines (series, slots) VALUES (?1, ?2)
+                 ON CONFLICT (series) DO UPDATE SET slots = ?2",
+            )?;
+            for (name, slots) in series {
+                put.execute(params![name, slots])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The anomaly baselines kept.
+    pub fn load_baselines(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+        let db = self.lock();
+        let mut stmt = db.prepare("SELECT series, slots FROM baselines")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// The alerts not closed, for the engine at start, and the highest id ever given.

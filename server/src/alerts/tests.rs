@@ -280,3 +280,36 @@ fn the_screen_lists_critical_first_then_open_then_newest() {
     );
     assert_eq!((f.open, f.acknowledged, f.critical), (3, 1, 1));
 }
+
+/// Two days of a gauge learned, then a restart: the third day's surge is found at once,
+/// without learning again; it resolves when the level is back.
+#[test]
+fn baselines_survive_a_restart_and_a_surge_is_found_then_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), AlertsConfig::default());
+    let day = 86_400_000;
+    let tide = |ts: i64| 100.0 + 20.0 * ((ts % day) as f64 / day as f64 * std::f64::consts::TAU).sin();
+    let noise = |i: i64| ((i * 7919) % 11) as f64 / 5.0 - 1.0;
+    let mut ts = T0;
+    for i in 0..(2 * 1440) {
+        e.observe_at(&level("fg-nha-be", ts, (tide(ts) + noise(i)).round()), T0);
+        ts += MIN;
+    }
+    assert!(alerts_of(&e, "anomaly").is_empty(), "the learning days raised alerts");
+    e.save_baselines();
+    drop(e);
+
+    let e = engine(dir.path(), AlertsConfig::default());
+    for i in 0..60 {
+        // 30 minutes 70 cm above the tide, then back.
+        let surge = if (10..40).contains(&i) { 70.0 } else { 0.0 };
+        e.observe_at(&level("fg-nha-be", ts, (tide(ts) + surge).round()), T0);
+        ts += MIN;
+    }
+    let a = alerts_of(&e, "anomaly");
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].field, "water_level_cm");
+    assert_eq!(a[0].opened_at, T0 + 2 * day + 10 * MIN);
+    assert!(a[0].score.unwrap() > 6.0);
+    assert_eq!(a[0].state, AlertState::Resolved);
+}
