@@ -222,6 +222,7 @@ impl Alerts {
         }
         let params = anomaly::Params {
             score_on: config.anomaly_score,
+            seasonal_score: config.anomaly_seasonal_score,
             score_off: config.anomaly_clear_score,
             window_ms: config.anomaly_window_s as i64 * 1000,
             min_readings: config.anomaly_min_readings,

@@ -54,9 +54,11 @@ pub struct AlertsConfig {
     pub close_resolved_after_h: u64,
     /// Anomaly detection on every numeric series of the readings.
     pub anomaly: bool,
-    /// A value is anomalous when it is this many robust standard deviations from its
-    /// baseline for its hour of the day and day type...
+    /// A value is anomalous when it departs this many robust standard deviations from the
+    /// series' recent course (what its last readings predict)...
     pub anomaly_score: f64,
+    /// ...and this many from its baseline for its hour of the day and day type, the same way...
+    pub anomaly_seasonal_score: f64,
     /// ...for at least this long and `anomaly_min_readings` readings in a row.
     pub anomaly_window_s: u64,
     pub anomaly_min_readings: u32,
@@ -64,7 +66,8 @@ pub struct AlertsConfig {
     pub anomaly_clear_score: f64,
     /// Readings a baseline slot needs before it is used.
     pub anomaly_min_samples: u32,
-    /// Fields that are states, not measures (`up`), and are left to the rules.
+    /// Fields that are states or events, not measures (`up`, `rain_mmh`, `congestion`), left
+    /// to the rules.
     pub anomaly_skip_fields: Vec<String>,
     pub anomaly_severity: ioc_protocol::alerts::Severity,
 }
@@ -76,11 +79,14 @@ impl Default for AlertsConfig {
             close_resolved_after_h: 24,
             anomaly: true,
             anomaly_score: 6.0,
+            anomaly_seasonal_score: 3.0,
             anomaly_window_s: 300,
             anomaly_min_readings: 3,
             anomaly_clear_score: 3.0,
             anomaly_min_samples: 30,
-            anomaly_skip_fields: vec!["up".into()],
+            // `up` is a state, `rain_mmh` an intermittent event (zero most of the time), and
+            // `congestion` a level 0-5 derived from `speed_kmh`, which is watched.
+            anomaly_skip_fields: vec!["up".into(), "rain_mmh".into(), "congestion".into()],
             anomaly_severity: ioc_protocol::alerts::Severity::Warning,
         }
     }

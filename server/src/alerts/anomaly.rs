@@ -30,7 +30,11 @@ const CLIP: f64 = 4.0;
 /// How the detector decides.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Params {
+    /// The departure from the recent course, in robust standard deviations, that starts an
+    /// anomaly...
     pub score_on: f64,
+    /// ...when the value is also this far from its seasonal baseline, the same way.
+    pub seasonal_score: f64,
     pub score_off: f64,
     pub window_ms: i64,
     pub min_readings: u32,
@@ -98,10 +102,92 @@ pub enum Change {
     Ended,
 }
 
+/// The recent course of a series: Holt's level and trend, and the typical size of its
+/// one-step errors. It predicts the next reading from the last ones, so a series that moves
+/// with the tide or the weather is judged against where it was heading, not only against
+/// what its hour usually holds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Course {
+    n: u32,
+    level: f64,
+    /// Per millisecond.
+    trend: f64,
+    at: i64,
+    mad: f64,
+    /// While the series is beyond its course the course is not learned (it would follow the
+    /// anomaly); after [`RELEARN_AFTER_MS`] it starts again from where the series is.
+    frozen_since: Option<i64>,
+}
+
+/// Readings a course needs before it is used.
+const COURSE_MIN: u32 = 10;
+const LEVEL_ALPHA: f64 = 0.3;
+const TREND_BETA: f64 = 0.05;
+const ERROR_GAMMA: f64 = 0.05;
+/// A departure that lasts this long is the series' new course.
+const RELEARN_AFTER_MS: i64 = 2 * 3_600_000;
+
+impl Course {
+    fn predict(&self, ts: i64) -> f64 {
+        self.level + self.trend * (ts - self.at) as f64
+    }
+
+    fn scale(&self) -> f64 {
+        (MAD_TO_SIGMA * self.mad)
+            .max(MIN_RELATIVE_SCALE * self.level.abs())
+            .max(MIN_ABSOLUTE_SCALE)
+    }
+
+    /// The score of `x` at `ts` against the course (`None` while it learns).
+    fn score(&self, ts: i64, x: f64) -> Option<(f64, f64)> {
+        (self.n >= COURSE_MIN).then(|| {
+            let predicted = self.predict(ts);
+            (predicted, (x - predicted) / self.scale())
+        })
+    }
+
+    fn learn(&mut self, ts: i64, x: f64, beyond: bool) {
+        if self.n == 0 {
+            *self = Course {
+                n: 1,
+                level: x,
+                at: ts,
+                ..Course::default()
+            };
+            return;
+        }
+        if beyond && self.n >= COURSE_MIN {
+            let since = *self.frozen_since.get_or_insert(ts);
+            if ts - since < RELEARN_AFTER_MS {
+                return;
+            }
+            *self = Course {
+                n: COURSE_MIN,
+                level: x,
+                at: ts,
+                mad: self.mad,
+                ..Course::default()
+            };
+            return;
+        }
+        self.frozen_since = None;
+        let dt = (ts - self.at).max(1) as f64;
+        let predicted = self.predict(ts);
+        let error = x - predicted;
+        let level = predicted + LEVEL_ALPHA * error;
+        self.trend = (1.0 - TREND_BETA) * self.trend + TREND_BETA * (level - self.level) / dt;
+        self.level = level;
+        self.at = ts;
+        self.mad += ERROR_GAMMA * (error.abs() - self.mad);
+        self.n = self.n.saturating_add(1);
+    }
+}
+
 /// One series: its baseline and where its detector stands.
 #[derive(Debug, Clone)]
 pub struct Series {
     slots: Box<[Slot; SLOTS]>,
+    course: Course,
     anomalous: bool,
     /// The current run of readings on the other side (beyond `score_on` while normal, below
     /// `score_off` while anomalous): its first time and length.
@@ -115,6 +201,7 @@ impl Default for Series {
     fn default() -> Self {
         Series {
             slots: Box::new([Slot::default(); SLOTS]),
+            course: Course::default(),
             anomalous: false,
             run_since: 0,
             run_len: 0,
@@ -176,6 +263,11 @@ impl Series {
     }
 
     /// Takes in one reading; says whether the anomaly state changed (or goes on).
+    ///
+    /// A reading is beyond when it departs from the series' recent course by `score_on` and
+    /// from its seasonal baseline by `seasonal_score`, the same way: an abrupt change that the
+    /// hour does not explain. Back within `score_off` of the course, or within half of
+    /// `seasonal_score` of its baseline, it is normal again.
     pub fn observe(&mut self, ts: i64, x: f64, p: &Params) -> Option<Change> {
         if ts <= self.last_ts {
             return None;
@@ -189,14 +281,29 @@ impl Series {
         };
         self.slots[typed].learn(learned);
         self.slots[hour].learn(learned);
-        let (mean, scale) = base?;
-        let score = (x - mean) / scale;
-        let beyond = if self.anomalous {
-            score.abs() < p.score_off
-        } else {
-            score.abs() >= p.score_on
-        };
-        if !beyond {
+        let course = self.course.score(ts, x);
+        let judged = base.zip(course).map(|((mean, scale), (predicted, score))| {
+            let seasonal = (x - mean) / scale;
+            let same_way = seasonal.signum() == score.signum();
+            let departs =
+                score.abs() >= p.score_on && seasonal.abs() >= p.seasonal_score && same_way;
+            // Once anomalous, it stays so while it is past `score_off` of the course and
+            // still half as far from its seasonal baseline.
+            let stays =
+                score.abs() >= p.score_off && seasonal.abs() >= p.seasonal_score / 2.0 && same_way;
+            (
+                predicted,
+                score,
+                if self.anomalous { stays } else { departs },
+            )
+        });
+        let beyond = judged.is_some_and(|(_, _, beyond)| beyond);
+        self.course.learn(ts, x, beyond);
+        let (predicted, score, _) = judged?;
+        // The run counts readings on the other side: beyond while normal, back while
+        // anomalous.
+        let other_side = beyond != self.anomalous;
+        if !other_side {
             self.run_len = 0;
             return self.anomalous.then_some(Change::Still { score });
         }
@@ -212,7 +319,7 @@ impl Series {
         Some(if self.anomalous {
             Change::Began {
                 since: self.run_since,
-                baseline: mean,
+                baseline: predicted,
                 score,
             }
         } else {
@@ -227,6 +334,7 @@ mod tests {
 
     const P: Params = Params {
         score_on: 6.0,
+        seasonal_score: 3.0,
         score_off: 3.0,
         window_ms: 300_000,
         min_readings: 3,

@@ -288,14 +288,18 @@ fn baselines_survive_a_restart_and_a_surge_is_found_then_ends() {
     let dir = tempfile::tempdir().unwrap();
     let e = engine(dir.path(), AlertsConfig::default());
     let day = 86_400_000;
-    let tide = |ts: i64| 100.0 + 20.0 * ((ts % day) as f64 / day as f64 * std::f64::consts::TAU).sin();
+    let tide =
+        |ts: i64| 100.0 + 20.0 * ((ts % day) as f64 / day as f64 * std::f64::consts::TAU).sin();
     let noise = |i: i64| ((i * 7919) % 11) as f64 / 5.0 - 1.0;
     let mut ts = T0;
     for i in 0..(2 * 1440) {
         e.observe_at(&level("fg-nha-be", ts, (tide(ts) + noise(i)).round()), T0);
         ts += MIN;
     }
-    assert!(alerts_of(&e, "anomaly").is_empty(), "the learning days raised alerts");
+    assert!(
+        alerts_of(&e, "anomaly").is_empty(),
+        "the learning days raised alerts"
+    );
     e.save_baselines();
     drop(e);
 
