@@ -936,3 +936,63 @@ fn the_real_boundaries_project_north_up_into_the_box() {
         assert!(a.label_x >= 0.0 && a.label_x <= o.width);
     }
 }
+
+#[test]
+fn alert_rules_come_from_the_preset_or_the_built_in_one_and_bad_ones_are_refused() {
+    // No rules in the preset: the built-in preset's.
+    let mini = Preset::parse(MINI, "mini.toml").unwrap();
+    let ids: Vec<String> = mini.alert_rules().into_iter().map(|r| r.id).collect();
+    assert!(ids.contains(&"flood-bd2".to_owned()) && ids.contains(&"aqi-bad".to_owned()));
+    assert_eq!(mini.gauge_of("fg-river-3").map(|g| g.bd2_cm), Some(150));
+    assert!(mini.gauge_of("fg-river-x").is_none());
+
+    let rule = |body: &str| {
+        format!(
+            "{MINI}\n[[alert_rules]]\nid = \"r1\"\nname_vi = \"Quy tắc\"\nname_en = \"Rule\"\n\
+             severity = \"warning\"\n{body}"
+        )
+    };
+    let own = Preset::parse(
+        &rule("domain = \"flood\"\nfield = \"water_level_cm\"\nop = \"at_or_above\"\nthreshold = \"bd3\"\nareas = [\"a2\"]\n"),
+        "own.toml",
+    )
+    .unwrap();
+    let rules = own.alert_rules();
+    assert_eq!(rules.len(), 1, "a preset with rules has only its own");
+    assert_eq!(rules[0].threshold, Some(Threshold::Level(GaugeLevel::Bd3)));
+    assert!(RuleOp::AtOrAbove.breaks(160.0, 160.0) && !RuleOp::Above.breaks(160.0, 160.0));
+    assert!(!RuleOp::AtOrAbove.clears(156.0, 160.0, 5.0));
+    assert!(RuleOp::AtOrAbove.clears(154.0, 160.0, 5.0));
+    assert!(RuleOp::Below.clears(0.93, 0.9, 0.02) && !RuleOp::Below.clears(0.91, 0.9, 0.02));
+
+    for (body, field, says) in [
+        (
+            "domain = \"env\"\nfield = \"aqi\"\nop = \"above\"\nthreshold = \"bd2\"\n",
+            "alert_rules[0].threshold",
+            "of `flood` rules only",
+        ),
+        (
+            "domain = \"env\"\nfield = \"aqi\"\nthreshold = 150\n",
+            "alert_rules[0].op",
+            "needs `op`",
+        ),
+        (
+            "domain = \"flood\"\nfield = \"offline\"\nop = \"above\"\nthreshold = 1\n",
+            "alert_rules[0].op",
+            "no `op` or `threshold`",
+        ),
+        (
+            "domain = \"env\"\nfield = \"aqi\"\nop = \"above\"\nthreshold = 150\nareas = [\"a9\"]\n",
+            "alert_rules[0].areas[0]",
+            "a9",
+        ),
+        (
+            "domain = \"env\"\nfield = \"aqi\"\nop = \"above\"\nthreshold = 150\nfor_minutes = -1\n",
+            "alert_rules[0].for_minutes",
+            "0 to 1440",
+        ),
+    ] {
+        let (_, msg) = error_of(&rule(body));
+        assert!(msg.contains(field) && msg.contains(says), "{msg}");
+    }
+}
