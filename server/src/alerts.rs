@@ -181,8 +181,8 @@ pub struct Alerts {
     config: AlertsConfig,
     live: LiveConfig,
     rules: Vec<Rule>,
-    /// Rules on reading fields, by (domain, field).
-    reading_rules: HashMap<(Domain, String), Vec<usize>>,
+    /// Rules on reading fields, by field.
+    reading_rules: HashMap<String, Vec<usize>>,
     params: anomaly::Params,
     state: Mutex<State>,
     store: store::AlertStore,
@@ -210,12 +210,12 @@ impl Alerts {
                 def,
             })
             .collect();
-        let mut reading_rules: HashMap<(Domain, String), Vec<usize>> = HashMap::new();
+        let mut reading_rules: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, r) in rules.iter().enumerate() {
             let figure = FIGURE_FIELDS.contains(&(r.def.domain, r.def.field.as_str()));
             if !figure && !r.offline {
                 reading_rules
-                    .entry((r.def.domain, r.def.field.clone()))
+                    .entry(r.def.field.clone())
                     .or_default()
                     .push(i);
             }
@@ -330,40 +330,76 @@ impl Alerts {
             return;
         };
         let t = &msg.topic;
+        let target = |field| Target {
+            domain: t.domain,
+            area: &t.area,
+            source: &t.source,
+            field,
+        };
         let mut st = self.lock();
         self.roll_minute(&mut st, now);
         for (field, value) in values {
-            let Some(x) = value.as_number() else {
+            let (Some(x), Some(rules)) = (value.as_number(), self.reading_rules.get(field)) else {
                 continue;
             };
-            let target = Target {
-                domain: t.domain,
-                area: &t.area,
-                source: &t.source,
-                field,
-            };
-            if let Some(rules) = self.reading_rules.get(&(t.domain, field.clone())) {
-                for &i in rules {
-                    let rule = &self.rules[i];
-                    if !rule.applies_to(&t.area) {
-                        continue;
-                    }
-                    let threshold = match rule.def.threshold {
-                        Some(Threshold::Value(v)) => v,
-                        Some(Threshold::Level(level)) => {
-                            match self.city.preset().gauge_of(&t.source) {
-                                Some(g) => level.of(g),
-                                None => continue,
-                            }
-                        }
+            for &i in rules {
+                let rule = &self.rules[i];
+                if rule.def.domain != t.domain || !rule.applies_to(&t.area) {
+                    continue;
+                }
+                let threshold = match rule.def.threshold {
+                    Some(Threshold::Value(v)) => v,
+                    Some(Threshold::Level(level)) => match self.city.preset().gauge_of(&t.source) {
+                        Some(g) => level.of(g),
                         None => continue,
-                    };
-                    self.judge(&mut st, i, target, x, threshold, msg.ts, now);
+                    },
+                    None => continue,
+                };
+                self.judge(&mut st, i, target(field), x, threshold, msg.ts, now);
+            }
+        }
+        if !self.config.anomaly {
+            return;
+        }
+        // The source's series, found once per message; the changes are acted on after.
+        let topic = format!("{}/{}/{}", t.domain, t.area, t.source);
+        let mut changes = Vec::new();
+        {
+            let State {
+                series,
+                series_count,
+                ..
+            } = &mut *st;
+            let source = match series.get_mut(&topic) {
+                Some(s) => s,
+                None if *series_count >= MAX_SERIES => return,
+                None => series.entry(topic).or_default(),
+            };
+            for (field, value) in values {
+                let Some(x) = value.as_number() else {
+                    continue;
+                };
+                if self.config.anomaly_skip_fields.contains(field) {
+                    continue;
+                }
+                let at = match source.fields.iter().position(|(f, _)| f == field) {
+                    Some(i) => i,
+                    None if *series_count >= MAX_SERIES => continue,
+                    None => {
+                        source
+                            .fields
+                            .push((field.clone(), anomaly::Series::default()));
+                        *series_count += 1;
+                        source.fields.len() - 1
+                    }
+                };
+                if let Some(change) = source.fields[at].1.observe(msg.ts, x, &self.params) {
+                    changes.push((field.as_str(), x, change));
                 }
             }
-            if self.config.anomaly && !self.config.anomaly_skip_fields.contains(field) {
-                self.detect(&mut st, target, x, msg.ts, now);
-            }
+        }
+        for (field, x, change) in changes {
+            self.anomaly_changed(&mut st, target(field), x, change, msg.ts, now);
         }
     }
 
@@ -437,35 +473,16 @@ impl Alerts {
         }
     }
 
-    /// One reading of a numeric series through its anomaly detector.
-    fn detect(&self, st: &mut State, target: Target<'_>, x: f64, t: i64, now: i64) {
-        let topic = format!("{}/{}/{}", target.domain, target.area, target.source);
-        let State {
-            series,
-            series_count,
-            ..
-        } = st;
-        if !series.contains_key(&topic) && *series_count >= MAX_SERIES {
-            return;
-        }
-        let source = series.entry(topic).or_default();
-        let at = match source.fields.iter().position(|(f, _)| f == target.field) {
-            Some(i) => i,
-            None => {
-                if *series_count >= MAX_SERIES {
-                    return;
-                }
-                source
-                    .fields
-                    .push((target.field.to_owned(), anomaly::Series::default()));
-                *series_count += 1;
-                source.fields.len() - 1
-            }
-        };
-        let series = &mut source.fields[at].1;
-        let Some(change) = series.observe(t, x, &self.params) else {
-            return;
-        };
+    /// What a series' anomaly detector said about a reading.
+    fn anomaly_changed(
+        &self,
+        st: &mut State,
+        target: Target<'_>,
+        x: f64,
+        change: anomaly::Change,
+        t: i64,
+        now: i64,
+    ) {
         let key = (
             ANOMALY_RULE.to_owned(),
             format!(
@@ -711,7 +728,7 @@ impl Alerts {
 
     /// [`Alerts::sweep`] with the server's clock at `now`.
     pub fn sweep_at(&self, hub: &Hub, now: i64) {
-        let figures = hub.figures_now(&[Domain::Env, Domain::Complaint, Domain::Service]);
+        let figures = hub.figures_published(&[Domain::Env, Domain::Complaint, Domain::Service]);
         let sources = hub.sources(now);
         let preset = self.city.preset();
         let mut st = self.lock();
@@ -915,8 +932,9 @@ impl Alerts {
         Ok(st.alerts[&id].clone())
     }
 
-    /// Writes what changed to `alerts.sqlite`. Returns whether the live list changed.
-    pub fn persist(&self) -> bool {
+    /// Writes what changed to `alerts.sqlite`. Returns whether the live list changed; on an
+    /// error what changed stays in memory, to be written at the next call.
+    pub fn persist(&self) -> anyhow::Result<bool> {
         let _order = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let (alerts, events, live) = {
             let mut st = self.lock();
@@ -938,7 +956,7 @@ impl Alerts {
             st.events = events;
             st.events.append(&mut later);
             st.live_dirty = true;
-            return false;
+            return Err(e);
         }
         // Closed alerts leave memory once written.
         let mut st = self.lock();
@@ -951,7 +969,7 @@ impl Alerts {
                 st.alerts.remove(&a.id);
             }
         }
-        live
+        Ok(live)
     }
 
     /// The alerts as the screens show them.
@@ -1038,9 +1056,14 @@ impl Alerts {
     }
 
     /// Writes what changed and sends the live list if it changed.
-    pub async fn publish(self: &Arc<Self>, hub: &Hub) {
-        let engine = self.clone();
-        if let Ok(true) = tokio::task::spawn_blocking(move || engine.persist()).await {
+    pub async fn publish(self: &Arc<Self>, hub: &Arc<Hub>) {
+        let (engine, hub) = (self.clone(), hub.clone());
+        let _ = tokio::task::spawn_blocking(move || engine.persist_and_show(&hub)).await;
+    }
+
+    /// [`Alerts::persist`], then the live list to the hub if it changed (blocking).
+    pub fn persist_and_show(&self, hub: &Hub) {
+        if let Ok(true) = self.persist() {
             hub.set_alerts(self.figure());
         }
     }

@@ -165,14 +165,13 @@ impl Hub {
         }
     }
 
-    /// The domain figures as they are now (what the alert rules read).
-    pub fn figures_now(&self, domains: &[Domain]) -> Vec<DomainFigures> {
-        let now = Utc::now().timestamp_millis();
+    /// The domain figures as last published (what the screens show, and the alert rules
+    /// read): every domain is recomputed at least once a second.
+    pub fn figures_published(&self, domains: &[Domain]) -> Vec<DomainFigures> {
         let state = self.lock();
-        let intake = self.system_intake(&state);
         domains
             .iter()
-            .map(|d| state.figures.compute(*d, now, &intake))
+            .filter_map(|d| state.published_figures.get(d).cloned())
             .collect()
     }
 

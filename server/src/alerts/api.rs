@@ -92,9 +92,9 @@ pub async fn history(
         to,
         limit,
     };
-    let alerts = state.alerts.clone();
+    let (alerts, hub) = (state.alerts.clone(), state.hub.clone());
     let found = tokio::task::spawn_blocking(move || {
-        alerts.persist();
+        alerts.persist_and_show(&hub);
         alerts.store().query(&q)
     })
     .await;
@@ -116,9 +116,9 @@ pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Respo
     let Ok(id) = id.parse::<u64>() else {
         return error(StatusCode::NOT_FOUND, "no such alert");
     };
-    let alerts = state.alerts.clone();
+    let (alerts, hub) = (state.alerts.clone(), state.hub.clone());
     let found = tokio::task::spawn_blocking(move || {
-        alerts.persist();
+        alerts.persist_and_show(&hub);
         alerts.store().get(id)
     })
     .await;
@@ -186,9 +186,20 @@ async fn act(
         Err(ActionError::Conflict(why)) => return error(StatusCode::CONFLICT, &why),
     };
     // On disk before the answer; then on every screen.
-    let engine = state.alerts.clone();
-    let _ = tokio::task::spawn_blocking(move || engine.persist()).await;
-    state.hub.set_alerts(state.alerts.figure());
+    let (engine, hub) = (state.alerts.clone(), state.hub.clone());
+    let written = tokio::task::spawn_blocking(move || {
+        let written = engine.persist();
+        hub.set_alerts(engine.figure());
+        written
+    })
+    .await;
+    if !matches!(written, Ok(Ok(_))) {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the alert store cannot be written: the change is on screen but not yet on disk; \
+             it is written when the store works again",
+        );
+    }
     let detail = format!(
         "alert {id} ({}, {}): {}",
         alert.rule,

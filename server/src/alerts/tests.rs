@@ -193,7 +193,7 @@ fn officers_acknowledge_resolve_and_close_and_it_survives_a_restart() {
         e.act(999, Action::Acknowledge, "lan", ""),
         Err(ActionError::NotFound(999))
     );
-    assert!(e.persist());
+    assert!(e.persist().unwrap());
 
     // A restart: the alert is still acknowledged, and resolves by itself when the water goes
     // down.
@@ -210,7 +210,7 @@ fn officers_acknowledge_resolve_and_close_and_it_survives_a_restart() {
     assert_eq!(alerts_of(&e, "flood-bd2")[0].state, AlertState::Resolved);
     let closed = e.act(id, Action::Close, "minh", "nước đã rút").unwrap();
     assert_eq!(closed.state, AlertState::Closed);
-    assert!(e.persist());
+    assert!(e.persist().unwrap());
     assert!(
         e.figure().alerts.is_empty(),
         "closed alerts leave the screen"
@@ -219,7 +219,7 @@ fn officers_acknowledge_resolve_and_close_and_it_survives_a_restart() {
     e.observe_at(&level("fg-phu-an", T0 + 3 * MIN, 151.0), T0);
     let new = &alerts_of(&e, "flood-bd2")[0];
     assert!(new.id > id);
-    e.persist();
+    e.persist().unwrap();
 
     let (old, events) = e.store().get(id).unwrap().unwrap();
     assert_eq!(old.state, AlertState::Closed);
