@@ -233,7 +233,7 @@ pub async fn display_session(key: &str) -> Result<Session, AuthError> {
 }
 
 /// A same-origin request with an optional JSON body: its status and body.
-async fn request(
+pub(crate) async fn request(
     method: &str,
     url: &str,
     json: Option<String>,

@@ -159,6 +159,27 @@ pub enum Word {
     NoAccessHint,
     KeyRefused,
     DisplaySessionEnded,
+    Alerts,
+    NoAlerts,
+    SevCritical,
+    SevWarning,
+    SevInfo,
+    StateOpen,
+    StateAcknowledged,
+    StateResolved,
+    StateClosed,
+    Acknowledge,
+    Resolve,
+    Cancel,
+    NoteHint,
+    ResolvedByItself,
+    Threshold,
+    Baseline,
+    Silent,
+    AlertsHeld,
+    NotAllowed,
+    NoSuchAlert,
+    ActionFailed,
 }
 
 pub fn t(lang: Lang, word: Word) -> &'static str {
@@ -394,6 +415,48 @@ pub fn t(lang: Lang, word: Word) -> &'static str {
         (Lang::En, KeyRefused) => "The display key is unknown or has been revoked",
         (Lang::Vi, DisplaySessionEnded) => "Phiên hiển thị đã kết thúc",
         (Lang::En, DisplaySessionEnded) => "The display's session has ended",
+        (Lang::Vi, Alerts) => "Cảnh báo",
+        (Lang::En, Alerts) => "Alerts",
+        (Lang::Vi, NoAlerts) => "Không có cảnh báo",
+        (Lang::En, NoAlerts) => "No alerts",
+        (Lang::Vi, SevCritical) => "Nghiêm trọng",
+        (Lang::En, SevCritical) => "Critical",
+        (Lang::Vi, SevWarning) => "Cảnh báo",
+        (Lang::En, SevWarning) => "Warning",
+        (Lang::Vi, SevInfo) => "Thông tin",
+        (Lang::En, SevInfo) => "Info",
+        (Lang::Vi, StateOpen) => "Mới",
+        (Lang::En, StateOpen) => "Open",
+        (Lang::Vi, StateAcknowledged) => "Đã xác nhận",
+        (Lang::En, StateAcknowledged) => "Acknowledged",
+        (Lang::Vi, StateResolved) => "Đã xử lý",
+        (Lang::En, StateResolved) => "Resolved",
+        (Lang::Vi, StateClosed) => "Đã đóng",
+        (Lang::En, StateClosed) => "Closed",
+        (Lang::Vi, Acknowledge) => "Xác nhận",
+        (Lang::En, Acknowledge) => "Acknowledge",
+        (Lang::Vi, Resolve) => "Đã xử lý",
+        (Lang::En, Resolve) => "Resolve",
+        (Lang::Vi, Cancel) => "Hủy",
+        (Lang::En, Cancel) => "Cancel",
+        (Lang::Vi, NoteHint) => "Ghi chú (không bắt buộc)",
+        (Lang::En, NoteHint) => "Note (optional)",
+        (Lang::Vi, ResolvedByItself) => "tự hết",
+        (Lang::En, ResolvedByItself) => "cleared by itself",
+        (Lang::Vi, Threshold) => "ngưỡng",
+        (Lang::En, Threshold) => "threshold",
+        (Lang::Vi, Baseline) => "mức nền",
+        (Lang::En, Baseline) => "baseline",
+        (Lang::Vi, Silent) => "không gửi dữ liệu",
+        (Lang::En, Silent) => "silent for",
+        (Lang::Vi, AlertsHeld) => "cảnh báo bị giữ lại (quá nhiều cùng lúc)",
+        (Lang::En, AlertsHeld) => "alerts held back (too many at once)",
+        (Lang::Vi, NotAllowed) => "Tài khoản của bạn không có quyền này",
+        (Lang::En, NotAllowed) => "Your role may not do this",
+        (Lang::Vi, NoSuchAlert) => "Không tìm thấy cảnh báo",
+        (Lang::En, NoSuchAlert) => "No such alert",
+        (Lang::Vi, ActionFailed) => "Không thực hiện được",
+        (Lang::En, ActionFailed) => "Could not be done",
     }
 }
 
@@ -428,7 +491,23 @@ pub fn role_name(lang: Lang, role: &str) -> String {
 
 /// "Cập nhật 12 giây trước" / "Updated 12 s ago".
 pub fn updated_ago(lang: Lang, age_ms: i64) -> String {
-    let s = (age_ms.max(0) / 1000) as u64;
+    match lang {
+        Lang::Vi => format!("Cập nhật {} trước", span(lang, age_ms)),
+        Lang::En => format!("Updated {} ago", span(lang, age_ms)),
+    }
+}
+
+/// "12 phút trước" / "12 min ago".
+pub fn ago(lang: Lang, age_ms: i64) -> String {
+    match lang {
+        Lang::Vi => format!("{} trước", span(lang, age_ms)),
+        Lang::En => format!("{} ago", span(lang, age_ms)),
+    }
+}
+
+/// A length of time in its largest whole unit: "12 phút" / "12 min".
+pub fn span(lang: Lang, ms: i64) -> String {
+    let s = (ms.max(0) / 1000) as u64;
     let (n, vi, en) = if s < 60 {
         (s, "giây", "s")
     } else if s < 3600 {
@@ -439,8 +518,17 @@ pub fn updated_ago(lang: Lang, age_ms: i64) -> String {
         (s / 86_400, "ngày", "d")
     };
     match lang {
-        Lang::Vi => format!("Cập nhật {n} {vi} trước"),
-        Lang::En => format!("Updated {n} {en} ago"),
+        Lang::Vi => format!("{n} {vi}"),
+        Lang::En => format!("{n} {en}"),
+    }
+}
+
+/// "2 cảnh báo nghiêm trọng" / "2 critical alerts".
+pub fn critical_alerts(lang: Lang, n: u32) -> String {
+    match (lang, n) {
+        (Lang::Vi, _) => format!("{n} cảnh báo nghiêm trọng"),
+        (Lang::En, 1) => "1 critical alert".to_owned(),
+        (Lang::En, _) => format!("{n} critical alerts"),
     }
 }
 
@@ -595,6 +683,12 @@ mod tests {
         assert_eq!(updated_ago(Lang::En, 12_400), "Updated 12 s ago");
         assert_eq!(updated_ago(Lang::Vi, 180_000), "Cập nhật 3 phút trước");
         assert_eq!(updated_ago(Lang::Vi, -5), "Cập nhật 0 giây trước");
+        assert_eq!(ago(Lang::Vi, 720_000), "12 phút trước");
+        assert_eq!(ago(Lang::En, 720_000), "12 min ago");
+        assert_eq!(span(Lang::Vi, 300_000), "5 phút");
+        assert_eq!(critical_alerts(Lang::Vi, 2), "2 cảnh báo nghiêm trọng");
+        assert_eq!(critical_alerts(Lang::En, 1), "1 critical alert");
+        assert_eq!(critical_alerts(Lang::En, 3), "3 critical alerts");
     }
 
     #[test]

@@ -40,6 +40,17 @@ impl Layer {
         }
     }
 
+    /// The domain whose figures (and alerts) the layer shows.
+    pub fn domain(self) -> Domain {
+        match self {
+            Layer::Aqi => Domain::Env,
+            Layer::Congestion => Domain::Traffic,
+            Layer::Complaints => Domain::Complaint,
+            Layer::Flood => Domain::Flood,
+            Layer::OnTime => Domain::Service,
+        }
+    }
+
     pub fn word(self) -> Word {
         match self {
             Layer::Aqi => Word::LayerAqi,
@@ -120,14 +131,11 @@ pub fn area_value(state: &LiveState, layer: Layer, area: &str) -> Option<AreaVal
 /// How many of an area's sensors behind `layer` are offline: they reported before, but not
 /// within their domain's expected interval. Event layers have no sensors.
 pub fn offline_sources(state: &LiveState, layer: Layer, area: &str) -> u32 {
-    let domain = match layer {
-        Layer::Aqi => Domain::Env,
-        Layer::Congestion => Domain::Traffic,
-        Layer::Flood => Domain::Flood,
-        Layer::Complaints | Layer::OnTime => return 0,
-    };
+    if matches!(layer, Layer::Complaints | Layer::OnTime) {
+        return 0;
+    }
     state
-        .stat(domain, area)
+        .stat(layer.domain(), area)
         .map_or(0, |s| s.sources.saturating_sub(s.fresh_sources))
 }
 

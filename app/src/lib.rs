@@ -4,6 +4,8 @@
 //! Both need a session ([`auth`]): the console asks for a login ([`login`]), a wall for a
 //! display key in its address; the live connection is open only while there is one.
 //!
+//! - [`alerts`]: the console's alerts panel (acknowledge, resolve, close), the wall's banner
+//!   while critical alerts are active, and the marks of the map.
 //! - [`live`]: the websocket connection and the live state; [`city`]: the city map's names,
 //!   grid and outlines (`GET /api/v1/city`).
 //! - [`i18n`]: the words on the screen, Vietnamese first, and numbers in each language.
@@ -17,6 +19,7 @@
 //! Times on screen are in Asia/Ho_Chi_Minh (UTC+7, no daylight saving), whatever the
 //! browser's own time zone.
 
+pub mod alerts;
 pub mod auth;
 pub mod charts;
 pub mod city;
@@ -149,7 +152,8 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The officer console: the map, every tile, and an area's drill-down when one is open.
+/// The officer console: the map, the alerts, every tile, and an area's drill-down when one
+/// is open.
 #[component]
 fn Console() -> impl IntoView {
     let lang = use_lang();
@@ -167,6 +171,7 @@ fn Console() -> impl IntoView {
                     <domains::SystemTile />
                 </div>
                 <div class="console-col">
+                    <alerts::AlertsPanel />
                     <domains::EnvTile />
                     <domains::ComplaintTile />
                 </div>
@@ -181,16 +186,29 @@ fn Console() -> impl IntoView {
 }
 
 /// Title, city, clock in Asia/Ho_Chi_Minh, connection state and the language switch; on
-/// the console, who is logged in and the logout button.
+/// the console, who is logged in and the logout button. On the wall, the title gives way to
+/// the alerts' banner while critical alerts are active.
 #[component]
 pub fn Header(
     /// Shows the user, their role and the logout button.
     #[prop(optional)]
     account: bool,
+    /// Shows the critical alerts' banner in place of the title while there are any.
+    #[prop(optional)]
+    alert_banner: bool,
 ) -> impl IntoView {
     let lang = use_lang();
     let live = expect_context::<Live>();
     let clock = use_clock();
+    let banner = move || {
+        if !alert_banner {
+            return None;
+        }
+        let l = lang.get();
+        let now = live.state.with(|s| s.server_now(clock.0.get()));
+        live.alerts
+            .with(|f| live.state.with(|s| alerts::banner(l, s, f, now)))
+    };
     let city = move || {
         live.state.with(|s| match lang.get() {
             Lang::Vi => s.city_vi.clone(),
@@ -217,11 +235,19 @@ pub fn Header(
         }
     };
     view! {
-        <header class="top">
+        <header class="top" class:alerting=move || banner().is_some()>
             <div class="title">
                 <h1>{move || t(lang.get(), Word::OperationsCenter)}</h1>
                 <span class="city">{city}</span>
             </div>
+            // In the title's place (hidden while it shows).
+            {move || banner().map(|[count, name, place]| view! {
+                <div id="wall-alert-banner" class="wall-alert-banner" role="alert">
+                    <span class="banner-count">{count}</span>
+                    <span class="banner-name">{name}</span>
+                    <span class="banner-place">{place}</span>
+                </div>
+            })}
             <div class="status">
                 <span class="clock" title="Asia/Ho_Chi_Minh">{move || hcmc_clock(now_server())}</span>
                 <span class=move || conn().0 data-testid="connection" role="status">{move || conn().1}</span>

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
+use ioc_protocol::alerts::AlertsFigure;
 use ioc_protocol::live::{
     ComplaintFigures, EnvFigures, FloodFigures, ServiceFigures, SystemFigures, TrafficFigures,
 };
@@ -134,6 +135,10 @@ pub enum Connection {
 pub struct Live {
     pub state: RwSignal<LiveState>,
     pub connection: RwSignal<Connection>,
+    /// The alerts not closed, in the screens' order, and their counts: set by the snapshot,
+    /// replaced whole by a delta that carries them. A signal of its own, so that the deltas
+    /// that leave the alerts alone (most of them) do not touch the alerts on screen.
+    pub alerts: RwSignal<AlertsFigure>,
 }
 
 impl Live {
@@ -142,6 +147,7 @@ impl Live {
         Live {
             state: RwSignal::new(LiveState::default()),
             connection: RwSignal::new(Connection::Connecting),
+            alerts: RwSignal::new(AlertsFigure::default()),
         }
     }
 
@@ -149,6 +155,7 @@ impl Live {
     pub fn reset(self) {
         self.state.set(LiveState::default());
         self.connection.set(Connection::Connecting);
+        self.alerts.set(AlertsFigure::default());
     }
 }
 
@@ -441,13 +448,50 @@ fn send(inner: &Rc<RefCell<Inner>>, msg: &ClientMsg) {
     }
 }
 
+/// Reads a message of the server. By its `type` first, then straight into its variant: serde's
+/// own reading of an internally tagged enum ([`ServerMsg`]) buffers the whole message into a
+/// generic tree first, which costs the app about 7 KB of compressed code (and the browser a
+/// copy of every snapshot). serde writes the tag first; any other order is read too, with a
+/// second pass over the text.
+pub fn parse(text: &str) -> Result<ServerMsg, String> {
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        r#type: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Heartbeat {
+        server_time: i64,
+    }
+    let tag = match text.strip_prefix(r#"{"type":""#) {
+        Some(rest) => rest.split('"').next().unwrap_or_default().to_owned(),
+        None => {
+            serde_json::from_str::<Tag>(text)
+                .map_err(|e| e.to_string())?
+                .r#type
+        }
+    };
+    let e = |e: serde_json::Error| e.to_string();
+    match tag.as_str() {
+        "delta" => serde_json::from_str(text).map(ServerMsg::Delta).map_err(e),
+        "snapshot" => serde_json::from_str(text)
+            .map(ServerMsg::Snapshot)
+            .map_err(e),
+        "heartbeat" => serde_json::from_str::<Heartbeat>(text)
+            .map(|h| ServerMsg::Heartbeat {
+                server_time: h.server_time,
+            })
+            .map_err(e),
+        other => Err(format!("unknown message type {other:?}")),
+    }
+}
+
 fn on_text(inner: &Rc<RefCell<Inner>>, text: &str) {
     let live = {
         let mut i = inner.borrow_mut();
         i.last_message_at = now_ms();
         i.live
     };
-    let msg: ServerMsg = match serde_json::from_str(text) {
+    let msg = match parse(text) {
         Ok(m) => m,
         Err(e) => {
             web_sys::console::error_1(&format!("bad message from the server: {e}").into());
@@ -473,6 +517,7 @@ fn on_text(inner: &Rc<RefCell<Inner>>, text: &str) {
                 day_start: s.day_start,
                 clock_offset_ms: s.server_time as f64 - now_ms(),
             });
+            live.alerts.set(s.alerts);
         }
         ServerMsg::Delta(d) => {
             let expected = live.state.with_untracked(|s| s.seq + 1);
@@ -496,10 +541,62 @@ fn on_text(inner: &Rc<RefCell<Inner>>, text: &str) {
                     s.day_start = day;
                 }
             });
+            if let Some(alerts) = d.alerts {
+                live.alerts.set(alerts);
+            }
         }
         ServerMsg::Heartbeat { server_time } => {
             live.state
                 .update(|s| s.clock_offset_ms = server_time as f64 - now_ms());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ioc_protocol::alerts::AlertsFigure;
+    use ioc_protocol::{Delta, Snapshot};
+
+    #[test]
+    fn messages_are_read_by_their_type() {
+        let snapshot = ServerMsg::Snapshot(Snapshot {
+            seq: 4,
+            server_time: 1_000,
+            city_vi: "TP. Hồ Chí Minh".into(),
+            city_en: "Ho Chi Minh City".into(),
+            areas: vec![],
+            stale_after_s: BTreeMap::new(),
+            stats: vec![],
+            day_start: 7,
+            figures: vec![],
+            alerts: AlertsFigure {
+                open: 2,
+                critical: 1,
+                ..AlertsFigure::default()
+            },
+        });
+        let delta = ServerMsg::Delta(Delta {
+            seq: 5,
+            server_time: 1_500,
+            stats: vec![],
+            figures: vec![],
+            day_start: None,
+            alerts: Some(AlertsFigure::default()),
+        });
+        let heartbeat = ServerMsg::Heartbeat { server_time: 9 };
+        for msg in [snapshot, delta, heartbeat] {
+            let text = serde_json::to_string(&msg).unwrap();
+            assert_eq!(parse(&text), Ok(msg.clone()), "{text}");
+            // The tag elsewhere than first is read too.
+            let moved = format!(
+                "{{{},\"type\":{}}}",
+                &text[text.find(',').unwrap() + 1..text.len() - 1],
+                &text[8..text.find(',').unwrap()]
+            );
+            assert_eq!(parse(&moved), Ok(msg), "{moved}");
+        }
+        assert!(parse(r#"{"type":"drop_tables"}"#).is_err());
+        assert!(parse("not json").is_err());
     }
 }

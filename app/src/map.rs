@@ -3,8 +3,11 @@
 //! gives (`GET /api/v1/city`): the real boundaries when the preset has them, else the tile
 //! grid, one square per area placed next to its neighbours. Nothing comes from elsewhere.
 
+use ioc_protocol::alerts::{AlertsFigure, Severity};
 use ioc_protocol::map::CityMap;
 use leptos::prelude::*;
+
+use crate::alerts::{area_mark, severity_class, severity_word};
 
 use crate::city::{short_label, use_city};
 use crate::drilldown::use_drill;
@@ -33,9 +36,18 @@ struct Cell {
     stale: bool,
     /// Sensors of the area behind this layer that stopped reporting.
     offline: u32,
+    /// Active (open or acknowledged) alerts of the layer's domain in the area, and the
+    /// highest severity among them.
+    alerts: Option<(u32, Severity)>,
 }
 
-fn cells(map: &CityMap, state: &LiveState, layer: Layer, lang: Lang) -> Vec<Cell> {
+fn cells(
+    map: &CityMap,
+    state: &LiveState,
+    alerts: &AlertsFigure,
+    layer: Layer,
+    lang: Lang,
+) -> Vec<Cell> {
     map.areas
         .iter()
         .map(|a| {
@@ -55,6 +67,7 @@ fn cells(map: &CityMap, state: &LiveState, layer: Layer, lang: Lang) -> Vec<Cell
                 dark_text: dark_text_on(fill),
                 stale: v.is_some_and(|v| v.stale),
                 offline: offline_sources(state, layer, &a.code),
+                alerts: area_mark(alerts, layer.domain(), &a.code),
             }
         })
         .collect()
@@ -70,7 +83,27 @@ fn tooltip(c: &Cell, lang: Lang) -> String {
             c.offline
         ));
     }
+    if let Some((n, sev)) = c.alerts {
+        s.push_str(&format!(
+            " · {}: {n} ({})",
+            t(lang, Word::Alerts),
+            t(lang, severity_word(sev))
+        ));
+    }
     s
+}
+
+/// An area's alerts mark: a round badge with the count, coloured by the highest severity,
+/// centred at (`x`, `y`), of radius `r`.
+fn alert_mark(c: &Cell, lang: Lang, x: f64, y: f64, r: f64) -> Option<impl IntoView + use<>> {
+    let (n, sev) = c.alerts?;
+    Some(view! {
+        <g class=format!("alert-mark {}", severity_class(sev)) data-alert-area=c.code.clone() data-count=n>
+            <title>{tooltip(c, lang)}</title>
+            <circle cx=x cy=y r=r />
+            <text x=x y=y + r * 0.45 text-anchor="middle" font-size=r * 1.25>{n.to_string()}</text>
+        </g>
+    })
 }
 
 /// The highest water level of an area's gauges, cm.
@@ -107,7 +140,10 @@ pub fn CityMapView(layer: RwSignal<Layer>, #[prop(optional)] chooser: bool) -> i
         let ly = layer.get();
         city.0.with(|m| {
             m.as_ref()
-                .map(|m| live.state.with(|s| cells(m, s, ly, l)))
+                .map(|m| {
+                    live.state
+                        .with(|s| live.alerts.with(|a| cells(m, s, a, ly, l)))
+                })
                 .unwrap_or_default()
         })
     });
@@ -161,10 +197,27 @@ pub fn CityMapView(layer: RwSignal<Layer>, #[prop(optional)] chooser: bool) -> i
                         }
                     })
                     .collect_view();
+                // Alert marks: above the label where there is one, else on the label's point.
+                let marks = o
+                    .areas
+                    .iter()
+                    .map(|a| {
+                        let code = a.area.clone();
+                        let (x, y) = if a.area_km2 >= LABEL_MIN_KM2 {
+                            (a.label_x, a.label_y - font * 1.45)
+                        } else {
+                            (a.label_x, a.label_y)
+                        };
+                        move || {
+                            cell(&code).and_then(|c| alert_mark(&c, lang.get(), x, y, font * 0.6))
+                        }
+                    })
+                    .collect_view();
                 view! {
                     <svg class="map-svg outline" viewBox=format!("0 0 {} {}", o.width, o.height) role="img">
                         {shapes}
                         {labels}
+                        {marks}
                     </svg>
                 }
                 .into_any()
@@ -196,7 +249,7 @@ pub fn CityMapView(layer: RwSignal<Layer>, #[prop(optional)] chooser: bool) -> i
                                 <text class="map-value" x=x + 50.0 y=y + 76.0 text-anchor="middle" font-size="30">
                                     {let c = c6.clone(); move || cell(&c).map(|c| c.value).unwrap_or_default()}
                                 </text>
-                                {move || cell(&c6).filter(|c| c.offline > 0).map(|c| view! {
+                                {let k = c6.clone(); move || cell(&k).filter(|c| c.offline > 0).map(|c| view! {
                                     // A dashed amber edge, and the count in the bottom corner, clear
                                     // of the name and the figure.
                                     <g class="map-offline" data-offline=c.offline>
@@ -205,6 +258,9 @@ pub fn CityMapView(layer: RwSignal<Layer>, #[prop(optional)] chooser: bool) -> i
                                         <text x=x + 94.0 y=y + 94.0 text-anchor="end" font-size="15">{format!("⚠{}", c.offline)}</text>
                                     </g>
                                 })}
+                                // Alerts: a badge in the bottom left corner, clear of the
+                                // offline count in the other one.
+                                {move || cell(&c6).and_then(|c| alert_mark(&c, lang.get(), x + 15.5, y + 84.5, 12.0))}
                             </g>
                         }
                     })

@@ -5,7 +5,10 @@
 //! stay on the right. The schedule follows the clock, so every wall showing `/wall` shows the
 //! same panel. `?rotate=N` sets the period in seconds (default 20); `?panel=flood` (or `air`,
 //! `traffic`, `complaints`, `services`) pins one panel. While the server is out of
-//! reach, a banner says so and the figures are dimmed; the page reconnects by itself.
+//! reach, a banner says so and the figures are dimmed; the page reconnects by itself. While
+//! critical alerts are active, a red banner takes the header's title place: how many, and the
+//! newest one's name, area and age ([`crate::alerts::banner`]); the map marks the areas with
+//! alerts of its layer.
 //!
 //! A wall needs a session: opened at `/wall?key=...` (a display key an admin created), it
 //! trades the key for one and takes the key out of the address ([`crate::auth`]). Without
@@ -124,7 +127,7 @@ pub fn Wall() -> impl IntoView {
 
     view! {
         <div class="ioc wall" class:cut=cut>
-            <crate::Header />
+            <crate::Header alert_banner=true />
             <Show when=cut>
                 <div class="cut-banner" role="alert" data-testid="cut-banner">
                     {move || format!("{} · {}…", t(lang.get(), Word::Cut), t(lang.get(), Word::Reconnecting))}

@@ -154,6 +154,8 @@ struct State {
     conds: HashMap<(usize, String), Cond>,
     series: HashMap<String, SourceSeries>,
     series_count: usize,
+    /// Anomalous series whose alert the rate limit held back: it opens once it can.
+    held_anomalies: std::collections::HashSet<String>,
     next_id: u64,
     limiter: Limiter,
     /// Alerts changed since the last write, and history entries to write.
@@ -497,34 +499,60 @@ impl Alerts {
                 score,
             } => {
                 self.counters.anomalies.fetch_add(1, Ordering::Relaxed);
-                self.raise(
-                    st,
-                    Raise {
-                        rule: ANOMALY_RULE,
-                        name_vi: "Giá trị bất thường",
-                        name_en: "Unusual value",
-                        kind: AlertKind::Anomaly,
-                        severity: self.config.anomaly_severity,
-                        target,
-                        value: x,
-                        threshold: Some(baseline),
-                        score: Some(score),
-                        since,
-                        at: t,
-                    },
-                    now,
-                );
+                self.raise_anomaly(st, key, target, x, baseline, score, since, t, now);
             }
-            anomaly::Change::Still { score } => {
+            // Held back by the rate limit when it began: it opens once a minute has room.
+            anomaly::Change::Still { baseline, score } if st.held_anomalies.contains(&key.1) => {
+                self.raise_anomaly(st, key, target, x, baseline, score, t, t, now);
+            }
+            anomaly::Change::Still { score, .. } => {
                 if let Some(&id) = st.by_key.get(&key) {
                     self.update_value(st, id, x, Some(score));
                 }
             }
             anomaly::Change::Ended => {
+                st.held_anomalies.remove(&key.1);
                 if let Some(&id) = st.by_key.get(&key) {
                     self.resolve_by_itself(st, id, x, t);
                 }
             }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn raise_anomaly(
+        &self,
+        st: &mut State,
+        key: (String, String),
+        target: Target<'_>,
+        x: f64,
+        baseline: f64,
+        score: f64,
+        since: i64,
+        t: i64,
+        now: i64,
+    ) {
+        let raised = self.raise(
+            st,
+            Raise {
+                rule: ANOMALY_RULE,
+                name_vi: "Giá trị bất thường",
+                name_en: "Unusual value",
+                kind: AlertKind::Anomaly,
+                severity: self.config.anomaly_severity,
+                target,
+                value: x,
+                threshold: Some(baseline),
+                score: Some(score),
+                since,
+                at: t,
+            },
+            now,
+        );
+        if raised.is_some() {
+            st.held_anomalies.remove(&key.1);
+        } else {
+            st.held_anomalies.insert(key.1);
         }
     }
 
@@ -683,7 +711,9 @@ impl Alerts {
         } else if minute > last_held + 1
             && let Some(&id) = st.by_key.get(&key)
         {
-            self.resolve_by_itself(st, id, 0.0, now);
+            // Its value stays what was held.
+            let held = st.alerts.get(&id).and_then(|a| a.value).unwrap_or(0.0);
+            self.resolve_by_itself(st, id, held, now);
         }
     }
 

@@ -96,8 +96,8 @@ pub enum Change {
         baseline: f64,
         score: f64,
     },
-    /// It is still anomalous, now with this score.
-    Still { score: f64 },
+    /// It is still anomalous, now with this score against this predicted value.
+    Still { baseline: f64, score: f64 },
     /// It turned normal again.
     Ended,
 }
@@ -305,14 +305,20 @@ impl Series {
         let other_side = beyond != self.anomalous;
         if !other_side {
             self.run_len = 0;
-            return self.anomalous.then_some(Change::Still { score });
+            return self.anomalous.then_some(Change::Still {
+                baseline: predicted,
+                score,
+            });
         }
         if self.run_len == 0 {
             self.run_since = ts;
         }
         self.run_len += 1;
         if self.run_len < p.min_readings || ts - self.run_since < p.window_ms {
-            return self.anomalous.then_some(Change::Still { score });
+            return self.anomalous.then_some(Change::Still {
+                baseline: predicted,
+                score,
+            });
         }
         self.run_len = 0;
         self.anomalous = !self.anomalous;

@@ -163,7 +163,13 @@ fn a_storm_of_crossings_is_deduplicated_and_rate_limited() {
     assert_eq!(mine.len(), 2, "BĐ2 and BĐ3 of the sensor: {mine:?}");
     // Two quiet minutes later, the summary resolves by itself.
     e.observe_at(&level("fg-phu-an-2", T0 + 52 * MIN, 100.0), T0 + 181_000);
-    assert_eq!(alerts_of(&e, "held")[0].state, AlertState::Resolved);
+    let summary = &alerts_of(&e, "held")[0];
+    assert_eq!(summary.state, AlertState::Resolved);
+    assert_eq!(
+        summary.value,
+        Some(970.0),
+        "it still says how many were held"
+    );
 }
 
 #[test]
@@ -316,4 +322,57 @@ fn baselines_survive_a_restart_and_a_surge_is_found_then_ends() {
     assert_eq!(a[0].opened_at, T0 + 2 * day + 10 * MIN);
     assert!(a[0].score.unwrap() > 6.0);
     assert_eq!(a[0].state, AlertState::Resolved);
+}
+
+/// Two gauges surge at once with room for one new alert a minute: the second anomaly is held,
+/// counted, and opens in the next minute while it lasts.
+#[test]
+fn a_held_anomaly_opens_when_the_next_minute_has_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(
+        dir.path(),
+        AlertsConfig {
+            max_new_per_minute: 1,
+            ..AlertsConfig::default()
+        },
+    );
+    let day = 86_400_000;
+    // Below BĐ2 even with the surge: only the anomalies compete for the minute.
+    let tide =
+        |ts: i64| 50.0 + 20.0 * ((ts % day) as f64 / day as f64 * std::f64::consts::TAU).sin();
+    let mut ts = T0;
+    for i in 0..(2 * 1440) {
+        let n = ((i * 7919) % 11) as f64 / 5.0 - 1.0;
+        for g in ["fg-phu-an-2", "fg-phu-an-3"] {
+            e.observe_at(&level(g, ts, (tide(ts) + n).round()), T0 - 600_000);
+        }
+        ts += MIN;
+    }
+    let surge_from = ts;
+    for i in 0..20 {
+        // The wall clock: the first 10 readings in one minute, the rest in the next.
+        let now = T0 + if i < 10 { 0 } else { 61_000 };
+        for g in ["fg-phu-an-2", "fg-phu-an-3"] {
+            e.observe_at(&level(g, ts, (tide(ts) + 70.0).round()), now);
+        }
+        ts += MIN;
+        if i == 9 {
+            let open: Vec<_> = alerts_of(&e, "anomaly")
+                .into_iter()
+                .filter(|a| a.opened_at >= surge_from)
+                .collect();
+            assert_eq!(open.len(), 1, "{open:?}");
+            assert_eq!(e.counters.held.load(Ordering::Relaxed), 1);
+        }
+    }
+    let open: Vec<_> = alerts_of(&e, "anomaly")
+        .into_iter()
+        .filter(|a| a.opened_at >= surge_from)
+        .collect();
+    assert_eq!(open.len(), 2, "{open:?}");
+    assert_eq!(
+        alerts_of(&e, "held").len(),
+        1,
+        "and a summary of the held one"
+    );
 }
