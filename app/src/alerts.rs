@@ -246,10 +246,11 @@ pub fn error_text(lang: Lang, e: &AuthError) -> String {
         AuthError::Network => t(lang, Word::ServerUnreachable).to_owned(),
         AuthError::Status(403, _) => t(lang, Word::NotAllowed).to_owned(),
         AuthError::Status(404, _) => t(lang, Word::NoSuchAlert).to_owned(),
-        AuthError::Status(409, msg) if !msg.is_empty() => {
+        // The server says why in English; the row above already shows the alert's state.
+        AuthError::Status(409, msg) if lang == Lang::En && !msg.is_empty() => {
             format!("{}: {msg}", t(lang, Word::ActionFailed))
         }
-        AuthError::Status(409, _) => t(lang, Word::ActionFailed).to_owned(),
+        AuthError::Status(409, _) => t(lang, Word::AlertChanged).to_owned(),
         AuthError::Status(status, msg) if msg.is_empty() => server_error(lang, *status),
         AuthError::Status(status, msg) => format!("{}: {msg}", server_error(lang, *status)),
     }
@@ -611,7 +612,14 @@ mod tests {
                 Lang::Vi,
                 &AuthError::Status(409, "already acknowledged by ops2".into())
             ),
-            "Không thực hiện được: already acknowledged by ops2"
+            "Không thực hiện được: cảnh báo đã được người khác xử lý (trạng thái ở trên)"
+        );
+        assert_eq!(
+            error_text(
+                Lang::En,
+                &AuthError::Status(409, "already acknowledged by ops2".into())
+            ),
+            "Could not be done: already acknowledged by ops2"
         );
         assert_eq!(
             error_text(Lang::En, &AuthError::Status(403, "officer or above".into())),

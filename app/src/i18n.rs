@@ -180,6 +180,7 @@ pub enum Word {
     NotAllowed,
     NoSuchAlert,
     ActionFailed,
+    AlertChanged,
 }
 
 pub fn t(lang: Lang, word: Word) -> &'static str {
@@ -457,6 +458,10 @@ pub fn t(lang: Lang, word: Word) -> &'static str {
         (Lang::En, NoSuchAlert) => "No such alert",
         (Lang::Vi, ActionFailed) => "Không thực hiện được",
         (Lang::En, ActionFailed) => "Could not be done",
+        (Lang::Vi, AlertChanged) => {
+            "Không thực hiện được: cảnh báo đã được người khác xử lý (trạng thái ở trên)"
+        }
+        (Lang::En, AlertChanged) => "Could not be done: someone acted on this alert first",
     }
 }
 
