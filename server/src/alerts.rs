@@ -41,6 +41,8 @@ const MIN_DONE_FOR_RATE: u32 = 10;
 /// How often changed alerts are written and sent.
 const PERSIST_EVERY: Duration = Duration::from_millis(250);
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// New values of active alerts go to the screens at most this often.
+const VALUES_EVERY_MS: i64 = 5_000;
 /// How often the anomaly baselines are written (and when the server stops).
 const SAVE_BASELINES_EVERY: Duration = Duration::from_secs(600);
 /// Series the anomaly detector follows, at most (about 1.2 KB each).
@@ -161,8 +163,10 @@ struct State {
     /// Alerts changed since the last write, and history entries to write.
     dirty: BTreeSet<u64>,
     events: Vec<(u64, AlertEvent)>,
-    /// The live list changed (a value moved) without anything to write.
+    /// The live list changed (a value moved) without anything to write, and when values
+    /// were last sent.
     live_dirty: bool,
+    values_sent_at: i64,
 }
 
 /// Counters for `/metrics`.
@@ -879,16 +883,9 @@ impl Alerts {
         } else {
             age_s.max(window_s + 1.0)
         };
+        // The screens count the time offline from when it was raised: the value is not
+        // updated every second.
         self.judge(st, i, target, value, window_s, now, now);
-        if !online {
-            let key = (
-                i,
-                format!("{}/{}/{}", target.domain, target.area, target.source),
-            );
-            if let Some(id) = st.conds.get(&key).and_then(|c| c.alert) {
-                self.update_value(st, id, age_s, None);
-            }
-        }
     }
 
     fn close(st: &mut State, id: u64, by: Option<&str>, note: Option<&str>, now: i64) {
@@ -974,7 +971,15 @@ impl Alerts {
                 .filter_map(|id| st.alerts.get(id).cloned())
                 .collect();
             let events = std::mem::take(&mut st.events);
-            let live = std::mem::take(&mut st.live_dirty) || !alerts.is_empty();
+            // A change of state goes out at once; new values of active alerts at most every
+            // few seconds (the whole list goes to every screen).
+            let now = Utc::now().timestamp_millis();
+            let values_due = st.live_dirty && now - st.values_sent_at >= VALUES_EVERY_MS;
+            let live = values_due || !alerts.is_empty();
+            if live {
+                st.live_dirty = false;
+                st.values_sent_at = now;
+            }
             (alerts, events, live)
         };
         if let Err(e) = self.store.write(&alerts, &events) {
