@@ -104,7 +104,15 @@ async fn anomaly_detection_finds_injected_anomalies_with_precision_and_recall_of
 
     // Whole local days, so that a run is the same all day long: three days to learn, then
     // yesterday with anomalies.
-    let today = ioc_server::local_midnight_ms(now_ms());
+    // `IOC_TEST_ANOMALY_SEED` and `IOC_TEST_ANOMALY_DAYS_BACK` (0 to 2: end that many days
+    // before today) try other cities and other days.
+    let seed = std::env::var("IOC_TEST_ANOMALY_SEED").unwrap_or_else(|_| "11".into());
+    let back: i64 = std::env::var("IOC_TEST_ANOMALY_DAYS_BACK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+        .clamp(0, 2);
+    let today = ioc_server::local_midnight_ms(now_ms()) - back * DAY;
     let start = today - 4 * DAY;
     let inject_from = today - DAY;
     let now = today;
@@ -118,7 +126,7 @@ async fn anomaly_detection_finds_injected_anomalies_with_precision_and_recall_of
             "--until",
             &now.to_string(),
             "--seed",
-            "11",
+            &seed,
             "--domains",
             "traffic,env,flood,system",
             "--inject",
