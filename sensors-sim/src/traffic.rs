@@ -76,12 +76,22 @@ const SUNDAY: [(f64, f64); 10] = [
 
 /// How much traffic there is at a moment: demand against capacity on an average corridor,
 /// 0.05 at night to about 1.1 at the evening rush of a weekday.
+///
+/// The night after a day goes on from that day: over the first hour after midnight the
+/// demand moves from where the previous day's curve ended to the new day's curve, so that
+/// Friday night does not jump to Saturday's at 00:00.
 pub(crate) fn demand_profile(t: &LocalTime) -> f64 {
-    match t.weekday {
-        5 => daily_curve(&SATURDAY, t.hour),
-        6 => daily_curve(&SUNDAY, t.hour),
-        _ => daily_curve(&WEEKDAY, t.hour),
+    let curve = |weekday: u8, hour: f64| match weekday {
+        5 => daily_curve(&SATURDAY, hour),
+        6 => daily_curve(&SUNDAY, hour),
+        _ => daily_curve(&WEEKDAY, hour),
+    };
+    let today = curve(t.weekday, t.hour);
+    if t.hour >= 1.0 {
+        return today;
     }
+    let yesterday_end = curve((t.weekday + 6) % 7, 24.0);
+    yesterday_end + (today - yesterday_end) * t.hour
 }
 
 /// The congestion level (0 free flow .. 5 gridlock) of a speed on a road of the given free
@@ -214,6 +224,25 @@ mod tests {
         assert_eq!(congestion_level(29.0, 60.0), 3);
         assert_eq!(congestion_level(15.0, 60.0), 4);
         assert_eq!(congestion_level(5.0, 60.0), 5);
+    }
+
+    #[test]
+    fn midnight_does_not_jump_from_one_day_type_to_the_next() {
+        let at = |weekday: u8, hour: f64| {
+            demand_profile(&LocalTime {
+                weekday,
+                hour,
+                ..LocalTime::at(0)
+            })
+        };
+        for weekday in 0..7u8 {
+            let before = at(weekday, 23.999);
+            let after = at((weekday + 1) % 7, 0.0);
+            assert!(
+                (before - after).abs() < 0.01,
+                "{weekday}: {before} then {after}"
+            );
+        }
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl Default for AlertsConfig {
             close_resolved_after_h: 24,
             anomaly: true,
             anomaly_score: 6.0,
-            anomaly_seasonal_score: 3.0,
+            anomaly_seasonal_score: 2.0,
             anomaly_window_s: 300,
             anomaly_min_readings: 3,
             anomaly_clear_score: 3.0,
