@@ -12,6 +12,16 @@ use serde_json::{Value, json};
 
 use crate::{Proc, free_port, wait_port};
 
+/// Whether the app is built into `dist/` (the browser tests need it).
+pub fn dist_built() -> bool {
+    crate::workspace_root().join("dist/index.html").is_file()
+}
+
+/// The page's size and the viewport's, to tell whether it scrolls.
+const PAGE_SIZE: &str = "const d = document.documentElement, b = document.body; \
+    return { dw: d.scrollWidth, dh: d.scrollHeight, bw: b.scrollWidth, bh: b.scrollHeight, \
+             iw: innerWidth, ih: innerHeight }";
+
 /// One browser session, in its own chromedriver, with a fresh profile.
 #[derive(Debug)]
 pub struct Browser {
@@ -225,6 +235,18 @@ impl Browser {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::write(path, png)?;
+        Ok(())
+    }
+
+    /// Fails unless the page fits its viewport: no scrollbars, neither on the document nor on
+    /// the body. `at` says where, in the error.
+    pub async fn check_no_scrolling(&self, at: &str) -> anyhow::Result<()> {
+        let s = self.eval(PAGE_SIZE).await?;
+        let n = |k: &str| s[k].as_i64().unwrap_or(i64::MAX);
+        anyhow::ensure!(
+            n("dw") <= n("iw") && n("dh") <= n("ih") && n("bw") <= n("iw") && n("bh") <= n("ih"),
+            "{at}: the page scrolls: {s}"
+        );
         Ok(())
     }
 

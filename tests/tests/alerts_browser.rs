@@ -4,30 +4,20 @@
 //! failed action says why; the wall shows a banner while the critical alert is active, and
 //! the map marks the area; resolving and closing it takes the banner away.
 //!
-//! Needs `dist/` (scripts/build-app), the server binary (`cargo build --workspace --bins`),
+//! Needs `dist/` (scripts/build-app; the test fails without it), the server binary (`cargo build --workspace --bins`),
 //! chromedriver and Chromium (scripts/setup).
 
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use serde_json::Value;
 
-use ioc_tests::browser::Browser;
-use ioc_tests::{ADMIN_PASSWORD, Publisher, TestServer, now_ms, workspace_root};
+use ioc_tests::browser::{Browser, dist_built};
+use ioc_tests::{ADMIN_PASSWORD, Publisher, TestServer, now_ms};
 
 /// The gauge `fg-phu-an` of the preset (Bình Thạnh): BĐ2 150 cm, BĐ3 160 cm.
 const TOPIC: &str = "ioc/v1/flood/binh-thanh/fg-phu-an";
 const AREA: &str = "binh-thanh";
 const NOTE: &str = "Đã cử đội ứng trực đến trạm Phú An";
-/// The page's size and the viewport's, to tell whether it scrolls.
-const SCROLL: &str = "const d = document.documentElement, b = document.body; \
-    return { dw: d.scrollWidth, dh: d.scrollHeight, bw: b.scrollWidth, bh: b.scrollHeight, \
-             iw: innerWidth, ih: innerHeight }";
-
-fn dist_built() -> bool {
-    workspace_root().join("dist/index.html").is_file()
-}
-
 /// The row of an alert in the console's panel, as a JavaScript expression.
 fn row(id: u64) -> String {
     format!("document.querySelector('#alerts-panel .alert-row[data-id=\"{id}\"]')")
@@ -101,10 +91,10 @@ async fn check_console(browser: &Browser, at: &str) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_acknowledges_a_critical_alert_in_the_browser() -> anyhow::Result<()> {
-    if !dist_built() {
-        eprintln!("skipped: dist/ is missing: build the app first (scripts/build-app)");
-        return Ok(());
-    }
+    assert!(
+        dist_built(),
+        "dist/ is missing: build the app first (scripts/setup builds it)"
+    );
     let server = TestServer::start()?;
     server.wait_subscribed().await?;
     let browser = Browser::start(1920, 1080).await?;
@@ -295,12 +285,9 @@ async fn an_officer_acknowledges_a_critical_alert_in_the_browser() -> anyhow::Re
                 .contains("sev-critical"),
         "the area's mark is {mark}"
     );
-    let s: Value = browser.eval(SCROLL).await?;
-    let n = |k: &str| s[k].as_i64().unwrap_or(i64::MAX);
-    ensure!(
-        n("dw") <= n("iw") && n("dh") <= n("ih") && n("bw") <= n("iw") && n("bh") <= n("ih"),
-        "the wall scrolls with its banner: {s}"
-    );
+    browser
+        .check_no_scrolling("the wall with its banner")
+        .await?;
     check_console(&browser, "wall").await?;
 
     // Resolved, then closed, from the console: the banner goes.

@@ -3,12 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use ioc_tests::browser::Browser;
-use ioc_tests::{ADMIN_PASSWORD, Publisher, TestServer, now_ms, workspace_root};
-
-fn dist_built() -> bool {
-    workspace_root().join("dist/index.html").is_file()
-}
+use ioc_tests::browser::{Browser, dist_built};
+use ioc_tests::{ADMIN_PASSWORD, Publisher, TestServer, now_ms};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use serde_json::Value;
 
-use ioc_tests::browser::Browser;
+use ioc_tests::browser::{Browser, dist_built};
 use ioc_tests::{
     ADMIN_PASSWORD, HCMC_BOUNDARIES, Publisher, Sim, TestServer, free_port, now_ms,
     shared_data_file, wait_port, workspace_root,
@@ -55,15 +55,6 @@ const CONNECTED: &str = "const c = document.querySelector('[data-testid=connecti
     return !!c && (c.getAttribute('class') || '').includes('conn-live')";
 const PANEL: &str = "const p = document.querySelector('[data-testid=wall-panel]'); \
     return p && p.getAttribute('data-panel')";
-/// The page's size and the viewport's, to tell whether it scrolls.
-const SCROLL: &str = "const d = document.documentElement, b = document.body; \
-    return { dw: d.scrollWidth, dh: d.scrollHeight, bw: b.scrollWidth, bh: b.scrollHeight, \
-             iw: innerWidth, ih: innerHeight }";
-
-fn dist_built() -> bool {
-    workspace_root().join("dist/index.html").is_file()
-}
-
 fn screenshot_dir() -> PathBuf {
     std::env::var_os("IOC_SCREENSHOT_DIR").map_or_else(
         || workspace_root().join("target/screenshots"),
@@ -286,17 +277,6 @@ async fn wait_every_tile_updates(
         late.is_empty(),
         "tiles that did not update within {within:?}: {}",
         late.join(", ")
-    );
-    Ok(())
-}
-
-/// The page fits its viewport: no scrollbars, neither on the document nor on the body.
-async fn check_no_scrolling(browser: &Browser, at: &str) -> anyhow::Result<()> {
-    let s = browser.eval(SCROLL).await?;
-    let n = |k: &str| s[k].as_i64().unwrap_or(i64::MAX);
-    ensure!(
-        n("dw") <= n("iw") && n("dh") <= n("ih") && n("bw") <= n("iw") && n("bh") <= n("ih"),
-        "{at}: the page scrolls: {s}"
     );
     Ok(())
 }
@@ -530,7 +510,7 @@ async fn wall_fits_without_scrollbars_and_rotates() -> anyhow::Result<()> {
         check_map(&browser, &areas)
             .await
             .with_context(|| at.clone())?;
-        check_no_scrolling(&browser, &at).await?;
+        browser.check_no_scrolling(&at).await?;
 
         // The panel rotates, every 3 s here; the page fits whichever panel is shown.
         let first = browser
@@ -558,7 +538,9 @@ async fn wall_fits_without_scrollbars_and_rotates() -> anyhow::Result<()> {
             ensure!(PANELS.contains(&next.as_str()), "{at}: data-panel {next:?}");
             // Let the panel lay itself out.
             tokio::time::sleep(Duration::from_millis(300)).await;
-            check_no_scrolling(&browser, &format!("{at}, panel {next}")).await?;
+            browser
+                .check_no_scrolling(&format!("{at}, panel {next}"))
+                .await?;
             seen.push(next.clone());
             shown = next;
         }
@@ -577,7 +559,7 @@ async fn wall_fits_without_scrollbars_and_rotates() -> anyhow::Result<()> {
                 .await?;
             ensure!(found == true, "{at}: no tile {t} with a title");
         }
-        check_no_scrolling(&browser, &at).await?;
+        browser.check_no_scrolling(&at).await?;
         screenshot(&browser, &format!("wall-{w}x{h}.png")).await?;
         check_no_console_errors(&browser, &at).await?;
     }
