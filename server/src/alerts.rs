@@ -113,6 +113,18 @@ struct Target<'a> {
     field: &'a str,
 }
 
+impl Target<'_> {
+    /// `domain/area/source`: the source part of a rule's key (as [`Alert::key_source`]).
+    fn topic(&self) -> String {
+        format!("{}/{}/{}", self.domain, self.area, self.source)
+    }
+
+    /// `domain/area/source#field`: the source part of an anomaly's key.
+    fn series(&self) -> String {
+        format!("{}#{}", self.topic(), self.field)
+    }
+}
+
 /// An alert to open (or reopen).
 #[derive(Debug)]
 struct Raise<'a> {
@@ -287,7 +299,7 @@ impl Alerts {
         match a.kind {
             AlertKind::Threshold | AlertKind::Offline => {
                 if let Some(i) = self.rules.iter().position(|r| r.def.id == a.rule) {
-                    let key = format!("{}/{}/{}", a.domain, a.area, a.source);
+                    let key = a.key_source();
                     st.conds.insert(
                         (i, key),
                         Cond {
@@ -368,7 +380,7 @@ impl Alerts {
             return;
         }
         // The source's series, found once per message; the changes are acted on after.
-        let topic = format!("{}/{}/{}", t.domain, t.area, t.source);
+        let topic = target("").topic();
         let mut changes = Vec::new();
         {
             let State {
@@ -423,10 +435,7 @@ impl Alerts {
     ) {
         let rule = &self.rules[i];
         let op = rule.def.op.unwrap_or(RuleOp::Above);
-        let key = (
-            i,
-            format!("{}/{}/{}", target.domain, target.area, target.source),
-        );
+        let key = (i, target.topic());
         let mut c = st.conds.get(&key).copied().unwrap_or_default();
         let raise = |st: &mut State, since: i64| {
             self.raise(
@@ -489,13 +498,7 @@ impl Alerts {
         t: i64,
         now: i64,
     ) {
-        let key = (
-            ANOMALY_RULE.to_owned(),
-            format!(
-                "{}/{}/{}#{}",
-                target.domain, target.area, target.source, target.field
-            ),
-        );
+        let key = (ANOMALY_RULE.to_owned(), target.series());
         match change {
             anomaly::Change::Began {
                 since,
@@ -577,12 +580,9 @@ impl Alerts {
     /// already open. `None` when the rate limit holds it back.
     fn raise(&self, st: &mut State, r: Raise<'_>, now: i64) -> Option<u64> {
         let key_source = if r.kind == AlertKind::Anomaly {
-            format!(
-                "{}/{}/{}#{}",
-                r.target.domain, r.target.area, r.target.source, r.target.field
-            )
+            r.target.series()
         } else {
-            format!("{}/{}/{}", r.target.domain, r.target.area, r.target.source)
+            r.target.topic()
         };
         let key = (r.rule.to_owned(), key_source);
         if let Some(&id) = st.by_key.get(&key)
