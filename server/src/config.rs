@@ -158,6 +158,12 @@ pub struct MqttConfig {
     /// Gateways must log in (`ioc-server gateway add`): the embedded broker refuses anonymous
     /// and unknown clients, and ingest refuses what a gateway is not granted.
     pub gateway_auth: bool,
+    /// Run as one replica of several (docs/scaling.md): the store's subscription is shared in
+    /// this group (`$share/GROUP/ioc/v1/#`), so each reading is written by one replica, and a
+    /// second connection (`client_id` + `-live`, QoS 0) reads every reading for the live
+    /// picture. Needs an external broker with shared subscriptions (Mosquitto 2, EMQX) and a
+    /// store the replicas share (InfluxDB); each replica has its own `client_id`.
+    pub shared_group: Option<String>,
     /// The largest MQTT packet the subscriber accepts. Larger than the contract's 16 KiB
     /// payload limit on purpose, so that an oversized payload is counted as `too_large`
     /// instead of breaking the connection.
@@ -233,6 +239,7 @@ impl Default for MqttConfig {
             username: None,
             password: None,
             gateway_auth: false,
+            shared_group: None,
             max_packet_bytes: 256 * 1024,
         }
     }
@@ -398,6 +405,9 @@ pub struct Cli {
     /// The subscriber's stable MQTT client id.
     #[arg(long, env = "IOC_MQTT_CLIENT_ID")]
     pub mqtt_client_id: Option<String>,
+    /// Run as a replica: share the store's subscription in this group (docs/scaling.md).
+    #[arg(long, env = "IOC_MQTT_SHARED_GROUP")]
+    pub mqtt_shared_group: Option<String>,
     #[arg(long, env = "IOC_MQTT_USERNAME")]
     pub mqtt_username: Option<String>,
     #[arg(long, env = "IOC_MQTT_PASSWORD", hide_env_values = true)]
@@ -513,6 +523,9 @@ impl Config {
         if cli.mqtt_url.is_some() {
             self.mqtt.url.clone_from(&cli.mqtt_url);
         }
+        if cli.mqtt_shared_group.is_some() {
+            self.mqtt.shared_group.clone_from(&cli.mqtt_shared_group);
+        }
         if cli.mqtt_username.is_some() {
             self.mqtt.username.clone_from(&cli.mqtt_username);
         }
@@ -527,6 +540,27 @@ impl Config {
                 field: "mqtt.url",
                 why,
             })?;
+        }
+        if let Some(group) = &self.mqtt.shared_group {
+            let why = if self.mqtt.url.is_none() {
+                Some(
+                    "replicas need an external broker (mqtt.url): the embedded one is in one process",
+                )
+            } else if self.store.backend == StoreBackend::Embedded {
+                Some(
+                    "replicas need a store they share (store.backend = \"influxdb\"): each one's embedded store would hold only its share",
+                )
+            } else if group.is_empty() || group.contains(['/', '+', '#']) {
+                Some("a group name, without '/', '+' or '#'")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(ConfigError::Invalid {
+                    field: "mqtt.shared_group",
+                    why: why.into(),
+                });
+            }
         }
         let id = &self.mqtt.client_id;
         if id.is_empty() || id.len() > 64 {
@@ -680,6 +714,25 @@ mod tests {
     fn unknown_keys_are_errors() {
         let e = Config::from_toml("htp_listen = \"127.0.0.1:1\"").unwrap_err();
         assert!(e.to_string().contains("htp_listen"), "{e}");
+    }
+
+    #[test]
+    fn a_replica_needs_an_external_broker_and_a_shared_store() {
+        let replica = "[mqtt]\nshared_group = \"ioc\"\n";
+        let why = |toml: &str| {
+            Config::from_toml(toml)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(why(replica).contains("external broker"));
+        let with_broker = format!("{replica}url = \"mqtt://b:1883\"\n");
+        assert!(why(&with_broker).contains("a store they share"));
+        let ok = format!("{with_broker}[store]\nbackend = \"influxdb\"\n");
+        Config::from_toml(&ok).unwrap().validate().unwrap();
+        let bad_name = ok.replace("\"ioc\"", "\"a/b\"");
+        assert!(why(&bad_name).contains("without '/'"));
     }
 
     #[test]

@@ -272,7 +272,11 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
 /// `GET /readyz`: 200 when the server can take data (broker connected and subscribed, store
 /// taking writes), else 503 with what is not ready. For load balancers and orchestrators.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let broker = state.ingest.broker_connected.load(Ordering::Relaxed);
+    let ingest = &state.ingest;
+    // A replica needs its live connection too: without it, its screens would stand still.
+    let broker = ingest.broker_connected.load(Ordering::Relaxed)
+        && (!ingest.replica.load(Ordering::Relaxed)
+            || ingest.live_connected.load(Ordering::Relaxed));
     let store = state.writer.stats().writable();
     let status = if broker && store {
         StatusCode::OK

@@ -35,8 +35,13 @@ pub struct IngestStats {
     /// Data points (fields) of the accepted readings.
     pub points: AtomicU64,
     rejected: Mutex<Rejected>,
-    /// Connected to the broker and subscribed to `ioc/v1/#`.
+    /// Connected to the broker and subscribed to `ioc/v1/#` (a replica: its store
+    /// connection).
     pub broker_connected: AtomicBool,
+    /// A replica's live connection, connected and subscribed.
+    pub live_connected: AtomicBool,
+    /// One replica of several (`mqtt.shared_group`): two connections to the broker.
+    pub replica: AtomicBool,
     /// QoS 0 messages dropped because the store writer's queue was full.
     pub dropped_qos0: AtomicU64,
     /// CONNACKs from the broker: the first connection and every reconnection.
@@ -247,27 +252,7 @@ impl Pipeline {
         payload: &[u8],
         from: Option<&crate::auth::gateways::Gateway>,
     ) -> Result<Message, Rejection> {
-        let now = Utc::now().timestamp_millis();
-        let granted = |m: &Message| match (from, &self.gateways) {
-            (Some(g), _) => g.grants(&m.topic.area, &m.topic.source),
-            (None, Some(all)) => all.granted(&m.topic.area, &m.topic.source),
-            (None, None) => true,
-        };
-        let decoded = ioc_protocol::decode(topic, payload, now, |a| self.city.has_area(a))
-            .and_then(|msg| {
-                if granted(&msg) {
-                    Ok(msg)
-                } else {
-                    Err(Rejection {
-                        reason: RejectReason::Forbidden,
-                        detail: format!(
-                            "source {:?} in area {:?} is not granted to this gateway",
-                            msg.topic.source, msg.topic.area
-                        ),
-                    })
-                }
-            });
-        match decoded {
+        match self.decode(topic, payload, from) {
             Ok(msg) => {
                 let points = match &msg.body {
                     Body::Reading(v) => v.len() as u64,
@@ -295,9 +280,54 @@ impl Pipeline {
             }
         }
     }
+
+    /// Decodes one message and checks it is granted, and nothing else: no count, no hub. A
+    /// replica's store connection uses it (its live connection counts and shows everything).
+    pub fn decode(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        from: Option<&crate::auth::gateways::Gateway>,
+    ) -> Result<Message, Rejection> {
+        let now = Utc::now().timestamp_millis();
+        let granted = |m: &Message| match (from, &self.gateways) {
+            (Some(g), _) => g.grants(&m.topic.area, &m.topic.source),
+            (None, Some(all)) => all.granted(&m.topic.area, &m.topic.source),
+            (None, None) => true,
+        };
+        ioc_protocol::decode(topic, payload, now, |a| self.city.has_area(a)).and_then(|msg| {
+            if granted(&msg) {
+                Ok(msg)
+            } else {
+                Err(Rejection {
+                    reason: RejectReason::Forbidden,
+                    detail: format!(
+                        "source {:?} in area {:?} is not granted to this gateway",
+                        msg.topic.source, msg.topic.area
+                    ),
+                })
+            }
+        })
+    }
 }
 
-/// Where the subscriber connects, and as whom.
+/// What a subscriber connection does with the messages it receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A lone server: every message to the live picture and to the store, over a persistent
+    /// session at QoS 1, acknowledged once durable.
+    All,
+    /// A replica's store connection: its share of the messages (a shared subscription, each
+    /// message to one replica of the group), to the store only; persistent, QoS 1, acknowledged
+    /// once durable, as [`Role::All`].
+    Store,
+    /// A replica's live connection: every message, to the live picture (and the counts and
+    /// alerts) only. QoS 0 on a clean session: the screens show the newest state, and the
+    /// store connection is the one that must not lose anything.
+    Live,
+}
+
+/// Where the subscriber connects, as whom, and what for.
 #[derive(Debug, Clone)]
 pub struct SubscriberConfig {
     pub host: String,
@@ -306,18 +336,57 @@ pub struct SubscriberConfig {
     pub username: Option<String>,
     pub password: Option<String>,
     pub max_packet_bytes: usize,
+    pub role: Role,
+    /// The topic filter: `ioc/v1/#`, or `$share/GROUP/ioc/v1/#` for a replica's store.
+    pub filter: String,
+}
+
+impl SubscriberConfig {
+    /// A lone server's one connection.
+    pub fn all(self) -> SubscriberConfig {
+        SubscriberConfig {
+            role: Role::All,
+            filter: FILTER_ALL.into(),
+            ..self
+        }
+    }
+
+    /// A replica's two connections: the store's share under the client id, and the live
+    /// picture's under the client id and `-live`.
+    pub fn replica(self, group: &str) -> (SubscriberConfig, SubscriberConfig) {
+        let live = SubscriberConfig {
+            client_id: format!("{}-live", self.client_id),
+            role: Role::Live,
+            filter: FILTER_ALL.into(),
+            ..self.clone()
+        };
+        let store = SubscriberConfig {
+            role: Role::Store,
+            filter: format!("$share/{group}/{FILTER_ALL}"),
+            ..self
+        };
+        (store, live)
+    }
+
+    fn qos(&self) -> QoS {
+        match self.role {
+            Role::All | Role::Store => QoS::AtLeastOnce,
+            Role::Live => QoS::AtMostOnce,
+        }
+    }
 }
 
 /// The MQTT client of the subscriber: the client (which the store writer uses to acknowledge)
 /// and its event loop (which [`run_subscriber`] polls).
 pub fn mqtt_client(cfg: &SubscriberConfig) -> (AsyncClient, EventLoop) {
     let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
+    let stores = cfg.role != Role::Live;
     opts.set_keep_alive(Duration::from_secs(15))
         // A persistent session: the broker keeps our subscription and the QoS 1 messages we
         // have not acknowledged while we are away.
-        .set_clean_session(false)
+        .set_clean_session(!stores)
         // Acknowledge only what is durable (in the store or the spool).
-        .set_manual_acks(true)
+        .set_manual_acks(stores)
         .set_max_packet_size(cfg.max_packet_bytes, cfg.max_packet_bytes)
         .set_inflight(1000);
     if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
@@ -341,6 +410,10 @@ pub async fn run_subscriber(
     let mut overflow: VecDeque<Pending> = VecDeque::new();
     let mut backoff = Duration::from_millis(100);
     let stats = pipeline.stats.clone();
+    let connected = match cfg.role {
+        Role::All | Role::Store => &stats.broker_connected,
+        Role::Live => &stats.live_connected,
+    };
 
     loop {
         let event = tokio::select! {
@@ -357,7 +430,15 @@ pub async fn run_subscriber(
         match event {
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 let qos1 = publish.qos != QoS::AtMostOnce;
-                let p = match pipeline.handle(&publish.topic, &publish.payload) {
+                let handled = match cfg.role {
+                    Role::All => pipeline.handle(&publish.topic, &publish.payload),
+                    Role::Store => pipeline.decode(&publish.topic, &publish.payload, None),
+                    Role::Live => {
+                        let _ = pipeline.handle(&publish.topic, &publish.payload);
+                        continue;
+                    }
+                };
+                let p = match handled {
                     Ok(msg) => Pending {
                         msg: Some(msg),
                         ack: qos1.then_some(Ack::Mqtt(publish)),
@@ -385,25 +466,28 @@ pub async fn run_subscriber(
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
                 // Connected and subscribed: from here on, nothing published is missed.
-                stats.broker_connected.store(true, Ordering::Relaxed);
+                connected.store(true, Ordering::Relaxed);
             }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 backoff = Duration::from_millis(100);
-                stats.broker_connects.fetch_add(1, Ordering::Relaxed);
+                if cfg.role != Role::Live {
+                    stats.broker_connects.fetch_add(1, Ordering::Relaxed);
+                }
                 tracing::info!(
                     host = %cfg.host,
                     port = cfg.port,
+                    role = ?cfg.role,
                     session_present = ack.session_present,
                     "connected to the MQTT broker"
                 );
-                if let Err(e) = client.try_subscribe(FILTER_ALL, QoS::AtLeastOnce) {
+                if let Err(e) = client.try_subscribe(cfg.filter.clone(), cfg.qos()) {
                     tracing::error!(error = %e, "cannot subscribe");
                 }
             }
             Ok(_) => {}
             Err(e) => {
-                if stats.broker_connected.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, "lost the MQTT broker; reconnecting");
+                if connected.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, role = ?cfg.role, "lost the MQTT broker; reconnecting");
                 } else {
                     tracing::debug!(error = %e, "MQTT broker not reachable");
                 }
@@ -419,7 +503,7 @@ pub async fn run_subscriber(
         }
         drain(&mut overflow, &writer);
     }
-    stats.broker_connected.store(false, Ordering::Relaxed);
+    connected.store(false, Ordering::Relaxed);
 }
 
 /// Moves what waits in `overflow` to the writer's queue, in order, as far as it has room.

@@ -222,6 +222,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     hub.flush();
 
     let ingest = Arc::new(IngestStats::default());
+    ingest.replica.store(
+        config.mqtt.shared_group.is_some(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     hub.set_intake(ingest.clone());
     let stops = Stops {
         ingest: watch::channel(false).0,
@@ -241,6 +245,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             _ => config.mqtt.password.clone(),
         },
         max_packet_bytes: config.mqtt.max_packet_bytes,
+        role: ingest::Role::All,
+        filter: String::new(),
+    };
+    let (sub_cfg, live_cfg) = match &config.mqtt.shared_group {
+        Some(group) => {
+            let (store, live) = sub_cfg.replica(group);
+            (store, Some(live))
+        }
+        None => (sub_cfg.all(), None),
     };
     let (client, eventloop) = ingest::mqtt_client(&sub_cfg);
     let (writer, writer_stats, writer_task) = store::writer::spawn(
@@ -277,6 +290,17 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         alerts: Some(alerts.clone()),
     };
     let http_pipeline = pipeline.clone();
+    let live_task = live_cfg.map(|cfg| {
+        let (client, eventloop) = ingest::mqtt_client(&cfg);
+        tokio::spawn(ingest::run_subscriber(
+            cfg,
+            client,
+            eventloop,
+            pipeline.clone(),
+            writer.clone(),
+            stops.ingest.subscribe(),
+        ))
+    });
     let ingest_task = tokio::spawn(ingest::run_subscriber(
         sub_cfg,
         client.clone(),
@@ -290,6 +314,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tokio::spawn(hub.clone().run_publisher(stops.rest.subscribe())),
         tokio::spawn(alerts.clone().run(hub.clone(), stops.rest.subscribe())),
     ];
+    rest.extend(live_task);
     let auth = Arc::new(open_auth(&config)?);
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
