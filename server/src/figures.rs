@@ -30,6 +30,8 @@ const HOUR_MS: i64 = 3_600_000;
 const KEEP_CLOSED_MS: i64 = 8 * DAY_MS;
 /// Offline sources listed by name in the System figures, at most.
 const MAX_OFFLINE_LISTED: usize = 50;
+/// Air stations listed in the figures, the worst first (the preset has 24).
+pub const MAX_STATIONS_LISTED: usize = 30;
 
 /// Local midnight (Asia/Ho_Chi_Minh, UTC+7 all year) at or before `now_ms`.
 pub fn local_midnight_ms(now_ms: i64) -> i64 {
@@ -452,8 +454,21 @@ impl Figures {
         }
         let areas = by_area.iter().map(|(a, l)| summary(a, l)).collect();
         let all: Vec<&StationFigure> = stations.iter().collect();
+        let city = (!all.is_empty()).then(|| summary("city", &all));
+        // Every screen gets these figures at every change: their size must not grow with the
+        // number of stations (a city with a thousand low-cost sensors would send 150 KB to
+        // every browser ten times a second). The worst ones are listed, the areas and the
+        // city count them all.
+        let pm25 = |s: &StationFigure| s.pm25_ugm3.unwrap_or(f64::NEG_INFINITY);
+        stations.sort_by(|a, b| {
+            (b.aqi, b.sensor_aqi)
+                .cmp(&(a.aqi, a.sensor_aqi))
+                .then_with(|| pm25(b).total_cmp(&pm25(a)))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        stations.truncate(MAX_STATIONS_LISTED);
         EnvFigures {
-            city: (!all.is_empty()).then(|| summary("city", &all)),
+            city,
             areas,
             stations,
         }

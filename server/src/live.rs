@@ -64,6 +64,9 @@ struct State {
     alerts_dirty: bool,
 }
 
+/// A serialised message for the websockets: its bytes are shared, not copied, by every send.
+pub type Text = axum::extract::ws::Utf8Bytes;
+
 /// The live picture of the city, shared by ingest, the publisher and every websocket.
 #[derive(Debug)]
 pub struct Hub {
@@ -72,8 +75,9 @@ pub struct Hub {
     state: Mutex<State>,
     /// Wakes the publisher when a tile turns dirty.
     changed: Notify,
-    /// Serialised deltas, shared by every websocket (serialised once, whatever the fan-out).
-    deltas: broadcast::Sender<Arc<str>>,
+    /// Serialised deltas, shared by every websocket (serialised once, whatever the fan-out:
+    /// each websocket sends the same bytes, counted, not copied).
+    deltas: broadcast::Sender<Text>,
     /// Ingest's counters, for the System figures' rates.
     intake: std::sync::OnceLock<Arc<IngestStats>>,
     /// The store writer's, for the System figures' store state.
@@ -326,13 +330,13 @@ impl Hub {
             day_start: new_day.then_some(today),
             alerts,
         });
-        let text: Arc<str> = serde_json::to_string(&msg)
+        let text: Text = serde_json::to_string(&msg)
             .expect("live messages always serialise")
             .into();
         self.counters.deltas.fetch_add(1, Ordering::Relaxed);
         self.counters
             .delta_bytes
-            .fetch_add(text.len() as u64, Ordering::Relaxed);
+            .fetch_add(text.as_str().len() as u64, Ordering::Relaxed);
         // Sent under the lock, so that a snapshot taken under the same lock is exactly
         // followed by the deltas after it. No receiver is not an error.
         let _ = self.deltas.send(text);
@@ -383,7 +387,7 @@ impl Hub {
     }
 
     /// A snapshot of everything, and a receiver of every delta after it.
-    pub fn subscribe(&self) -> (Arc<str>, broadcast::Receiver<Arc<str>>) {
+    pub fn subscribe(&self) -> (Text, broadcast::Receiver<Text>) {
         let mut guard = self.lock();
         let state = &mut *guard;
         let now = Utc::now().timestamp_millis();

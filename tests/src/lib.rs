@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod browser;
+pub mod load;
 pub mod probe;
 pub mod victoria;
 

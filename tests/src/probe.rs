@@ -60,6 +60,15 @@ pub async fn open(server: &TestServer, stream: tokio::net::TcpStream) -> anyhow:
     Ok(ws)
 }
 
+/// Publish-to-screen latency percentiles, ms (NaN without samples).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub samples: usize,
+}
+
 /// Clients reading deltas and recording (send time, latency) of every probe, both µs.
 #[derive(Debug, Clone, Default)]
 pub struct Clients {
@@ -98,6 +107,13 @@ impl Clients {
     /// The p99 latency (ms) of the probes sent within any of `phases` (µs ranges), and how
     /// many samples that is.
     pub fn p99(&self, phases: &[(i64, i64)]) -> (f64, usize) {
+        let l = self.latency(phases);
+        (l.p99_ms, l.samples)
+    }
+
+    /// The latency of the probes sent within any of `phases` (µs ranges), every client's
+    /// every probe counted.
+    pub fn latency(&self, phases: &[(i64, i64)]) -> Latency {
         let mut v: Vec<i64> = self
             .samples
             .lock()
@@ -107,11 +123,17 @@ impl Clients {
             .map(|&(_, lat)| lat)
             .collect();
         v.sort_unstable();
-        if v.is_empty() {
-            return (f64::NAN, 0);
+        let at = |q: f64| {
+            let i = ((v.len() as f64) * q).ceil().max(1.0) as usize - 1;
+            v.get(i.min(v.len().saturating_sub(1)))
+                .map_or(f64::NAN, |&us| us as f64 / 1000.0)
+        };
+        Latency {
+            p50_ms: at(0.5),
+            p99_ms: at(0.99),
+            max_ms: at(1.0),
+            samples: v.len(),
         }
-        let i = ((v.len() as f64) * 0.99).ceil() as usize - 1;
-        (v[i.min(v.len() - 1)] as f64 / 1000.0, v.len())
     }
 
     /// Forgets the samples sent before `before_us` (a long run keeps its memory flat).

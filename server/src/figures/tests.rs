@@ -681,3 +681,29 @@ fn the_days_peak_takes_readings_older_than_the_newest() {
     assert_eq!(gauge.water_level_cm, Some(-10.0), "the newest level stays");
     assert_eq!(gauge.peak_today_cm, Some(152.0));
 }
+
+#[test]
+fn a_thousand_stations_list_the_worst_and_count_them_all() {
+    let mut f = figures();
+    let now = 1_795_365_600_000;
+    for i in 0..1000 {
+        f.apply(&reading(
+            Domain::Env,
+            if i % 2 == 0 { "q1" } else { "q3" },
+            &format!("s{i:04}"),
+            now,
+            &[("aqi", Value::Number(f64::from(i % 400)))],
+        ));
+    }
+    let DomainFigures::Env(e) = f.compute(Domain::Env, now, &SystemFigures::default()) else {
+        panic!()
+    };
+    assert_eq!(e.stations.len(), super::MAX_STATIONS_LISTED);
+    let listed: Vec<Option<u32>> = e.stations.iter().map(|s| s.sensor_aqi).collect();
+    // 399 is reported by s0399 and s0799, 398 by s0398 and s0798...: the worst first.
+    assert_eq!(&listed[..4], &[Some(399), Some(399), Some(398), Some(398)]);
+    assert_eq!(e.stations[0].id, "s0399");
+    assert_eq!(e.city.unwrap().stations, 1000);
+    let areas: u32 = e.areas.iter().map(|a| a.stations).sum();
+    assert_eq!(areas, 1000);
+}

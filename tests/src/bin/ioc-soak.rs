@@ -11,12 +11,12 @@
 //! `IOC_SERVER_BIN` names the server binary (scripts/soak passes the release build).
 
 use std::io::Write as _;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ioc_tests::args;
+use ioc_tests::load::{Gateways, Load};
 use ioc_tests::probe::{self, Clients, now_us};
 use ioc_tests::{Publisher, TestServer};
 
@@ -65,66 +65,20 @@ async fn main() -> anyhow::Result<()> {
         server.http
     );
 
-    // Gateways: four connections, each a quarter of the sources, ticking every 10 ms.
-    let stop = Arc::new(AtomicBool::new(false));
-    let published = Arc::new(AtomicU64::new(0));
-    let publish_errors = Arc::new(AtomicU64::new(0));
-    let gateways = 4u64;
-    let mut tasks = Vec::new();
-    for g in 0..gateways {
-        let publisher = Publisher::connect(server.mqtt, &format!("soak-gateway-{g}")).await?;
-        let (stop, published, errors) = (stop.clone(), published.clone(), publish_errors.clone());
-        let areas = areas.to_vec();
-        let per_tick = (rate / gateways / 100).max(1);
-        tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(10));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mine: Vec<u64> = (0..sources).filter(|s| s % gateways == g).collect();
-            let mut seq = vec![0u64; mine.len()];
-            let mut i = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                tick.tick().await;
-                for _ in 0..per_tick {
-                    let k = i % mine.len();
-                    let s = mine[k];
-                    let area = &areas[s as usize % areas.len()];
-                    let ts = now_us() / 1000;
-                    let (topic, values) = if s.is_multiple_of(2) {
-                        (
-                            format!("ioc/v1/env/{area}/soak-{s}"),
-                            format!(
-                                r#"{{"pm25_ugm3":{}.5,"temp_c":{}.2,"humidity_pct":{}}}"#,
-                                10 + seq[k] % 90,
-                                25 + seq[k] % 10,
-                                50 + seq[k] % 50
-                            ),
-                        )
-                    } else {
-                        (
-                            format!("ioc/v1/traffic/{area}/soak-{s}"),
-                            format!(
-                                r#"{{"speed_kmh":{}.0,"congestion":{}}}"#,
-                                5 + seq[k] % 60,
-                                seq[k] % 6
-                            ),
-                        )
-                    };
-                    let payload = format!(r#"{{"ts":{ts},"seq":{},"values":{values}}}"#, seq[k]);
-                    match publisher.publish(&topic, payload).await {
-                        Ok(()) => {
-                            published.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(_) => {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    seq[k] += 1;
-                    i += 1;
-                }
-            }
-            publisher
-        }));
-    }
+    // Gateways: four connections, each a quarter of the sources.
+    let load = Load {
+        gateways: 4,
+        rate,
+        sources,
+        readings: None,
+        client_prefix: "soak-gateway".into(),
+    };
+    let gateways = Gateways::start(server.mqtt, &load, areas).await?;
+    let (stop, published, publish_errors) = (
+        gateways.stop.clone(),
+        gateways.published.clone(),
+        gateways.errors.clone(),
+    );
     // The probe: ten a second.
     let probe_pub = Publisher::connect(server.mqtt, "soak-probe").await?;
     let probe_topic = format!("ioc/v1/system/{probe_area}/probe");
@@ -214,9 +168,8 @@ async fn main() -> anyhow::Result<()> {
         }
         history.push(s);
     }
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = t.await;
+    if let Err(e) = gateways.finish(Duration::from_secs(60)).await {
+        eprintln!("soak: the gateways' last readings: {e:#}");
     }
     let _ = probe_task.await;
 

@@ -1,0 +1,137 @@
+//! Load as the city's gateways make it: MQTT connections publishing QoS 1 readings of air
+//! stations and traffic sensors at a set rate over many sources, each reading with its `seq`
+//! and its send time as `ts`. Shared by the soak (`ioc-soak`) and the load tool (`ioc-load`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::Publisher;
+use crate::probe::now_us;
+
+/// What a set of gateways publishes, and how far they are.
+#[derive(Debug)]
+pub struct Gateways {
+    /// Readings published (handed to the MQTT client).
+    pub published: Arc<AtomicU64>,
+    /// Publishes that failed (the client's queue closed).
+    pub errors: Arc<AtomicU64>,
+    /// Set to stop the gateways early.
+    pub stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<(Publisher, usize)>>,
+}
+
+/// The gateways' load.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// MQTT connections.
+    pub gateways: u64,
+    /// Readings/s from all together; 0 sends as fast as the broker takes them.
+    pub rate: u64,
+    /// Distinct sources (topics), spread over the gateways and `areas`.
+    pub sources: u64,
+    /// Readings in all; `None` until stopped.
+    pub readings: Option<u64>,
+    /// Client ids are this and the gateway's number.
+    pub client_prefix: String,
+}
+
+/// Source `s`'s topic and its `seq`-th reading, sent now: even sources are air stations
+/// (3 fields), odd ones traffic sensors (2 fields).
+pub fn reading(s: u64, seq: u64, area: &str) -> (String, String) {
+    let ts = now_us() / 1000;
+    let (topic, values) = if s.is_multiple_of(2) {
+        (
+            format!("ioc/v1/env/{area}/load-{s}"),
+            format!(
+                r#"{{"pm25_ugm3":{}.5,"temp_c":{}.2,"humidity_pct":{}}}"#,
+                10 + seq % 90,
+                25 + seq % 10,
+                50 + seq % 50
+            ),
+        )
+    } else {
+        (
+            format!("ioc/v1/traffic/{area}/load-{s}"),
+            format!(
+                r#"{{"speed_kmh":{}.0,"congestion":{}}}"#,
+                5 + seq % 60,
+                seq % 6
+            ),
+        )
+    };
+    (
+        topic,
+        format!(r#"{{"ts":{ts},"seq":{seq},"values":{values}}}"#),
+    )
+}
+
+impl Gateways {
+    /// Connects the gateways to `broker` and starts publishing. Each one ticks every 10 ms
+    /// and sends its share of the tick (unpaced: waits only for the broker's flow control).
+    pub async fn start(broker: SocketAddr, load: &Load, areas: &[String]) -> anyhow::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let published = Arc::new(AtomicU64::new(0));
+        let errors = Arc::new(AtomicU64::new(0));
+        let n = load.gateways.max(1);
+        let mut tasks = Vec::new();
+        for g in 0..n {
+            let publisher =
+                Publisher::connect(broker, &format!("{}-{g}", load.client_prefix)).await?;
+            let (stop, published, errors) = (stop.clone(), published.clone(), errors.clone());
+            let areas = areas.to_vec();
+            let mine: Vec<u64> = (0..load.sources.max(1)).filter(|s| s % n == g).collect();
+            let share = load.readings.map(|r| r / n + u64::from(g < r % n));
+            let per_tick = load.rate as f64 / n as f64 / 100.0;
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(10));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                let mut seq = vec![0u64; mine.len()];
+                let mut due = 0.0;
+                let mut sent = 0u64;
+                while !stop.load(Ordering::Relaxed) && share.is_none_or(|s| sent < s) {
+                    if per_tick > 0.0 {
+                        while due < 1.0 {
+                            tick.tick().await;
+                            due += per_tick;
+                        }
+                        due -= 1.0;
+                    }
+                    let k = (sent % mine.len() as u64) as usize;
+                    let s = mine[k];
+                    let (topic, payload) = reading(s, seq[k], &areas[s as usize % areas.len()]);
+                    match publisher.publish(&topic, payload).await {
+                        Ok(()) => published.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+                    };
+                    seq[k] += 1;
+                    sent += 1;
+                }
+                (publisher, sent as usize)
+            }));
+        }
+        Ok(Gateways {
+            published,
+            errors,
+            stop,
+            tasks,
+        })
+    }
+
+    /// Whether every gateway has sent its share (or was stopped).
+    pub fn finished(&self) -> bool {
+        self.tasks.iter().all(|t| t.is_finished())
+    }
+
+    /// Stops the gateways and waits for each to have its readings acknowledged by the broker
+    /// (within `within`).
+    pub async fn finish(self, within: Duration) -> anyhow::Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            let (mut publisher, sent) = t.await?;
+            publisher.wait_acks(sent, within).await?;
+        }
+        Ok(())
+    }
+}
