@@ -500,6 +500,8 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
     let counters = state.hub.counters();
     let mut stopping = state.stopping.clone();
     let mut sent = send(&mut tx, WsMessage::Text(snapshot), limit).await;
+    // When the delta being sent was made.
+    let mut made = None;
     while sent.is_ok() {
         let outgoing = tokio::select! {
             _ = stopping.changed() => {
@@ -512,7 +514,10 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
                 break;
             }
             d = deltas.recv() => match d {
-                Ok(text) => Some(text),
+                Ok(d) => {
+                    made = Some(d.made);
+                    Some(d.text)
+                }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Too far behind: the newest state, not the backlog.
                     tracing::debug!(missed, "websocket behind; sending a fresh snapshot");
@@ -567,6 +572,9 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
             sent = send(&mut tx, WsMessage::Text(text), limit).await;
             if sent.is_ok() {
                 counters.ws_sent.fetch_add(1, Ordering::Relaxed);
+                if let Some(made) = made.take() {
+                    counters.ws_fanout.observe(made.elapsed());
+                }
             }
         }
     }

@@ -67,6 +67,14 @@ struct State {
 /// A serialised message for the websockets: its bytes are shared, not copied, by every send.
 pub type Text = axum::extract::ws::Utf8Bytes;
 
+/// A delta on its way to the websockets: its bytes, and when it was made (each websocket
+/// counts how long after that it was written: the fan-out delay).
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub text: Text,
+    pub made: std::time::Instant,
+}
+
 /// The live picture of the city, shared by ingest, the publisher and every websocket.
 #[derive(Debug)]
 pub struct Hub {
@@ -77,7 +85,7 @@ pub struct Hub {
     changed: Notify,
     /// Serialised deltas, shared by every websocket (serialised once, whatever the fan-out:
     /// each websocket sends the same bytes, counted, not copied).
-    deltas: broadcast::Sender<Text>,
+    deltas: broadcast::Sender<Outgoing>,
     /// Ingest's counters, for the System figures' rates.
     intake: std::sync::OnceLock<Arc<IngestStats>>,
     /// The store writer's, for the System figures' store state.
@@ -103,6 +111,8 @@ pub struct HubCounters {
     /// Websockets dropped: a send timed out (it stopped reading), or it went silent.
     pub ws_slow: AtomicU64,
     pub ws_silent: AtomicU64,
+    /// From a delta's making to its write on each websocket.
+    pub ws_fanout: crate::metrics::Histogram,
 }
 
 impl Hub {
@@ -339,7 +349,10 @@ impl Hub {
             .fetch_add(text.as_str().len() as u64, Ordering::Relaxed);
         // Sent under the lock, so that a snapshot taken under the same lock is exactly
         // followed by the deltas after it. No receiver is not an error.
-        let _ = self.deltas.send(text);
+        let _ = self.deltas.send(Outgoing {
+            text,
+            made: std::time::Instant::now(),
+        });
         true
     }
 
@@ -387,7 +400,7 @@ impl Hub {
     }
 
     /// A snapshot of everything, and a receiver of every delta after it.
-    pub fn subscribe(&self) -> (Text, broadcast::Receiver<Text>) {
+    pub fn subscribe(&self) -> (Text, broadcast::Receiver<Outgoing>) {
         let mut guard = self.lock();
         let state = &mut *guard;
         let now = Utc::now().timestamp_millis();
@@ -489,8 +502,8 @@ mod tests {
         }
     }
 
-    fn delta(text: &str) -> Delta {
-        match serde_json::from_str(text).unwrap() {
+    fn delta(out: &Outgoing) -> Delta {
+        match serde_json::from_str(out.text.as_str()).unwrap() {
             ServerMsg::Delta(d) => d,
             other => panic!("{other:?}"),
         }

@@ -11,26 +11,26 @@ use std::time::Duration;
 use crate::figures::SourceSeen;
 use crate::http::AppState;
 
-/// Latency buckets, in seconds, of the store's batch writes.
-const WRITE_BUCKETS: [f64; 12] = [
+/// Latency buckets, in seconds: the store's batch writes, the websockets' fan-out.
+const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
 /// A fixed-bucket histogram, lock-free.
 #[derive(Debug, Default)]
 pub struct Histogram {
-    /// Per bucket of [`WRITE_BUCKETS`], then one for +Inf (not cumulative).
-    counts: [AtomicU64; WRITE_BUCKETS.len() + 1],
+    /// Per bucket of [`BUCKETS`], then one for +Inf (not cumulative).
+    counts: [AtomicU64; BUCKETS.len() + 1],
     sum_us: AtomicU64,
 }
 
 impl Histogram {
     pub fn observe(&self, d: Duration) {
         let secs = d.as_secs_f64();
-        let i = WRITE_BUCKETS
+        let i = BUCKETS
             .iter()
             .position(|&b| secs <= b)
-            .unwrap_or(WRITE_BUCKETS.len());
+            .unwrap_or(BUCKETS.len());
         self.counts[i].fetch_add(1, Ordering::Relaxed);
         self.sum_us
             .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
@@ -41,9 +41,7 @@ impl Histogram {
         let mut cumulative = 0;
         for (i, c) in self.counts.iter().enumerate() {
             cumulative += c.load(Ordering::Relaxed);
-            let le = WRITE_BUCKETS
-                .get(i)
-                .map_or("+Inf".to_owned(), |b| b.to_string());
+            let le = BUCKETS.get(i).map_or("+Inf".to_owned(), |b| b.to_string());
             let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
         }
         let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
@@ -275,6 +273,11 @@ pub fn render(state: &AppState) -> String {
         "Messages sent to websockets (the fan-out).",
         "counter",
         hub.ws_sent.load(Ordering::Relaxed),
+    );
+    hub.ws_fanout.render(
+        o,
+        "ioc_websocket_fanout_seconds",
+        "From a delta's making (the end of its coalescing window) to its write on each websocket.",
     );
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
     by_reason(

@@ -36,6 +36,16 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium whose viewport (the page's `innerWidth` x
     /// `innerHeight`, and its screenshots) is `width` x `height`.
     pub async fn start(width: u32, height: u32) -> anyhow::Result<Browser> {
+        Browser::start_with_args(width, height, &[]).await
+    }
+
+    /// [`Browser::start`] with `extra_args` appended to Chromium's command line (to try a
+    /// flag, as the browser benchmark does).
+    pub async fn start_with_args(
+        width: u32,
+        height: u32,
+        extra_args: &[&str],
+    ) -> anyhow::Result<Browser> {
         let driver_bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
             .find(|p| Path::new(p).is_file())
@@ -60,26 +70,28 @@ impl Browser {
             .timeout(Duration::from_secs(60))
             .build()?;
         let base = format!("http://{addr}");
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--hide-scrollbars".to_owned(),
+            "--force-device-scale-factor=1".to_owned(),
+            format!("--window-size={width},{height}"),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        args.extend(extra_args.iter().map(|a| (*a).to_owned()));
         let caps = json!({
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
                 "goog:loggingPrefs": { "browser": "ALL" },
                 "goog:chromeOptions": {
                     "binary": "/usr/bin/chromium",
-                    "args": [
-                        "--headless",
-                        "--no-sandbox",
-                        "--disable-gpu",
-                        "--disable-background-networking",
-                        "--disable-component-update",
-                        "--disable-sync",
-                        "--disable-quic",
-                        "--no-first-run",
-                        "--hide-scrollbars",
-                        "--force-device-scale-factor=1",
-                        format!("--window-size={width},{height}"),
-                        format!("--user-data-dir={}", profile.path().display()),
-                    ]
+                    "args": args,
                 }
             }}
         });
@@ -160,6 +172,30 @@ impl Browser {
             reqwest::Method::POST,
             "/execute/sync",
             Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Runs `script` (a function body) asynchronously in the page: it hands its value to its
+    /// last argument, `arguments[arguments.length - 1](value)`. Fails if that is not called
+    /// within the session's script timeout (30 s unless changed).
+    pub async fn eval_async(&self, script: &str) -> anyhow::Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Sends a Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`),
+    /// e.g. `Page.addScriptToEvaluateOnNewDocument` to run a script in every new document
+    /// before the page's own; its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> anyhow::Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": cmd, "params": params })),
         )
         .await
     }

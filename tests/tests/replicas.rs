@@ -87,7 +87,7 @@ async fn two_replicas_store_each_reading_once_and_show_the_same_tiles() -> anyho
         let n = i / SOURCES;
         let area = area_of(&areas, s);
         let ts = t0 + n as i64 * 10;
-        let (topic, values) = if s % 2 == 0 {
+        let (topic, values) = if s.is_multiple_of(2) {
             (
                 format!("ioc/v1/env/{area}/replica-{s}"),
                 format!(r#"{{"pm25_ugm3":{}.5}}"#, (s * 7 + n * 3) % 150),
@@ -174,7 +174,7 @@ async fn two_replicas_store_each_reading_once_and_show_the_same_tiles() -> anyho
     let expected: BTreeMap<(Domain, String), (String, f64)> = (0..SOURCES)
         .map(|s| {
             let area = area_of(&areas, s).to_owned();
-            if s % 2 == 0 {
+            if s.is_multiple_of(2) {
                 (
                     (Domain::Env, area),
                     (

@@ -300,6 +300,10 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
         "stored_per_s": written as f64 / seconds,
         "seconds": seconds,
         "latency": latency,
+        // The server's share: from a delta's making to its write on each websocket (the
+        // histogram's bucket bounds: 1, 2.5, 5, 10, 25, 50, 100, 250 ms...).
+        "fanout_ms_p50_at_most": bucket_quantile(&m0.0, &m1.0, "ioc_websocket_fanout_seconds", 0.5),
+        "fanout_ms_p99_at_most": bucket_quantile(&m0.0, &m1.0, "ioc_websocket_fanout_seconds", 0.99),
         "clients": o.clients,
         "clients_connect_s": connect_s,
         "clients_held": m1.value("ioc_websocket_clients")?,
@@ -316,6 +320,38 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
         "server_rss_mb_end": rss_end as f64 / 1e6,
         "server_rss_mb_peak_ever": rss_peak as f64 / 1e6,
     }))
+}
+
+/// The upper bound (ms) of the histogram bucket that holds quantile `q` of what was observed
+/// between two scrapes: the server's own share of the latency.
+fn bucket_quantile(before: &str, after: &str, name: &str, q: f64) -> Option<f64> {
+    let buckets = |text: &str| -> Vec<(f64, f64)> {
+        let prefix = format!("{name}_bucket{{le=\"");
+        text.lines()
+            .filter_map(|l| l.strip_prefix(prefix.as_str()))
+            .filter_map(|l| {
+                let (le, n) = l.split_once("\"} ")?;
+                let le = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().ok()?
+                };
+                Some((le, n.parse().ok()?))
+            })
+            .collect()
+    };
+    let (b0, b1) = (buckets(before), buckets(after));
+    let counts: Vec<(f64, f64)> = b1
+        .iter()
+        .map(|&(le, n)| (le, n - b0.iter().find(|b| b.0 == le).map_or(0.0, |b| b.1)))
+        .collect();
+    let total = counts.last()?.1;
+    (total > 0.0).then(|| {
+        counts
+            .iter()
+            .find(|&&(_, n)| n >= q * total)
+            .map_or(f64::INFINITY, |&(le, _)| le * 1000.0)
+    })
 }
 
 /// `12,345`.
