@@ -500,7 +500,7 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
     let counters = state.hub.counters();
     let mut stopping = state.stopping.clone();
     let mut sent = send(&mut tx, WsMessage::Text(snapshot), limit).await;
-    // When the delta being sent was made.
+    // The delta being sent (when it was made; telling the hub once it is written).
     let mut made = None;
     while sent.is_ok() {
         let outgoing = tokio::select! {
@@ -515,8 +515,9 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
             }
             d = deltas.recv() => match d {
                 Ok(d) => {
-                    made = Some(d.made);
-                    Some(d.text)
+                    let text = d.text.clone();
+                    made = Some(d);
+                    Some(text)
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Too far behind: the newest state, not the backlog.
@@ -572,9 +573,12 @@ async fn serve_socket(socket: WebSocket, state: AppState, session: crate::auth::
             sent = send(&mut tx, WsMessage::Text(text), limit).await;
             if sent.is_ok() {
                 counters.ws_sent.fetch_add(1, Ordering::Relaxed);
-                if let Some(made) = made.take() {
-                    counters.ws_fanout.observe(made.elapsed());
+            }
+            if let Some(delta) = made.take() {
+                if sent.is_ok() {
+                    counters.ws_fanout.observe(delta.made.elapsed());
                 }
+                delta.done();
             }
         }
     }

@@ -316,8 +316,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     ];
     rest.extend(live_task);
     let auth = Arc::new(open_auth(&config)?);
-    let listener = tokio::net::TcpListener::bind(config.http_listen)
-        .await
+    let listener = http_listener(config.http_listen)
         .with_context(|| format!("cannot listen for HTTP on {}", config.http_listen))?;
     let http_addr = listener.local_addr()?;
     let router = http::app(
@@ -381,6 +380,27 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             mqtt: client,
         },
     })
+}
+
+/// The kernel's send buffer of each HTTP connection (Linux doubles it for its bookkeeping).
+/// Left to itself it grows to megabytes on a fast link: a browser that reads slower than the
+/// deltas come would then get them seconds late, queued in the kernel where the hub cannot
+/// replace them with newer ones. Bounded, a slow reader's sends wait, the hub's fan-out
+/// pacing sees it, and what it gets next is the newest state. 64 KiB holds a few deltas and
+/// still moves the app's wasm at tens of MB/s on a LAN.
+const HTTP_SEND_BUFFER: u32 = 64 * 1024;
+
+/// Listens for HTTP, with [`HTTP_SEND_BUFFER`] (accepted connections inherit it).
+fn http_listener(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(HTTP_SEND_BUFFER)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 impl Running {

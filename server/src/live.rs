@@ -30,6 +30,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const BROADCAST_CAPACITY: usize = 64;
 /// How often tiles are re-evaluated for staleness when nothing arrives.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// The next delta waits until all but this share of the websockets (and at least
+/// [`FANOUT_STRAGGLERS`] of them) have written the previous one...
+const FANOUT_LEFT: f64 = 0.05;
+const FANOUT_STRAGGLERS: usize = 2;
+/// ...or this long at most: peers that stopped reading (dropped at `ws_send_timeout_ms`) must
+/// not hold the others back for longer.
+const FANOUT_WAIT_MAX: Duration = Duration::from_secs(1);
 /// The intake rates (readings/s, rejected/s) are measured over this many sweeps.
 const RATE_SAMPLES: usize = 10;
 
@@ -73,6 +80,17 @@ pub type Text = axum::extract::ws::Utf8Bytes;
 pub struct Outgoing {
     pub text: Text,
     pub made: std::time::Instant,
+    /// Websockets that have not written it yet (each one says [`Outgoing::done`]).
+    pending: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Outgoing {
+    /// This websocket has written the delta, or given up on it.
+    pub fn done(&self) {
+        let _ = self
+            .pending
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
 }
 
 /// The live picture of the city, shared by ingest, the publisher and every websocket.
@@ -86,6 +104,9 @@ pub struct Hub {
     /// Serialised deltas, shared by every websocket (serialised once, whatever the fan-out:
     /// each websocket sends the same bytes, counted, not copied).
     deltas: broadcast::Sender<Outgoing>,
+    /// The last delta's websockets yet to write it, and how many it went to: the next one
+    /// waits for its fan-out (see [`Hub::run_publisher`]).
+    fanout: std::sync::Mutex<(Arc<std::sync::atomic::AtomicUsize>, usize)>,
     /// Ingest's counters, for the System figures' rates.
     intake: std::sync::OnceLock<Arc<IngestStats>>,
     /// The store writer's, for the System figures' store state.
@@ -136,6 +157,7 @@ impl Hub {
             }),
             changed: Notify::new(),
             deltas: broadcast::channel(BROADCAST_CAPACITY).0,
+            fanout: std::sync::Mutex::new((Arc::default(), 0)),
             intake: std::sync::OnceLock::new(),
             store: std::sync::OnceLock::new(),
             counters: HubCounters::default(),
@@ -349,9 +371,13 @@ impl Hub {
             .fetch_add(text.as_str().len() as u64, Ordering::Relaxed);
         // Sent under the lock, so that a snapshot taken under the same lock is exactly
         // followed by the deltas after it. No receiver is not an error.
+        let receivers = self.deltas.receiver_count();
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(receivers));
+        *self.fanout.lock().unwrap_or_else(|e| e.into_inner()) = (pending.clone(), receivers);
         let _ = self.deltas.send(Outgoing {
             text,
             made: std::time::Instant::now(),
+            pending,
         });
         true
     }
@@ -452,6 +478,13 @@ impl Hub {
         (text.into(), rx)
     }
 
+    /// Whether enough websockets have written the last delta for the next to go out.
+    fn fanned_out(&self) -> bool {
+        let (pending, receivers) = &*self.fanout.lock().unwrap_or_else(|e| e.into_inner());
+        let left = ((*receivers as f64 * FANOUT_LEFT) as usize).max(FANOUT_STRAGGLERS);
+        pending.load(Ordering::Relaxed) <= left
+    }
+
     /// Number of websockets subscribed.
     pub fn clients(&self) -> usize {
         self.deltas.receiver_count()
@@ -475,6 +508,25 @@ impl Hub {
                 tokio::select! {
                     _ = shutdown.changed() => return,
                     _ = tokio::time::sleep(window - since) => {}
+                }
+            }
+            // With many screens, writing a delta to all of them can take longer than the
+            // window: the next one waits for that, instead of queueing behind it. The window
+            // stretches with the fan-out, and every screen still gets the newest state.
+            // And when the fan-out outlasted the window, the next one waits as long again: the
+            // fan-out takes at most half the time, and ingest keeps its share of the CPU.
+            let waited = Instant::now();
+            if !self.fanned_out() {
+                while !self.fanned_out() && waited.elapsed() < FANOUT_WAIT_MAX {
+                    tokio::select! {
+                        _ = shutdown.changed() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(2)) => {}
+                    }
+                }
+                let fanout = last_flush.map_or(Duration::ZERO, |t| t.elapsed());
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tokio::time::sleep(fanout.min(FANOUT_WAIT_MAX)) => {}
                 }
             }
             if self.flush() {
@@ -618,6 +670,76 @@ mod tests {
         assert_eq!(
             burst.stats.iter().find(|s| s.area == "q1").unwrap().fields["aqi"].mean,
             20.0
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_next_delta_waits_for_the_fan_out_of_the_last() {
+        let hub = Arc::new(Hub::new(
+            Arc::new(City::built_in()),
+            LiveConfig {
+                coalesce_ms: 100,
+                ..LiveConfig::default()
+            },
+        ));
+        let mut screens: Vec<_> = (0..40).map(|_| hub.subscribe().1).collect();
+        let (_stop, stop_rx) = watch::channel(false);
+        tokio::spawn(hub.clone().run_publisher(stop_rx));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = Utc::now().timestamp_millis();
+        // Every screen reads the next delta, and writes it after `write`, or never.
+        async fn fan_out(screens: &mut [broadcast::Receiver<Outgoing>], write: Option<Duration>) {
+            let mut got = Vec::new();
+            for rx in screens.iter_mut() {
+                while let Ok(d) = rx.try_recv() {
+                    got.push(d);
+                }
+            }
+            if let Some(after) = write {
+                tokio::time::sleep(after).await;
+                got.iter().for_each(Outgoing::done);
+            }
+        }
+        fan_out(&mut screens, Some(Duration::ZERO)).await;
+
+        // Written at once: the next delta goes out at the end of the window.
+        hub.apply(&reading("q1", "a", now, 1.0));
+        // The first screen waits for it (the others read it in fan_out).
+        screens[0].recv().await.unwrap().done();
+        let t0 = Instant::now();
+        hub.apply(&reading("q1", "a", now + 1, 2.0));
+        fan_out(&mut screens, Some(Duration::ZERO)).await;
+        // The first screen waits for it (the others read it in fan_out).
+        screens[0].recv().await.unwrap().done();
+        assert!(
+            t0.elapsed() <= Duration::from_millis(110),
+            "{:?}",
+            t0.elapsed()
+        );
+
+        // Written 300 ms later: the next waits for that, and as long again.
+        let t1 = Instant::now();
+        hub.apply(&reading("q1", "a", now + 2, 3.0));
+        fan_out(&mut screens, Some(Duration::from_millis(300))).await;
+        // The first screen waits for it (the others read it in fan_out).
+        screens[0].recv().await.unwrap().done();
+        let took = t1.elapsed();
+        assert!(
+            took >= Duration::from_millis(600) && took <= Duration::from_millis(650),
+            "{took:?}"
+        );
+
+        // Never written (screens that stopped reading): after the window, the others wait a
+        // second at most, and a second again.
+        let t2 = Instant::now();
+        hub.apply(&reading("q1", "a", now + 3, 4.0));
+        fan_out(&mut screens, None).await;
+        // The first screen waits for it (the others read it in fan_out).
+        screens[0].recv().await.unwrap().done();
+        let took = t2.elapsed();
+        assert!(
+            took >= FANOUT_WAIT_MAX * 2 && took <= FANOUT_WAIT_MAX * 2 + Duration::from_millis(150),
+            "{took:?}"
         );
     }
 }

@@ -82,7 +82,11 @@ impl Clients {
     pub async fn connect(server: &TestServer, n: usize) -> anyhow::Result<Clients> {
         let clients = Clients::default();
         for _ in 0..n {
-            let ws = open(server, tokio::net::TcpStream::connect(server.http).await?).await?;
+            // A browser's receive buffer, not the megabytes Linux grows a loopback one to: a
+            // client that reads slowly holds the server's sends back as a remote one would.
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.set_recv_buffer_size(64 * 1024)?;
+            let ws = open(server, socket.connect(server.http).await?).await?;
             let c = clients.clone();
             tokio::spawn(async move {
                 let (_, mut rx) = ws.split();

@@ -215,7 +215,17 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
     let (cpu_idle, _, _) = proc_usage(pid)?;
 
     let connecting = Instant::now();
-    let clients = Clients::connect(&server, o.clients).await?;
+    // The clients run on a runtime of their own: thousands of them reading must not starve
+    // the gateways and the probe (whose send time would be stamped long before it is sent).
+    let clients_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("load-clients")
+        .enable_all()
+        .build()?;
+    let clients = {
+        let _on_their_runtime = clients_rt.enter();
+        Clients::connect(&server, o.clients).await?
+    };
     let connect_s = connecting.elapsed().as_secs_f64();
     eprintln!(
         "load: {} websocket clients connected in {connect_s:.1} s",
@@ -289,6 +299,9 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
     let latency = clients.latency(&[(from_us, to_us)]);
     let deltas = delta("ioc_hub_deltas_total")?;
     let sent = delta("ioc_websocket_messages_sent_total")?;
+    let clients_ended = clients.ended.load(Ordering::Relaxed);
+    // Dropping a runtime may not block inside another one.
+    clients_rt.shutdown_background();
     Ok(json!({
         "readings": n,
         "published_per_s": n as f64 / published_s,
@@ -307,7 +320,7 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
         "clients": o.clients,
         "clients_connect_s": connect_s,
         "clients_held": m1.value("ioc_websocket_clients")?,
-        "clients_ended": clients.ended.load(Ordering::Relaxed),
+        "clients_ended": clients_ended,
         "websocket_dropped": m1.get("ioc_websocket_dropped_total").unwrap_or(0.0),
         "deltas_serialised": deltas,
         "delta_bytes": delta("ioc_hub_delta_bytes_total")?,
