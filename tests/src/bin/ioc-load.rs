@@ -115,7 +115,7 @@ async fn settle(
         if n >= target || last.1.elapsed() > STALL {
             return (last.1, n);
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -257,7 +257,7 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
         sent
     });
     // The server's RSS every second.
-    let mut stop_rss = stop.clone();
+    let (stop_rss_tx, mut stop_rss) = tokio::sync::watch::channel(false);
     let rss_task = tokio::spawn(async move {
         let mut rss = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -284,14 +284,23 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
     let _ = stop_tx.send(true);
     // The probes are stored too: counted out of the gateways' readings.
     let probes = probe_task.await?;
+    // Read from /healthz, not /metrics: a scrape renders every source's series, which would
+    // cost the server more than the count is worth at this pace.
     let base = m0.value("ioc_store_written_total")? as u64;
     let (at, written) = settle(
-        async || Ok(server.metrics().await?.value("ioc_store_written_total")? as u64 - base),
+        async || {
+            let h = server.get_json("/healthz").await?;
+            Ok(h["store"]["written"]
+                .as_u64()
+                .unwrap_or(0)
+                .saturating_sub(base))
+        },
         n + probes,
     )
     .await;
     let written = written.saturating_sub(probes);
     let seconds = (at - started).as_secs_f64();
+    let _ = stop_rss_tx.send(true);
     let rss = rss_task.await?;
     let (cpu1, rss_end, rss_peak) = proc_usage(pid)?;
     let m1 = server.metrics().await?;
