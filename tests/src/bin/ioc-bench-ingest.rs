@@ -18,30 +18,15 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use ioc_protocol::Domain;
 use ioc_server::store::embedded::EmbeddedReader;
+use ioc_tests::load::proc_usage;
 use ioc_tests::victoria::Victoria;
 use ioc_tests::{LiveClient, Mosquitto, Publisher, TestServer, args};
 
 fn arg(name: &str, default: &str) -> String {
     args::text(name).unwrap_or_else(|| default.to_owned())
-}
-
-/// CPU seconds (user + system) and resident set of a process, from /proc.
-fn proc_usage(pid: u32) -> anyhow::Result<(f64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')').context("odd /proc stat")?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let rss_kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    Ok((ticks / 100.0, rss_kb * 1024))
 }
 
 #[tokio::main]
@@ -75,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
     server.wait_subscribed().await?;
     let mut live = LiveClient::connect(&server).await?;
     let areas = live.area_codes();
-    let (cpu_before, _) = proc_usage(server.proc.pid())?;
+    let (cpu_before, _, _) = proc_usage(server.proc.pid())?;
 
     // Every publisher sends its share of the sources round-robin, each reading of a source one
     // millisecond after the previous (so that (topic, ts) is unique, and well within the
@@ -147,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
         let _ = live.wait_for(Duration::from_millis(50), |_| false).await;
     };
     let stored_s = started.elapsed().as_secs_f64();
-    let (cpu_after, peak_rss) = proc_usage(server.proc.pid())?;
+    let (cpu_after, _, peak_rss) = proc_usage(server.proc.pid())?;
     let rejected = server.get_json("/api/v1/ingest/rejected").await?;
 
     // Count what is really there.

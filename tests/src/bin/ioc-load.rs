@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use ioc_tests::load::{Gateways, Load};
+use ioc_tests::load::{Gateways, Load, proc_usage};
 use ioc_tests::probe::{self, Clients, now_us};
 use ioc_tests::{Mosquitto, Publisher, TestServer, args};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -178,25 +178,6 @@ async fn broker_alone(o: &Opts) -> anyhow::Result<serde_json::Value> {
         "delivered_per_s": delivered as f64 / seconds,
         "seconds": seconds,
     }))
-}
-
-/// CPU seconds (user + system), resident set now and at its peak, of a process.
-fn proc_usage(pid: u32) -> anyhow::Result<(f64, u64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')').context("odd /proc stat")?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = f[11].parse::<f64>()? + f[12].parse::<f64>()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .unwrap_or(0)
-            * 1024
-    };
-    Ok((ticks / 100.0, kb("VmRSS:"), kb("VmHWM:")))
 }
 
 /// Phase 2: the server with its clients, under the same load.
