@@ -41,6 +41,88 @@ fn area_of(areas: &[String], s: usize) -> &str {
     &areas[(s / 2) % areas.len()]
 }
 
+/// 40 sources (half air stations, half traffic sensors) over the areas, each with its `seq`,
+/// publishing QoS 1 readings at about 2,000/s on a persistent session.
+struct Gateway {
+    publisher: Publisher,
+    areas: Vec<String>,
+    t0: i64,
+}
+
+impl Gateway {
+    async fn connect(broker: &Mosquitto, areas: Vec<String>) -> anyhow::Result<Gateway> {
+        Ok(Gateway {
+            publisher: Publisher::connect_persistent(broker.addr, "replica-gateway").await?,
+            areas,
+            t0: now_ms() - 60_000,
+        })
+    }
+
+    /// Publishes readings `range` (the i-th is source i % SOURCES's (i / SOURCES)-th), and
+    /// waits for the broker to acknowledge them.
+    async fn publish(&mut self, range: std::ops::Range<usize>) -> anyhow::Result<()> {
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        let mut unacked = 0;
+        for i in range {
+            if i % 20 == 0 {
+                tick.tick().await;
+            }
+            let s = i % SOURCES;
+            let n = i / SOURCES;
+            let area = area_of(&self.areas, s);
+            let ts = self.t0 + n as i64 * 10;
+            let (topic, values) = if s.is_multiple_of(2) {
+                (
+                    format!("ioc/v1/env/{area}/replica-{s}"),
+                    format!(r#"{{"pm25_ugm3":{}.5}}"#, (s * 7 + n * 3) % 150),
+                )
+            } else {
+                (
+                    format!("ioc/v1/traffic/{area}/replica-{s}"),
+                    format!(r#"{{"speed_kmh":{}.0}}"#, (s * 5 + n) % 60),
+                )
+            };
+            self.publisher
+                .publish(
+                    &topic,
+                    format!(r#"{{"ts":{ts},"seq":{n},"values":{values}}}"#),
+                )
+                .await?;
+            unacked += 1;
+            if unacked == 1000 {
+                self.publisher
+                    .wait_acks(unacked, Duration::from_secs(10))
+                    .await?;
+                unacked = 0;
+            }
+        }
+        self.publisher
+            .wait_acks(unacked, Duration::from_secs(10))
+            .await
+    }
+}
+
+/// Every (source, ts) the store holds, by series.
+async fn stored(
+    vm: &Victoria,
+    at_least: usize,
+) -> anyhow::Result<BTreeMap<(String, String), Vec<i64>>> {
+    let samples = vm
+        .export_until("every reading in the store", Duration::from_secs(30), |s| {
+            s.len() >= at_least
+        })
+        .await?;
+    let mut by_series: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
+    for ((name, labels), ts, _) in &samples {
+        let source = labels.get("source").cloned().unwrap_or_default();
+        by_series
+            .entry((name.clone(), source))
+            .or_default()
+            .push(*ts);
+    }
+    Ok(by_series)
+}
+
 /// Waits for `/readyz` to say 200: a replica is ready once both its connections are
 /// subscribed (a message published before would not be queued for a subscription yet to be).
 async fn wait_ready(server: &TestServer) -> anyhow::Result<()> {
@@ -74,40 +156,8 @@ async fn two_replicas_store_each_reading_once_and_show_the_same_tiles() -> anyho
         "too few areas for one source each"
     );
 
-    // 40 sources (half air stations, half traffic sensors) over the areas, each with its
-    // `seq`, about 2,000 readings/s over QoS 1.
-    let mut publisher = Publisher::connect_persistent(broker.addr, "replica-gateway").await?;
-    let t0 = now_ms() - 60_000;
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
-    for i in 0..READINGS {
-        if i % 20 == 0 {
-            tick.tick().await;
-        }
-        let s = i % SOURCES;
-        let n = i / SOURCES;
-        let area = area_of(&areas, s);
-        let ts = t0 + n as i64 * 10;
-        let (topic, values) = if s.is_multiple_of(2) {
-            (
-                format!("ioc/v1/env/{area}/replica-{s}"),
-                format!(r#"{{"pm25_ugm3":{}.5}}"#, (s * 7 + n * 3) % 150),
-            )
-        } else {
-            (
-                format!("ioc/v1/traffic/{area}/replica-{s}"),
-                format!(r#"{{"speed_kmh":{}.0}}"#, (s * 5 + n) % 60),
-            )
-        };
-        publisher
-            .publish(
-                &topic,
-                format!(r#"{{"ts":{ts},"seq":{n},"values":{values}}}"#),
-            )
-            .await?;
-        if (i + 1) % 1000 == 0 {
-            publisher.wait_acks(1000, Duration::from_secs(10)).await?;
-        }
-    }
+    let mut gateway = Gateway::connect(&broker, areas.clone()).await?;
+    gateway.publish(0..READINGS).await?;
 
     // Stored once: the replicas' writes add up to exactly what was published, each replica
     // took a share, and the store holds every (series, ts).
@@ -137,19 +187,7 @@ async fn two_replicas_store_each_reading_once_and_show_the_same_tiles() -> anyho
         wa > 0.0 && wb > 0.0,
         "both replicas take a share of the writes: {wa} and {wb}"
     );
-    let samples = vm
-        .export_until("every reading in the store", Duration::from_secs(30), |s| {
-            s.len() >= READINGS
-        })
-        .await?;
-    let mut by_series: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
-    for ((name, labels), ts, _) in &samples {
-        let source = labels.get("source").cloned().unwrap_or_default();
-        by_series
-            .entry((name.clone(), source))
-            .or_default()
-            .push(*ts);
-    }
+    let by_series = stored(&vm, READINGS).await?;
     assert_eq!(by_series.len(), SOURCES, "one series per source");
     for ((name, source), ts) in &by_series {
         assert_eq!(
@@ -211,6 +249,62 @@ async fn two_replicas_store_each_reading_once_and_show_the_same_tiles() -> anyho
                 "{domain:?} {field} in {area}: the replicas agree"
             );
         }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_stream_loses_nothing_once_it_is_back() -> anyhow::Result<()> {
+    let vm = Victoria::start().await?;
+    let broker = Mosquitto::start()?;
+    let a = replica(&vm, &broker, "ioc-replica-a")?;
+    let b = replica(&vm, &broker, "ioc-replica-b")?;
+    wait_ready(&a).await?;
+    wait_ready(&b).await?;
+    let areas = LiveClient::connect(&a).await?.area_codes();
+    let mut gateway = Gateway::connect(&broker, areas).await?;
+
+    // Half the readings, then replica a dies (SIGKILL: nothing flushed, nothing acknowledged
+    // that was not durable), the other half while it is down, and it comes back.
+    gateway.publish(0..READINGS / 2).await?;
+    let crashed = a.crash()?;
+    gateway.publish(READINGS / 2..READINGS).await?;
+    let b_alone = written(&b).await?;
+    let a = crashed.restart()?;
+    wait_ready(&a).await?;
+    // One more reading of every source, now that both are up.
+    let total = READINGS + SOURCES;
+    gateway.publish(READINGS..total).await?;
+
+    // Every reading in the store: what a had not acknowledged waited in the broker for its
+    // persistent session, and what came while it was down went to b or waited for a.
+    let by_series = stored(&vm, total).await?;
+    assert_eq!(by_series.len(), SOURCES, "one series per source");
+    for ((name, source), ts) in &by_series {
+        let mut ts = ts.clone();
+        ts.dedup();
+        assert_eq!(
+            ts.len(),
+            total / SOURCES,
+            "{name} of {source}: every reading"
+        );
+    }
+    eprintln!(
+        "while a was down, b had written {b_alone}; after a came back, a wrote {} and b {}",
+        written(&a).await?,
+        written(&b).await?
+    );
+    // Both show the newest readings.
+    for s in [&a, &b] {
+        let mut live = LiveClient::connect(s).await?;
+        let (area, field) = (area_of(&live.area_codes(), 0).to_owned(), "pm25_ugm3");
+        let last_n = total / SOURCES - 1;
+        let want = ((last_n * 3) % 150) as f64 + 0.5;
+        live.wait_for(Duration::from_secs(10), |c| {
+            c.mean(Domain::Env, &area, field) == Some(want)
+        })
+        .await
+        .with_context(|| format!("replica at {} shows the newest reading", s.http))?;
     }
     Ok(())
 }
