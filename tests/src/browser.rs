@@ -304,6 +304,22 @@ impl Browser {
             })
             .unwrap_or_default())
     }
+
+    /// Fails, naming `at`, if the browser console holds errors other than those containing
+    /// one of `expected` (a request the test makes fail on purpose).
+    pub async fn check_console(&self, at: &str, expected: &[&str]) -> anyhow::Result<()> {
+        let errors: Vec<String> = self
+            .console_errors()
+            .await?
+            .into_iter()
+            .filter(|e| !expected.iter().any(|x| e.contains(x)))
+            .collect();
+        anyhow::ensure!(
+            errors.is_empty(),
+            "{at}: errors in the browser console: {errors:?}"
+        );
+        Ok(())
+    }
 }
 
 impl Drop for Browser {

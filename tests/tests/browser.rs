@@ -93,11 +93,7 @@ async fn a_published_reading_appears_in_the_tile() -> anyhow::Result<()> {
         )
         .await?;
 
-    let errors = browser.console_errors().await?;
-    assert!(
-        errors.is_empty(),
-        "errors in the browser console: {errors:?}"
-    );
+    browser.check_console("console", &[]).await?;
     eprintln!("reading on screen {took:?} after publish");
     Ok(())
 }
@@ -147,10 +143,6 @@ async fn a_tile_whose_sources_stop_says_its_data_is_stale() -> anyhow::Result<()
             Duration::from_secs(8),
         )
         .await?;
-    let errors = browser.console_errors().await?;
-    assert!(
-        errors.is_empty(),
-        "errors in the browser console: {errors:?}"
-    );
+    browser.check_console("console", &[]).await?;
     Ok(())
 }

@@ -30,6 +30,24 @@ fn replica(vm: &Victoria, broker: &Mosquitto, id: &str) -> anyhow::Result<TestSe
     ])
 }
 
+/// Two replicas of one group (`ioc-replica-a` and `-b`) on one Mosquitto and one
+/// VictoriaMetrics, both ready, and the city's areas.
+async fn two_replicas() -> anyhow::Result<(Victoria, Mosquitto, TestServer, TestServer, Vec<String>)>
+{
+    let vm = Victoria::start().await?;
+    let broker = Mosquitto::start()?;
+    let a = replica(&vm, &broker, "ioc-replica-a")?;
+    let b = replica(&vm, &broker, "ioc-replica-b")?;
+    wait_ready(&a).await?;
+    wait_ready(&b).await?;
+    let areas = LiveClient::connect(&a).await?.area_codes();
+    anyhow::ensure!(
+        areas.len() >= SOURCES / 2,
+        "too few areas for one source each"
+    );
+    Ok((vm, broker, a, b, areas))
+}
+
 /// Readings the replica wrote to the store.
 async fn written(s: &TestServer) -> anyhow::Result<f64> {
     s.metrics().await?.value("ioc_store_written_total")
@@ -144,17 +162,7 @@ async fn wait_ready(server: &TestServer) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_store_each_reading_once_and_show_the_same_tiles() -> anyhow::Result<()> {
-    let vm = Victoria::start().await?;
-    let broker = Mosquitto::start()?;
-    let a = replica(&vm, &broker, "ioc-replica-a")?;
-    let b = replica(&vm, &broker, "ioc-replica-b")?;
-    wait_ready(&a).await?;
-    wait_ready(&b).await?;
-    let areas = LiveClient::connect(&a).await?.area_codes();
-    anyhow::ensure!(
-        areas.len() >= SOURCES / 2,
-        "too few areas for one source each"
-    );
+    let (vm, broker, a, b, areas) = two_replicas().await?;
 
     let mut gateway = Gateway::connect(&broker, areas.clone()).await?;
     gateway.publish(0..READINGS).await?;
@@ -255,13 +263,7 @@ async fn two_replicas_store_each_reading_once_and_show_the_same_tiles() -> anyho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_killed_mid_stream_loses_nothing_once_it_is_back() -> anyhow::Result<()> {
-    let vm = Victoria::start().await?;
-    let broker = Mosquitto::start()?;
-    let a = replica(&vm, &broker, "ioc-replica-a")?;
-    let b = replica(&vm, &broker, "ioc-replica-b")?;
-    wait_ready(&a).await?;
-    wait_ready(&b).await?;
-    let areas = LiveClient::connect(&a).await?.area_codes();
+    let (vm, broker, a, b, areas) = two_replicas().await?;
     let mut gateway = Gateway::connect(&broker, areas).await?;
 
     // Half the readings, then replica a dies (SIGKILL: nothing flushed, nothing acknowledged

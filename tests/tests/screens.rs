@@ -339,15 +339,6 @@ async fn check_viewport(browser: &Browser, (w, h): (u32, u32)) -> anyhow::Result
     Ok(())
 }
 
-async fn check_no_console_errors(browser: &Browser, at: &str) -> anyhow::Result<()> {
-    let errors = browser.console_errors().await?;
-    ensure!(
-        errors.is_empty(),
-        "{at}: errors in the browser console: {errors:?}"
-    );
-    Ok(())
-}
-
 /// WCAG relative luminance of an sRGB colour, 0 (black) to 1 (white).
 fn luminance(r: f64, g: f64, b: f64) -> f64 {
     let lin = |c: f64| {
@@ -483,7 +474,7 @@ async fn console_at_1920x1080_and_4k() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("{at}, congestion layer"))?;
 
-        check_no_console_errors(&browser, &at).await?;
+        browser.check_console(&at, &[]).await?;
     }
     sim.check_running()?;
     Ok(())
@@ -561,7 +552,7 @@ async fn wall_fits_without_scrollbars_and_rotates() -> anyhow::Result<()> {
         }
         browser.check_no_scrolling(&at).await?;
         screenshot(&browser, &format!("wall-{w}x{h}.png")).await?;
-        check_no_console_errors(&browser, &at).await?;
+        browser.check_console(&at, &[]).await?;
     }
     sim.check_running()?;
     Ok(())
@@ -624,7 +615,7 @@ async fn language_switch_changes_the_words() -> anyhow::Result<()> {
             "tile {t}'s age is {age:?} in English"
         );
     }
-    check_no_console_errors(&browser, "console").await?;
+    browser.check_console("console", &[]).await?;
 
     // The wall, in the same browser: the language is remembered.
     browser.goto(&server.url("/wall")).await?;
@@ -658,7 +649,7 @@ async fn language_switch_changes_the_words() -> anyhow::Result<()> {
             "wall: tile {t}'s title {title:?}, not {want:?}"
         );
     }
-    check_no_console_errors(&browser, "wall").await?;
+    browser.check_console("wall", &[]).await?;
     Ok(())
 }
 
@@ -842,6 +833,6 @@ async fn an_area_on_the_map_opens_its_history_in_three_ranges() -> anyhow::Resul
         )
         .await
         .context("the close button left the drill-down open")?;
-    check_no_console_errors(&browser, "drill-down").await?;
+    browser.check_console("drill-down", &[]).await?;
     Ok(())
 }
