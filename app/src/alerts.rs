@@ -98,16 +98,7 @@ pub fn area_label(state: &LiveState, code: &str, lang: Lang) -> String {
     if code == "city" {
         return t(lang, Word::CityWide).to_owned();
     }
-    state.areas.iter().find(|a| a.code == code).map_or_else(
-        || code.to_owned(),
-        |a| {
-            if lang == Lang::Vi {
-                a.name_vi.clone()
-            } else {
-                a.name_en.clone()
-            }
-        },
-    )
+    crate::domains::area_name(state, code, lang)
 }
 
 /// The rule's name in `lang`.

@@ -328,7 +328,8 @@ pub fn abbreviate(name: &str) -> String {
         .replace(" Thành phố", " TP.")
 }
 
-fn area_name(s: &LiveState, code: &str, lang: Lang) -> String {
+/// An area's name in `lang`, the code itself when unknown.
+pub(crate) fn area_name(s: &LiveState, code: &str, lang: Lang) -> String {
     s.areas.iter().find(|a| a.code == code).map_or_else(
         || code.to_owned(),
         |a| {
