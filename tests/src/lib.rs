@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod browser;
+pub mod influxdb;
 pub mod load;
 pub mod probe;
 pub mod victoria;
@@ -98,6 +99,9 @@ pub struct TestServer {
     pub mqtt: SocketAddr,
     pub data_dir: tempfile::TempDir,
     args: Vec<String>,
+    /// The InfluxDB 2 bucket the server stores in, when the suite runs against one
+    /// (`IOC_TEST_INFLUXDB_URL`, see [`influxdb`]); deleted once the last handle is dropped.
+    pub bucket: Option<std::sync::Arc<influxdb::TestBucket>>,
     /// The admin's session cookie (`name=token`), once logged in.
     cookie: std::sync::Mutex<Option<String>>,
 }
@@ -144,9 +148,23 @@ impl TestServer {
     /// With extra command-line arguments. An `--mqtt-listen` among them replaces the default
     /// (any free port), so that a test can keep the embedded broker's port across
     /// [`TestServer::crash_and_restart`].
+    ///
+    /// The store is the embedded one unless the arguments choose one, or the suite runs
+    /// against an InfluxDB 2 (`IOC_TEST_INFLUXDB_URL`): then it is a new bucket there.
     pub fn start_with(args: &[&str]) -> anyhow::Result<TestServer> {
-        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        TestServer::launch(args, tempfile::tempdir()?, None)
+        let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let chooses_store = args
+            .iter()
+            .any(|a| a == "--store" || a.starts_with("--store="));
+        let bucket = match influxdb::TestInfluxdb::from_env()? {
+            Some(influx) if !chooses_store => {
+                let bucket = influx.create_bucket()?;
+                args.extend(bucket.server_args());
+                Some(std::sync::Arc::new(bucket))
+            }
+            _ => None,
+        };
+        TestServer::launch(args, tempfile::tempdir()?, None, bucket)
     }
 
     /// Kills the server with SIGKILL (no chance to flush anything), then starts it again
@@ -163,6 +181,7 @@ impl TestServer {
             args,
             http,
             mqtt,
+            bucket,
             cookie: _,
         } = self;
         proc.child.kill()?;
@@ -172,6 +191,7 @@ impl TestServer {
             args,
             http,
             mqtt,
+            bucket,
         })
     }
 
@@ -195,6 +215,7 @@ impl TestServer {
         args: Vec<String>,
         data_dir: tempfile::TempDir,
         http: Option<SocketAddr>,
+        bucket: Option<std::sync::Arc<influxdb::TestBucket>>,
     ) -> anyhow::Result<TestServer> {
         let bin = bin_path("ioc-server", "IOC_SERVER_BIN");
         if !bin.is_file() {
@@ -226,6 +247,9 @@ impl TestServer {
             .env("IOC_INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        if let Some(b) = &bucket {
+            cmd.env("IOC_INFLUXDB_TOKEN", &b.influx.token);
+        }
         let mut child = cmd
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
@@ -253,6 +277,7 @@ impl TestServer {
             mqtt: mqtt.unwrap_or_else(|| "127.0.0.1:1".parse().expect("addr")),
             data_dir,
             args,
+            bucket,
             cookie: std::sync::Mutex::new(None),
         })
     }
@@ -374,6 +399,7 @@ pub struct CrashedServer {
     pub http: SocketAddr,
     pub mqtt: SocketAddr,
     args: Vec<String>,
+    bucket: Option<std::sync::Arc<influxdb::TestBucket>>,
 }
 
 impl CrashedServer {
@@ -385,8 +411,9 @@ impl CrashedServer {
             http,
             mqtt,
             args,
+            bucket,
         } = self;
-        let mut s = TestServer::launch(args, data_dir, Some(http))?;
+        let mut s = TestServer::launch(args, data_dir, Some(http), bucket)?;
         if s.mqtt.port() == 1 {
             s.mqtt = mqtt;
         }

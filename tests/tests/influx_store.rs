@@ -4,9 +4,10 @@
 //!   `scripts/setup test` installs), which takes InfluxDB line protocol on `/api/v2/write`
 //!   and names each series `{measurement}_{field}`. Every point written is read back from
 //!   its export API, exactly once, also after the same batch is written twice.
-//! - When `IOC_TEST_INFLUXDB_URL` is set (with `IOC_TEST_INFLUXDB_ORG`,
-//!   `IOC_TEST_INFLUXDB_BUCKET` and `IOC_TEST_INFLUXDB_TOKEN`): write, history, latest and
-//!   events against that InfluxDB 2. Without it that test says so and passes.
+//! - When `IOC_TEST_INFLUXDB_URL` is set (with `IOC_TEST_INFLUXDB_ORG` and
+//!   `IOC_TEST_INFLUXDB_TOKEN`, see `ioc_tests::influxdb`): write, history, latest and
+//!   events against that InfluxDB 2, in a bucket of the test's own (and the rest of the
+//!   suite runs every server against it too). Without it that test says so and passes.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ use anyhow::Context;
 use ioc_protocol::{Body, Complaint, Domain, Event, Message, Topic, Value};
 use ioc_server::store::influx::{InfluxConfig, InfluxStore, Token};
 use ioc_server::store::{Bucket, HistoryQuery};
+use ioc_tests::influxdb::TestInfluxdb;
 use ioc_tests::now_ms;
 use ioc_tests::victoria::{Sample, Victoria};
 
@@ -192,29 +194,22 @@ async fn writes_reach_victoria_metrics_exactly_once() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The InfluxDB 2 named by the environment, if any.
-fn influxdb_from_env() -> anyhow::Result<Option<InfluxConfig>> {
-    let Ok(url) = std::env::var("IOC_TEST_INFLUXDB_URL") else {
-        return Ok(None);
-    };
-    let var = |name: &str| std::env::var(name).with_context(|| format!("{name} is not set"));
-    Ok(Some(InfluxConfig {
-        url,
-        org: var("IOC_TEST_INFLUXDB_ORG")?,
-        bucket: var("IOC_TEST_INFLUXDB_BUCKET")?,
-        token: Token::new(var("IOC_TEST_INFLUXDB_TOKEN")?),
-        timeout_ms: 10_000,
-    }))
-}
-
 #[tokio::test]
 async fn round_trip_through_influxdb2() -> anyhow::Result<()> {
-    let Some(config) = influxdb_from_env()? else {
+    let Some(influx) = TestInfluxdb::from_env()? else {
         eprintln!("IOC_TEST_INFLUXDB_URL is not set: no InfluxDB 2 to test against");
         return Ok(());
     };
-    let store = InfluxStore::new(&config)?;
-    // Sources of their own, so that earlier runs in the same bucket do not count.
+    // A bucket of its own, deleted when the test ends.
+    let bucket = influx.create_bucket()?;
+    let store = InfluxStore::new(&InfluxConfig {
+        url: influx.url.clone(),
+        org: influx.org.clone(),
+        bucket: bucket.name.clone(),
+        token: Token::new(influx.token.clone()),
+        timeout_ms: 10_000,
+    })?;
+    // Sources of their own as well.
     let tag = format!("it{}", now_ms());
     let base = now_ms() / 1_000 * 1_000 - 120_000;
     let mut batch = telemetry_batch(base, &tag);
