@@ -20,8 +20,8 @@ use anyhow::{Context, bail};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The InfluxDB 2 named by the environment.
-#[derive(Clone, Debug)]
+/// The InfluxDB 2 named by the environment. Its `Debug` leaves the token out.
+#[derive(Clone)]
 pub struct TestInfluxdb {
     pub url: String,
     pub org: String,
@@ -30,44 +30,45 @@ pub struct TestInfluxdb {
     pub bucket_prefix: String,
 }
 
+impl std::fmt::Debug for TestInfluxdb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestInfluxdb")
+            .field("url", &self.url)
+            .field("org", &self.org)
+            .field("token", &"(hidden)")
+            .field("bucket_prefix", &self.bucket_prefix)
+            .finish()
+    }
+}
+
 impl TestInfluxdb {
     /// The server named by `IOC_TEST_INFLUXDB_URL` and its companions, or `None` when it is
     /// not set. An URL without its organisation or token is an error, said with the name of
     /// the missing variable.
     pub fn from_env() -> anyhow::Result<Option<TestInfluxdb>> {
-        let Some(url) = std::env::var("IOC_TEST_INFLUXDB_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-        else {
+        TestInfluxdb::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The same, from any source of variables.
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Option<TestInfluxdb>> {
+        let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let Some(url) = set("IOC_TEST_INFLUXDB_URL") else {
             return Ok(None);
         };
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .with_context(|| format!("IOC_TEST_INFLUXDB_URL is set but {name} is not"))
+        let needed = |name: &str| {
+            set(name).with_context(|| format!("IOC_TEST_INFLUXDB_URL is set but {name} is not"))
         };
         Ok(Some(TestInfluxdb {
-            url: url.trim_end_matches('/').to_owned(),
-            org: var("IOC_TEST_INFLUXDB_ORG")?,
-            token: var("IOC_TEST_INFLUXDB_TOKEN")?,
-            bucket_prefix: std::env::var("IOC_TEST_INFLUXDB_BUCKET")
-                .ok()
-                .filter(|b| !b.is_empty())
-                .unwrap_or_else(|| "ioc-test".to_owned()),
+            url: url.trim().trim_end_matches('/').to_owned(),
+            org: needed("IOC_TEST_INFLUXDB_ORG")?,
+            token: needed("IOC_TEST_INFLUXDB_TOKEN")?,
+            bucket_prefix: set("IOC_TEST_INFLUXDB_BUCKET").unwrap_or_else(|| "ioc-test".to_owned()),
         }))
     }
 
     /// A new, empty bucket of its own (no retention: the test's readings may be days old).
     pub fn create_bucket(&self) -> anyhow::Result<TestBucket> {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "{}-{}-{}-{}",
-            self.bucket_prefix,
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed),
-            crate::now_ms()
-        );
+        let name = self.next_bucket_name();
         let influx = self.clone();
         let bucket_name = name.clone();
         let id = off_runtime(move || async move {
@@ -118,6 +119,19 @@ impl TestInfluxdb {
             name,
             id,
         })
+    }
+
+    /// A name no other test server has: the prefix, the test process, a counter and the time
+    /// (so that a bucket left by a killed run is not taken for this one's).
+    fn next_bucket_name(&self) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        format!(
+            "{}-{}-{}-{}",
+            self.bucket_prefix,
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            crate::now_ms()
+        )
     }
 }
 
@@ -200,4 +214,75 @@ where
     })
     .join()
     .map_err(|_| anyhow::anyhow!("the InfluxDB request's thread panicked"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn without_an_url_the_suite_keeps_the_embedded_store() {
+        assert!(TestInfluxdb::from_vars(vars(&[])).unwrap().is_none());
+        // An empty URL is no URL, whatever else is set.
+        let only_org = vars(&[
+            ("IOC_TEST_INFLUXDB_URL", " "),
+            ("IOC_TEST_INFLUXDB_ORG", "ioc"),
+        ]);
+        assert!(TestInfluxdb::from_vars(only_org).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_url_without_its_org_or_token_is_an_error_that_names_the_variable() {
+        let no_org = vars(&[
+            ("IOC_TEST_INFLUXDB_URL", "http://influx:8086"),
+            ("IOC_TEST_INFLUXDB_TOKEN", "t"),
+        ]);
+        let e = TestInfluxdb::from_vars(no_org).unwrap_err().to_string();
+        assert!(e.contains("IOC_TEST_INFLUXDB_ORG"), "{e}");
+        let no_token = vars(&[
+            ("IOC_TEST_INFLUXDB_URL", "http://influx:8086"),
+            ("IOC_TEST_INFLUXDB_ORG", "ioc"),
+        ]);
+        let e = TestInfluxdb::from_vars(no_token).unwrap_err().to_string();
+        assert!(e.contains("IOC_TEST_INFLUXDB_TOKEN"), "{e}");
+    }
+
+    #[test]
+    fn a_named_server_gives_each_test_server_a_bucket_of_its_own() {
+        let influx = TestInfluxdb::from_vars(vars(&[
+            ("IOC_TEST_INFLUXDB_URL", "http://influx:8086/"),
+            ("IOC_TEST_INFLUXDB_ORG", "ioc"),
+            ("IOC_TEST_INFLUXDB_TOKEN", "secret"),
+        ]))
+        .unwrap()
+        .expect("named");
+        assert_eq!(influx.url, "http://influx:8086");
+        assert_eq!(influx.bucket_prefix, "ioc-test");
+        assert!(!format!("{influx:?}").contains("secret"), "{influx:?}");
+        let prefixed = TestInfluxdb::from_vars(vars(&[
+            ("IOC_TEST_INFLUXDB_URL", "http://influx:8086"),
+            ("IOC_TEST_INFLUXDB_ORG", "ioc"),
+            ("IOC_TEST_INFLUXDB_TOKEN", "secret"),
+            ("IOC_TEST_INFLUXDB_BUCKET", "ci"),
+        ]))
+        .unwrap()
+        .expect("named");
+        assert_eq!(prefixed.bucket_prefix, "ci");
+        let (a, b) = (prefixed.next_bucket_name(), prefixed.next_bucket_name());
+        assert_ne!(a, b);
+        assert!(a.starts_with("ci-") && b.starts_with("ci-"), "{a} {b}");
+    }
 }
