@@ -263,7 +263,7 @@ async fn not_built() -> Response {
 async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
-        "broker_connected": state.ingest.broker_connected.load(Ordering::Relaxed),
+        "broker_connected": state.ingest.broker_connected(),
         "websocket_clients": state.hub.clients(),
         "store": state.writer.report(),
     }))
@@ -274,7 +274,7 @@ async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
 async fn readyz(State(state): State<AppState>) -> Response {
     let ingest = &state.ingest;
     // A replica needs its live connection too: without it, its screens would stand still.
-    let broker = ingest.broker_connected.load(Ordering::Relaxed)
+    let broker = ingest.broker_connected()
         && (!ingest.replica.load(Ordering::Relaxed)
             || ingest.live_connected.load(Ordering::Relaxed));
     let store = state.writer.stats().writable();

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -35,16 +35,19 @@ pub struct IngestStats {
     /// Data points (fields) of the accepted readings.
     pub points: AtomicU64,
     rejected: Mutex<Rejected>,
-    /// Connected to the broker and subscribed to `ioc/v1/#` (a replica: its store
-    /// connection).
-    pub broker_connected: AtomicBool,
+    /// The connections that carry messages to the store (with the embedded broker, also the
+    /// one that counts the rest, see [`SubscriberConfig::links`]); 0 is taken as 1.
+    pub links: AtomicUsize,
+    /// How many of [`IngestStats::links`] are connected and subscribed.
+    pub links_up: AtomicUsize,
     /// A replica's live connection, connected and subscribed.
     pub live_connected: AtomicBool,
     /// One replica of several (`mqtt.shared_group`): two connections to the broker.
     pub replica: AtomicBool,
     /// QoS 0 messages dropped because the store writer's queue was full.
     pub dropped_qos0: AtomicU64,
-    /// CONNACKs from the broker: the first connection and every reconnection.
+    /// CONNACKs from the broker to the first store connection: its first connection and every
+    /// reconnection (the other links connect and reconnect with it).
     pub broker_connects: AtomicU64,
     /// Lost messages per source, from gaps in `seq`.
     pub sequences: Mutex<Sequences>,
@@ -164,6 +167,11 @@ pub struct RejectedReport {
 }
 
 impl IngestStats {
+    /// Every store connection is connected and subscribed: nothing published is missed.
+    pub fn broker_connected(&self) -> bool {
+        self.links_up.load(Ordering::Relaxed) >= self.links.load(Ordering::Relaxed).max(1)
+    }
+
     pub fn reject(&self, topic: &str, payload: &[u8], rejection: &Rejection) {
         let mut cut = payload.len().min(PAYLOAD_PREFIX_BYTES);
         // Do not split a UTF-8 character at the cut.
@@ -325,6 +333,11 @@ pub enum Role {
     /// alerts) only. QoS 0 on a clean session: the screens show the newest state, and the
     /// store connection is the one that must not lose anything.
     Live,
+    /// With the embedded broker, beside the [`Role::All`] links that split the city's areas
+    /// between them: every message at QoS 0 on a clean session, of which it takes only those
+    /// no link's filter matches (an area the city does not have, a topic outside the
+    /// contract), so that they are rejected and counted as with one connection.
+    Rest,
 }
 
 /// Where the subscriber connects, as whom, and what for.
@@ -337,8 +350,15 @@ pub struct SubscriberConfig {
     pub password: Option<String>,
     pub max_packet_bytes: usize,
     pub role: Role,
-    /// The topic filter: `ioc/v1/#`, or `$share/GROUP/ioc/v1/#` for a replica's store.
-    pub filter: String,
+    /// The topic filters: `ioc/v1/#`; `$share/GROUP/ioc/v1/#` for a replica's store;
+    /// `ioc/v1/+/AREA/#` for some of the areas for one of several links.
+    pub filters: Vec<String>,
+    /// This connection's place among those whose acknowledgements the store writer sends
+    /// (the index of its client in the writer's list).
+    pub link: usize,
+    /// For [`Role::Rest`]: the areas the links' filters take (a topic `ioc/v1/+/AREA/...`
+    /// with one of them is not its to count).
+    pub linked_areas: Arc<std::collections::HashSet<String>>,
 }
 
 impl SubscriberConfig {
@@ -346,9 +366,52 @@ impl SubscriberConfig {
     pub fn all(self) -> SubscriberConfig {
         SubscriberConfig {
             role: Role::All,
-            filter: FILTER_ALL.into(),
+            filters: vec![FILTER_ALL.into()],
             ..self
         }
+    }
+
+    /// A lone server's connections to its embedded broker: `n` links ([`Role::All`]), each
+    /// with the filters `ioc/v1/+/AREA/#` of its share of `areas`, and one [`Role::Rest`] for
+    /// everything else. rumqttd 0.20 lets at most 100 unacknowledged QoS 1 messages out per
+    /// connection (`MAX_INFLIGHT`, not configurable), and a message is acknowledged only once
+    /// it is durable, so one connection moves at most 100 messages per store commit; `n`
+    /// links move `n` times that. A source's messages all go through one link (its area's),
+    /// in order. The client ids are the configured one with `-1` to `-n`, and `-rest`.
+    pub fn links(self, areas: &[String], n: usize) -> Vec<SubscriberConfig> {
+        let n = n.clamp(1, areas.len().max(1));
+        let mut links: Vec<SubscriberConfig> = (0..n)
+            .map(|i| SubscriberConfig {
+                client_id: format!("{}-{}", self.client_id, i + 1),
+                role: Role::All,
+                filters: Vec::new(),
+                link: i,
+                ..self.clone()
+            })
+            .collect();
+        for (i, area) in areas.iter().enumerate() {
+            links[i % n]
+                .filters
+                .push(format!("{}+/{area}/#", ioc_protocol::topic::PREFIX));
+        }
+        links.push(SubscriberConfig {
+            client_id: format!("{}-rest", self.client_id),
+            role: Role::Rest,
+            filters: vec![FILTER_ALL.into()],
+            link: n,
+            linked_areas: Arc::new(areas.iter().cloned().collect()),
+            ..self
+        });
+        links
+    }
+
+    /// Whether one of the links' filters takes `topic` (see [`SubscriberConfig::links`]).
+    fn linked(&self, topic: &str) -> bool {
+        let Some(rest) = topic.strip_prefix(ioc_protocol::topic::PREFIX) else {
+            return false;
+        };
+        let mut levels = rest.split('/');
+        levels.next().is_some() && levels.next().is_some_and(|a| self.linked_areas.contains(a))
     }
 
     /// A replica's two connections: the store's share under the client id, and the live
@@ -357,12 +420,12 @@ impl SubscriberConfig {
         let live = SubscriberConfig {
             client_id: format!("{}-live", self.client_id),
             role: Role::Live,
-            filter: FILTER_ALL.into(),
+            filters: vec![FILTER_ALL.into()],
             ..self.clone()
         };
         let store = SubscriberConfig {
             role: Role::Store,
-            filter: format!("$share/{group}/{FILTER_ALL}"),
+            filters: vec![format!("$share/{group}/{FILTER_ALL}")],
             ..self
         };
         (store, live)
@@ -371,8 +434,13 @@ impl SubscriberConfig {
     fn qos(&self) -> QoS {
         match self.role {
             Role::All | Role::Store => QoS::AtLeastOnce,
-            Role::Live => QoS::AtMostOnce,
+            Role::Live | Role::Rest => QoS::AtMostOnce,
         }
+    }
+
+    /// Whether what this connection receives goes to the store, acknowledged once durable.
+    fn stores(&self) -> bool {
+        matches!(self.role, Role::All | Role::Store)
     }
 }
 
@@ -380,7 +448,7 @@ impl SubscriberConfig {
 /// and its event loop (which [`run_subscriber`] polls).
 pub fn mqtt_client(cfg: &SubscriberConfig) -> (AsyncClient, EventLoop) {
     let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
-    let stores = cfg.role != Role::Live;
+    let stores = cfg.stores();
     opts.set_keep_alive(Duration::from_secs(15))
         // A persistent session: the broker keeps our subscription and the QoS 1 messages we
         // have not acknowledged while we are away.
@@ -410,9 +478,22 @@ pub async fn run_subscriber(
     let mut overflow: VecDeque<Pending> = VecDeque::new();
     let mut backoff = Duration::from_millis(100);
     let stats = pipeline.stats.clone();
-    let connected = match cfg.role {
-        Role::All | Role::Store => &stats.broker_connected,
-        Role::Live => &stats.live_connected,
+    // Connected and subscribed. A replica's live connection has a flag of its own; the others
+    // count among the links that must all be up for nothing published to be missed.
+    let mut subscribed = false;
+    let set_subscribed = |now: bool, subscribed: &mut bool| {
+        if now == *subscribed {
+            return false;
+        }
+        *subscribed = now;
+        if cfg.role == Role::Live {
+            stats.live_connected.store(now, Ordering::Relaxed);
+        } else if now {
+            stats.links_up.fetch_add(1, Ordering::Relaxed);
+        } else {
+            stats.links_up.fetch_sub(1, Ordering::Relaxed);
+        }
+        true
     };
 
     loop {
@@ -437,11 +518,19 @@ pub async fn run_subscriber(
                         let _ = pipeline.handle(&publish.topic, &publish.payload);
                         continue;
                     }
+                    // A link took it.
+                    Role::Rest if cfg.linked(&publish.topic) => continue,
+                    // Rejected and counted; were it accepted (no link's area, so it cannot
+                    // be), it would be stored, at most once as QoS 0 is.
+                    Role::Rest => pipeline.handle(&publish.topic, &publish.payload),
                 };
                 let p = match handled {
                     Ok(msg) => Pending {
                         msg: Some(msg),
-                        ack: qos1.then_some(Ack::Mqtt(publish)),
+                        ack: qos1.then_some(Ack::Mqtt {
+                            link: cfg.link,
+                            publish,
+                        }),
                     },
                     // A rejected QoS 1 message is acknowledged too, so that the broker does
                     // not send it again forever (it is counted, and kept for operators to
@@ -449,7 +538,10 @@ pub async fn run_subscriber(
                     // the order the messages came, which some brokers (rumqttd) require.
                     Err(_) if qos1 => Pending {
                         msg: None,
-                        ack: Some(Ack::Mqtt(publish)),
+                        ack: Some(Ack::Mqtt {
+                            link: cfg.link,
+                            publish,
+                        }),
                     },
                     Err(_) => continue,
                 };
@@ -466,28 +558,33 @@ pub async fn run_subscriber(
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
                 // Connected and subscribed: from here on, nothing published is missed.
-                connected.store(true, Ordering::Relaxed);
+                set_subscribed(true, &mut subscribed);
             }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 backoff = Duration::from_millis(100);
-                if cfg.role != Role::Live {
+                if cfg.stores() && cfg.link == 0 {
                     stats.broker_connects.fetch_add(1, Ordering::Relaxed);
                 }
                 tracing::info!(
                     host = %cfg.host,
                     port = cfg.port,
+                    client_id = %cfg.client_id,
                     role = ?cfg.role,
                     session_present = ack.session_present,
                     "connected to the MQTT broker"
                 );
-                if let Err(e) = client.try_subscribe(cfg.filter.clone(), cfg.qos()) {
+                let filters = cfg
+                    .filters
+                    .iter()
+                    .map(|f| rumqttc::SubscribeFilter::new(f.clone(), cfg.qos()));
+                if let Err(e) = client.try_subscribe_many(filters) {
                     tracing::error!(error = %e, "cannot subscribe");
                 }
             }
             Ok(_) => {}
             Err(e) => {
-                if connected.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, role = ?cfg.role, "lost the MQTT broker; reconnecting");
+                if set_subscribed(false, &mut subscribed) {
+                    tracing::warn!(error = %e, client_id = %cfg.client_id, role = ?cfg.role, "lost the MQTT broker; reconnecting");
                 } else {
                     tracing::debug!(error = %e, "MQTT broker not reachable");
                 }
@@ -503,7 +600,7 @@ pub async fn run_subscriber(
         }
         drain(&mut overflow, &writer);
     }
-    connected.store(false, Ordering::Relaxed);
+    set_subscribed(false, &mut subscribed);
 }
 
 /// Moves what waits in `overflow` to the writer's queue, in order, as far as it has room.
@@ -524,6 +621,97 @@ pub async fn disconnect(client: &AsyncClient) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn base() -> SubscriberConfig {
+        SubscriberConfig {
+            host: "127.0.0.1".into(),
+            port: 1883,
+            client_id: "ioc-server".into(),
+            username: None,
+            password: None,
+            max_packet_bytes: 1 << 20,
+            role: Role::All,
+            filters: Vec::new(),
+            link: 0,
+            linked_areas: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_links_take_every_message_once_between_them() {
+        let areas: Vec<String> = ["q1", "q3", "thu-duc", "go-vap", "city"]
+            .map(String::from)
+            .into();
+        let links = base().links(&areas, 3);
+        assert_eq!(links.len(), 4, "3 links and the rest");
+        let ids: Vec<&str> = links.iter().map(|l| l.client_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "ioc-server-1",
+                "ioc-server-2",
+                "ioc-server-3",
+                "ioc-server-rest"
+            ]
+        );
+        assert!(links.iter().enumerate().all(|(i, l)| l.link == i));
+        let (rest, stores) = links.split_last().expect("links");
+        assert!(
+            stores
+                .iter()
+                .all(|l| l.stores() && l.qos() == QoS::AtLeastOnce)
+        );
+        assert!(!rest.stores() && rest.qos() == QoS::AtMostOnce);
+        assert_eq!(rest.filters, [FILTER_ALL]);
+        // Each area's filter is in exactly one link.
+        let mut filters: Vec<&String> = stores.iter().flat_map(|l| &l.filters).collect();
+        filters.sort();
+        assert_eq!(
+            filters,
+            [
+                "ioc/v1/+/city/#",
+                "ioc/v1/+/go-vap/#",
+                "ioc/v1/+/q1/#",
+                "ioc/v1/+/q3/#",
+                "ioc/v1/+/thu-duc/#"
+            ]
+        );
+        // Whatever the topic, as rumqttd matches filters: one link takes it, or the rest
+        // does, never both and never none (else a bad message would go uncounted, or be
+        // counted twice).
+        for topic in [
+            "ioc/v1/env/q1/aqs-01",
+            "ioc/v1/traffic/thu-duc/cam-7",
+            "ioc/v1/system/city/portal",
+            "ioc/v1/weather/q3/x",
+            "ioc/v1/env/atlantis/x",
+            "ioc/v1/env/Q1/x",
+            "ioc/v1/env/q1",
+            "ioc/v1/env/q1/a/b",
+            "ioc/v1//q1/x",
+            "ioc/v1/env",
+            "ioc/v1",
+            "ioc/v2/env/q1/x",
+        ] {
+            let by_links = stores
+                .iter()
+                .filter(|l| {
+                    l.filters
+                        .iter()
+                        .any(|f| rumqttd::protocol::matches(topic, f))
+                })
+                .count();
+            let by_rest = rumqttd::protocol::matches(topic, FILTER_ALL) && !rest.linked(topic);
+            let by_any = rumqttd::protocol::matches(topic, FILTER_ALL);
+            assert_eq!(
+                by_links + usize::from(by_rest),
+                usize::from(by_any),
+                "{topic}: {by_links} links, rest {by_rest}"
+            );
+        }
+        // No more links than areas.
+        assert_eq!(base().links(&areas[..2], 8).len(), 3);
+    }
 
     #[test]
     fn seq_gaps_count_lost_messages_and_late_ones_are_not_lost() {

@@ -67,21 +67,27 @@ struct Stops {
 
 #[derive(Debug)]
 struct Tasks {
-    ingest: JoinHandle<()>,
+    /// The subscriber connections' tasks, and their clients (one per link, see
+    /// [`EMBEDDED_BROKER_LINKS`]).
+    ingest: Vec<JoinHandle<()>>,
     writer: JoinHandle<()>,
     rest: Vec<JoinHandle<()>>,
-    mqtt: rumqttc::AsyncClient,
+    mqtt: Vec<rumqttc::AsyncClient>,
 }
 
-/// Midnight of today in Ho Chi Minh City (UTC+7, no daylight saving), epoch ms: daily counts
-/// start there.
 /// Data points per transaction into the embedded store.
 pub const EMBEDDED_BATCH_POINTS: usize = 50_000;
 
+/// QoS 1 connections to the embedded broker, at most: the city's areas (and `city`) split
+/// between them, one each for the built-in preset's 23 (see [`ingest::SubscriberConfig::links`]).
+/// rumqttd 0.20 lets 100 unacknowledged messages out per connection, and each waits for a
+/// store commit: one connection stored 17,400 readings/s (docs/performance.md).
+pub const EMBEDDED_BROKER_LINKS: usize = 24;
+
+/// Midnight of today in Ho Chi Minh City (UTC+7, no daylight saving), epoch ms: daily counts
+/// start there.
 pub use figures::local_midnight_ms;
 
-/// Starts the broker (unless an external one is configured), the store and its writer, the
-/// subscriber, the hub's publisher and HTTP. The live picture is rebuilt from the store first.
 /// The auth store of the data directory, with its first admin on a first start: the
 /// password of `IOC_INITIAL_ADMIN_PASSWORD` if set (automated installs, tests), else a random
 /// one printed once on stdout.
@@ -113,6 +119,8 @@ pub fn open_auth(config: &Config) -> anyhow::Result<auth::routes::Auth> {
     })
 }
 
+/// Starts the broker (unless an external one is configured), the store and its writer, the
+/// subscriber, the hub's publisher and HTTP. The live picture is rebuilt from the store first.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let city = Arc::new(City::load_with(
         config.city_preset.as_deref(),
@@ -246,20 +254,39 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         },
         max_packet_bytes: config.mqtt.max_packet_bytes,
         role: ingest::Role::All,
-        filter: String::new(),
+        filters: Vec::new(),
+        link: 0,
+        linked_areas: Default::default(),
     };
-    let (sub_cfg, live_cfg) = match &config.mqtt.shared_group {
-        Some(group) => {
+    // The connections whose messages go to the store (and, with the embedded broker, the one
+    // that counts the rest), and a replica's live connection.
+    let (links, live_cfg) = match (&config.mqtt.shared_group, mqtt_addr) {
+        (Some(group), _) => {
             let (store, live) = sub_cfg.replica(group);
-            (store, Some(live))
+            (vec![store], Some(live))
         }
-        None => (sub_cfg.all(), None),
+        (None, Some(_)) => {
+            let mut areas: Vec<String> = city.areas.iter().map(|a| a.code.clone()).collect();
+            areas.push(ioc_protocol::topic::CITY_AREA.to_owned());
+            (sub_cfg.links(&areas, EMBEDDED_BROKER_LINKS), None)
+        }
+        (None, None) => (vec![sub_cfg.all()], None),
     };
-    let (client, eventloop) = ingest::mqtt_client(&sub_cfg);
+    ingest
+        .links
+        .store(links.len(), std::sync::atomic::Ordering::Relaxed);
+    let links: Vec<_> = links
+        .into_iter()
+        .map(|cfg| {
+            let (client, eventloop) = ingest::mqtt_client(&cfg);
+            (cfg, client, eventloop)
+        })
+        .collect();
+    let clients: Vec<rumqttc::AsyncClient> = links.iter().map(|l| l.1.clone()).collect();
     let (writer, writer_stats, writer_task) = store::writer::spawn(
         backend,
         spool,
-        Some(client.clone()),
+        clients.clone(),
         store::writer::WriterConfig {
             // InfluxDB takes at most `store.max_batch_points` (5,000) per request. SQLite pays
             // per transaction (a WAL commit, and each touched page written once), so it takes
@@ -301,14 +328,19 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             stops.ingest.subscribe(),
         ))
     });
-    let ingest_task = tokio::spawn(ingest::run_subscriber(
-        sub_cfg,
-        client.clone(),
-        eventloop,
-        pipeline,
-        writer.clone(),
-        stops.ingest.subscribe(),
-    ));
+    let ingest_tasks: Vec<_> = links
+        .into_iter()
+        .map(|(cfg, client, eventloop)| {
+            tokio::spawn(ingest::run_subscriber(
+                cfg,
+                client,
+                eventloop,
+                pipeline.clone(),
+                writer.clone(),
+                stops.ingest.subscribe(),
+            ))
+        })
+        .collect();
 
     let mut rest = vec![
         tokio::spawn(hub.clone().run_publisher(stops.rest.subscribe())),
@@ -374,10 +406,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ingest,
         stops,
         tasks: Tasks {
-            ingest: ingest_task,
+            ingest: ingest_tasks,
             writer: writer_task,
             rest,
-            mqtt: client,
+            mqtt: clients,
         },
     })
 }
@@ -410,7 +442,8 @@ impl Running {
         let deadline = tokio::time::Instant::now() + grace;
         let Running { stops, tasks, .. } = self;
         let _ = stops.ingest.send(true);
-        let _ = tokio::time::timeout_at(deadline, tasks.ingest).await;
+        let _ =
+            tokio::time::timeout_at(deadline, futures_util::future::join_all(tasks.ingest)).await;
         let _ = stops.writer.send(true);
         if tokio::time::timeout_at(deadline, tasks.writer)
             .await
@@ -418,7 +451,9 @@ impl Running {
         {
             tracing::warn!("the store writer did not finish in time");
         }
-        ingest::disconnect(&tasks.mqtt).await;
+        for client in &tasks.mqtt {
+            ingest::disconnect(client).await;
+        }
         let _ = stops.rest.send(true);
         let all = futures_util::future::join_all(tasks.rest);
         if tokio::time::timeout_at(deadline, all).await.is_err() {

@@ -400,7 +400,7 @@ impl Hub {
             lost_messages: ingest.map_or(0, |i| {
                 i.sequences.lock().unwrap_or_else(|e| e.into_inner()).lost
             }),
-            broker_connected: ingest.is_some_and(|i| i.broker_connected.load(Ordering::Relaxed)),
+            broker_connected: ingest.is_some_and(|i| i.broker_connected()),
             store_writable: store.is_none_or(|w| w.writable()),
             spool_batches: store.map_or(0, |w| w.spool_batches.load(Ordering::Relaxed)),
             ..SystemFigures::default()

@@ -220,7 +220,7 @@ pub fn render(state: &AppState) -> String {
         "ioc_broker_connected",
         "1 while the MQTT subscriber is connected and subscribed.",
         "gauge",
-        u8::from(ingest.broker_connected.load(Ordering::Relaxed)),
+        u8::from(ingest.broker_connected()),
     );
     single(
         o,

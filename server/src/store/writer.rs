@@ -39,8 +39,9 @@ pub struct Pending {
 /// How a durable message is acknowledged to its sender.
 #[derive(Debug)]
 pub enum Ack {
-    /// A QoS 1 publish, acknowledged to the broker.
-    Mqtt(Publish),
+    /// A QoS 1 publish, acknowledged to the broker on the connection it came by: `link`
+    /// indexes the writer's list of clients.
+    Mqtt { link: usize, publish: Publish },
     /// An HTTP ingest request, answered once all its messages are durable.
     Http(tokio::sync::oneshot::Sender<()>),
 }
@@ -217,6 +218,17 @@ impl Held {
         }
         self.acks.extend(p.ack);
     }
+
+    /// Puts `later` after what is held, in order.
+    fn append(&mut self, later: Held) {
+        self.entries += later.entries;
+        self.points += later.points;
+        match Arc::try_unwrap(later.msgs) {
+            Ok(msgs) => Arc::make_mut(&mut self.msgs).extend(msgs),
+            Err(shared) => Arc::make_mut(&mut self.msgs).extend(shared.iter().cloned()),
+        }
+        self.acks.extend(later.acks);
+    }
 }
 
 /// Starts the writer task. It runs until `shutdown` turns true, then writes (or spools) what
@@ -224,7 +236,7 @@ impl Held {
 pub fn spawn(
     backend: Backend,
     spool: Spool,
-    acker: Option<AsyncClient>,
+    ackers: Vec<AsyncClient>,
     config: WriterConfig,
     shutdown: watch::Receiver<bool>,
 ) -> (WriterHandle, Arc<WriterStats>, tokio::task::JoinHandle<()>) {
@@ -237,7 +249,7 @@ pub fn spawn(
     let writer = Writer {
         backend,
         spool,
-        acker,
+        ackers,
         config,
         stats: stats.clone(),
         retry_at: None,
@@ -260,7 +272,8 @@ const LINGER: Duration = Duration::from_micros(200);
 struct Writer {
     backend: Backend,
     spool: Spool,
-    acker: Option<AsyncClient>,
+    /// The MQTT clients that acknowledge, by link (see [`Ack::Mqtt`]).
+    ackers: Vec<AsyncClient>,
     config: WriterConfig,
     stats: Arc<WriterStats>,
     /// When to try the store again after a failure.
@@ -287,9 +300,32 @@ impl Writer {
                 held.push(first);
                 self.gather(&mut held, &mut rx).await;
             }
-            if self.commit(&held.msgs).await {
-                self.ack(std::mem::take(&mut held)).await;
+            // The next batch gathers while this one is written. The broker sends no more
+            // unacknowledged QoS 1 messages than its window, so if the next batch waited for
+            // this commit and its acknowledgements, the window would stand empty while the
+            // store writes, and the store would stand idle while the window refills.
+            let mut next = Held::default();
+            let (max_points, max_entries) = (
+                self.config.max_batch_points,
+                4 * self.config.max_batch_points,
+            );
+            let durable = {
+                let commit = self.commit(&held.msgs);
+                tokio::pin!(commit);
+                loop {
+                    tokio::select! {
+                        biased;
+                        durable = &mut commit => break durable,
+                        Some(p) = rx.recv(), if next.points < max_points && next.entries < max_entries => {
+                            next.push(p);
+                        }
+                    }
+                }
+            };
+            if durable {
+                self.ack(std::mem::replace(&mut held, next)).await;
             } else {
+                held.append(next);
                 // Not durable anywhere: keep it, acknowledge nothing, try again shortly.
                 tokio::select! {
                     _ = tokio::time::sleep(self.config.retry_min) => {}
@@ -487,18 +523,19 @@ impl Writer {
     }
 
     async fn ack(&self, held: Held) {
-        let mut mqtt_ok = true;
+        // Links whose client is gone: no more tries in this batch.
+        let mut gone = vec![false; self.ackers.len()];
         for ack in held.acks {
             match ack {
-                Ack::Mqtt(publish) => {
-                    let Some(client) = self.acker.as_ref().filter(|_| mqtt_ok) else {
+                Ack::Mqtt { link, publish } => {
+                    let Some(client) = self.ackers.get(link).filter(|_| !gone[link]) else {
                         continue;
                     };
                     if let Err(e) = client.ack(&publish).await {
                         // The client is gone (shutting down): the broker redelivers what we
                         // could not acknowledge, and the store ignores the duplicates.
-                        tracing::debug!(error = %e, "cannot acknowledge");
-                        mqtt_ok = false;
+                        tracing::debug!(error = %e, link, "cannot acknowledge");
+                        gone[link] = true;
                     }
                 }
                 // The request may have given up waiting: then its sender retries.
