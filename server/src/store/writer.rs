@@ -284,8 +284,15 @@ struct Writer {
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Pending>, mut shutdown: watch::Receiver<bool>) {
         let mut held = Held::default();
+        // Gathered while `held` was being written; written next. At most one batch waits so:
+        // while it does (the store and the spool failed `held`), nothing more is taken, the
+        // queue fills, and the broker keeps the rest.
+        let mut waiting = Held::default();
         let mut retention_at = Instant::now();
         loop {
+            if held.is_empty() && !waiting.is_empty() {
+                held = std::mem::take(&mut waiting);
+            }
             if held.is_empty() {
                 let first = tokio::select! {
                     p = rx.recv() => p,
@@ -304,11 +311,11 @@ impl Writer {
             // unacknowledged QoS 1 messages than its window, so if the next batch waited for
             // this commit and its acknowledgements, the window would stand empty while the
             // store writes, and the store would stand idle while the window refills.
-            let mut next = Held::default();
             let (max_points, max_entries) = (
                 self.config.max_batch_points,
                 4 * self.config.max_batch_points,
             );
+            let gather = waiting.is_empty();
             let durable = {
                 let commit = self.commit(&held.msgs);
                 tokio::pin!(commit);
@@ -316,16 +323,15 @@ impl Writer {
                     tokio::select! {
                         biased;
                         durable = &mut commit => break durable,
-                        Some(p) = rx.recv(), if next.points < max_points && next.entries < max_entries => {
-                            next.push(p);
+                        Some(p) = rx.recv(), if gather && waiting.points < max_points && waiting.entries < max_entries => {
+                            waiting.push(p);
                         }
                     }
                 }
             };
             if durable {
-                self.ack(std::mem::replace(&mut held, next)).await;
+                self.ack(std::mem::take(&mut held)).await;
             } else {
-                held.append(next);
                 // Not durable anywhere: keep it, acknowledge nothing, try again shortly.
                 tokio::select! {
                     _ = tokio::time::sleep(self.config.retry_min) => {}
@@ -341,6 +347,7 @@ impl Writer {
             }
         }
         // Shutting down: whatever is queued gets one last chance to become durable.
+        held.append(waiting);
         rx.close();
         while let Some(p) = rx.recv().await {
             held.push(p);
@@ -551,5 +558,85 @@ async fn sleep_until_opt(t: Option<Instant>) {
     match t {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::influx::{InfluxConfig, InfluxStore, Token};
+    use ioc_protocol::{Domain, Topic, Value};
+
+    fn reading(ts: i64) -> Message {
+        Message {
+            topic: Topic::new(Domain::Env, "q1", "aqs-q1-01"),
+            ts,
+            seq: None,
+            body: Body::Reading([("aqi".to_owned(), Value::Number(42.0))].into()),
+        }
+    }
+
+    /// The store down (nothing listens) and the spool full: nothing may be acknowledged, and
+    /// the writer must hold no more than its batch and the one gathered behind it, so that its
+    /// queue fills and the senders (the broker, HTTP clients) keep the rest.
+    #[tokio::test]
+    async fn with_neither_store_nor_spool_nothing_is_acknowledged_and_the_queue_fills()
+    -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let spool = Spool::open(dir.path(), 1)?;
+        let store = InfluxStore::new(&InfluxConfig {
+            url: "http://127.0.0.1:1".into(),
+            org: "ioc".into(),
+            bucket: "ioc".into(),
+            token: Token::new(String::new()),
+            timeout_ms: 200,
+        })?;
+        let config = WriterConfig {
+            max_batch_points: 10,
+            flush_interval: Duration::from_millis(5),
+            queue_capacity: 20,
+            retry_min: Duration::from_millis(10),
+            retry_max: Duration::from_millis(20),
+        };
+        let (stop, shutdown) = watch::channel(false);
+        let (writer, stats, task) = spawn(
+            Backend::Influx(Arc::new(store)),
+            spool,
+            Vec::new(),
+            config,
+            shutdown,
+        );
+        let mut acks = Vec::new();
+        let mut refused = 0;
+        for ts in 0..300 {
+            let (done, acked) = tokio::sync::oneshot::channel();
+            let p = Pending {
+                msg: Some(reading(ts)),
+                ack: Some(Ack::Http(done)),
+            };
+            match writer.try_send(p) {
+                Ok(()) => acks.push(acked),
+                Err(_) => refused += 1,
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        // The queue (20), the batch being retried (10) and the one behind it (10).
+        assert!(
+            acks.len() <= 40,
+            "the writer took {} messages it cannot make durable",
+            acks.len()
+        );
+        assert_eq!(acks.len() + refused, 300);
+        for mut acked in acks {
+            assert!(
+                acked.try_recv().is_err(),
+                "acknowledged without being durable"
+            );
+        }
+        assert_eq!(stats.written.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.spooled.load(Ordering::Relaxed), 0);
+        let _ = stop.send(true);
+        tokio::time::timeout(Duration::from_secs(10), task).await??;
+        Ok(())
     }
 }
