@@ -317,8 +317,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         alerts: Some(alerts.clone()),
     };
     let http_pipeline = pipeline.clone();
-    let live_task = live_cfg.map(|cfg| {
-        let (client, eventloop) = ingest::mqtt_client(&cfg);
+    let subscribe = |cfg, client, eventloop| {
         tokio::spawn(ingest::run_subscriber(
             cfg,
             client,
@@ -327,19 +326,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             writer.clone(),
             stops.ingest.subscribe(),
         ))
+    };
+    let live_task = live_cfg.map(|cfg| {
+        let (client, eventloop) = ingest::mqtt_client(&cfg);
+        subscribe(cfg, client, eventloop)
     });
     let ingest_tasks: Vec<_> = links
         .into_iter()
-        .map(|(cfg, client, eventloop)| {
-            tokio::spawn(ingest::run_subscriber(
-                cfg,
-                client,
-                eventloop,
-                pipeline.clone(),
-                writer.clone(),
-                stops.ingest.subscribe(),
-            ))
-        })
+        .map(|(cfg, client, eventloop)| subscribe(cfg, client, eventloop))
         .collect();
 
     let mut rest = vec![
