@@ -5,7 +5,10 @@
 //!   bounded by the broker's in-flight window, since the broker sends no more unacknowledged
 //!   messages than that.
 //! - A batch is written to the store; if the store is unavailable it goes to the on-disk spool
-//!   instead. Either way it is durable, and only then are its QoS 1 messages acknowledged.
+//!   instead. Either way it is durable, and only then are its QoS 1 messages acknowledged,
+//!   each on the connection it came by, in order.
+//! - While a batch is written the next one gathers, so that the broker's in-flight window does
+//!   not stand empty during each commit; at most one batch waits so.
 //! - While the spool holds anything, new batches go behind it, and the oldest spooled batch is
 //!   retried with exponential backoff: batches reach the store in the order they came.
 //! - A batch the store refuses for its content (HTTP 400/422) is counted as dropped with the
