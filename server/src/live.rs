@@ -632,15 +632,20 @@ mod tests {
         ));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn coalesces_but_sends_a_lone_change_at_once() {
-        let hub = Arc::new(Hub::new(
+    /// A hub of the built-in city whose deltas coalesce over `coalesce_ms`.
+    fn hub_with_window(coalesce_ms: u64) -> Arc<Hub> {
+        Arc::new(Hub::new(
             Arc::new(City::built_in()),
             LiveConfig {
-                coalesce_ms: 100,
+                coalesce_ms,
                 ..LiveConfig::default()
             },
-        ));
+        ))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn coalesces_but_sends_a_lone_change_at_once() {
+        let hub = hub_with_window(100);
         let (_, mut rx) = hub.subscribe();
         let (_stop, stop_rx) = watch::channel(false);
         tokio::spawn(hub.clone().run_publisher(stop_rx));
@@ -675,13 +680,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_next_delta_waits_for_the_fan_out_of_the_last() {
-        let hub = Arc::new(Hub::new(
-            Arc::new(City::built_in()),
-            LiveConfig {
-                coalesce_ms: 100,
-                ..LiveConfig::default()
-            },
-        ));
+        let hub = hub_with_window(100);
         let mut screens: Vec<_> = (0..40).map(|_| hub.subscribe().1).collect();
         let (_stop, stop_rx) = watch::channel(false);
         tokio::spawn(hub.clone().run_publisher(stop_rx));
