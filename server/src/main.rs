@@ -12,6 +12,12 @@ use ioc_server::config::{
 };
 use tracing_subscriber::EnvFilter;
 
+// mimalloc instead of glibc's malloc: ingest allocates for every message on several threads, and
+// glibc's allocator took about a quarter of the server's CPU under load (perf). Unpaced, with the
+// embedded broker: 37,800-43,000 readings/s stored became 45,300-51,400 (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
