@@ -292,7 +292,7 @@ pub fn decode(
     let text = std::str::from_utf8(payload)
         .map_err(|e| reject(RejectReason::NotUtf8, format!("payload is not UTF-8 ({e})")))?;
     let json: Json = serde_json::from_str(text).map_err(|e| json_error(text, &e))?;
-    let Json::Object(obj) = json else {
+    let Json::Object(mut obj) = json else {
         return Err(reject(
             RejectReason::NotObject,
             "payload must be a JSON object",
@@ -337,7 +337,7 @@ pub fn decode(
         };
 
     let body = if topic.domain.is_telemetry() {
-        Body::Reading(decode_values(topic.domain, &obj)?)
+        Body::Reading(decode_values(topic.domain, obj.remove("values"))?)
     } else if topic.domain == Domain::Complaint {
         Body::Event(Event::Complaint(decode_complaint(&obj)?))
     } else {
@@ -448,8 +448,10 @@ pub fn is_field_name(s: &str) -> bool {
             .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
 }
 
-fn decode_values(domain: Domain, obj: &Map<String, Json>) -> Result<Reading, Rejection> {
-    let Some(Json::Object(values)) = obj.get("values") else {
+/// The reading's fields, taken out of the payload (moved, not copied: this runs for every
+/// message).
+fn decode_values(domain: Domain, values: Option<Json>) -> Result<Reading, Rejection> {
+    let Some(Json::Object(values)) = values else {
         return Err(reject(
             RejectReason::MissingValues,
             format!("a {domain} reading needs a \"values\" object"),
@@ -466,12 +468,12 @@ fn decode_values(domain: Domain, obj: &Map<String, Json>) -> Result<Reading, Rej
     }
     let mut out = Reading::new();
     for (name, v) in values {
-        if !is_field_name(name) {
+        if !is_field_name(&name) {
             return Err(reject(
                 RejectReason::BadValue,
                 format!(
                     "field name {:?} is not of the form [a-z][a-z0-9_]{{0,63}}",
-                    truncate(name, 70)
+                    truncate(&name, 70)
                 ),
             ));
         }
@@ -485,8 +487,8 @@ fn decode_values(domain: Domain, obj: &Map<String, Json>) -> Result<Reading, Rej
                     ));
                 }
             },
-            Json::Bool(b) => Value::Bool(*b),
-            Json::String(s) if s.chars().count() <= MAX_TEXT_CHARS => Value::Text(s.clone()),
+            Json::Bool(b) => Value::Bool(b),
+            Json::String(s) if s.chars().count() <= MAX_TEXT_CHARS => Value::Text(s),
             Json::String(_) => {
                 return Err(reject(
                     RejectReason::BadValue,
@@ -500,10 +502,10 @@ fn decode_values(domain: Domain, obj: &Map<String, Json>) -> Result<Reading, Rej
                 ));
             }
         };
-        if let Some(rule) = field_rule(domain, name) {
-            check_rule(name, &value, rule)?;
+        if let Some(rule) = field_rule(domain, &name) {
+            check_rule(&name, &value, rule)?;
         }
-        out.insert(name.clone(), value);
+        out.insert(name, value);
     }
     Ok(out)
 }

@@ -30,7 +30,7 @@ use ioc_protocol::alerts::{
 };
 use ioc_protocol::live::DomainFigures;
 use ioc_protocol::preset::{AlertRule, FIGURE_FIELDS, RuleOp, Threshold};
-use ioc_protocol::{Body, Domain, Message};
+use ioc_protocol::{Body, Domain, Message, Topic};
 
 use crate::city::City;
 use crate::config::{AlertsConfig, LiveConfig};
@@ -166,7 +166,8 @@ struct State {
     /// (rule, source) -> its alert that is not closed.
     by_key: HashMap<(String, String), u64>,
     conds: HashMap<(usize, String), Cond>,
-    series: HashMap<String, SourceSeries>,
+    /// Each source's series, by its topic (found without building a key for every message).
+    series: HashMap<Topic, SourceSeries>,
     series_count: usize,
     /// Anomalous series whose alert the rate limit held back: it opens once it can.
     held_anomalies: std::collections::HashSet<String>,
@@ -265,14 +266,19 @@ impl Alerts {
             st.next_id = max_id + 1;
             for (name, bytes) in &baselines {
                 let (Some((topic, field)), Some(series)) = (
-                    name.rsplit_once('#'),
+                    name.rsplit_once('#').and_then(|(topic, field)| {
+                        let mut parts = topic.splitn(3, '/');
+                        let domain = parts.next()?.parse().ok()?;
+                        let topic = Topic::new(domain, parts.next()?, parts.next()?);
+                        Some((topic, field))
+                    }),
                     anomaly::Series::from_baseline_bytes(bytes),
                 ) else {
                     tracing::warn!(series = name, "an unreadable baseline; learning it again");
                     continue;
                 };
                 st.series
-                    .entry(topic.to_owned())
+                    .entry(topic)
                     .or_default()
                     .fields
                     .push((field.to_owned(), series));
@@ -311,7 +317,7 @@ impl Alerts {
                 }
             }
             AlertKind::Anomaly => {
-                let topic = format!("{}/{}/{}", a.domain, a.area, a.source);
+                let topic = Topic::new(a.domain, a.area.as_str(), a.source.as_str());
                 let series = st.series.entry(topic).or_default();
                 match series.fields.iter_mut().find(|(f, _)| *f == a.field) {
                     Some((_, s)) => s.set_anomalous(),
@@ -380,7 +386,6 @@ impl Alerts {
             return;
         }
         // The source's series, found once per message; the changes are acted on after.
-        let topic = target("").topic();
         let mut changes = Vec::new();
         {
             let State {
@@ -388,10 +393,10 @@ impl Alerts {
                 series_count,
                 ..
             } = &mut *st;
-            let source = match series.get_mut(&topic) {
+            let source = match series.get_mut(t) {
                 Some(s) => s,
                 None if *series_count >= MAX_SERIES => return,
-                None => series.entry(topic).or_default(),
+                None => series.entry(t.clone()).or_default(),
             };
             for (field, value) in values {
                 let Some(x) = value.as_number() else {
@@ -1043,10 +1048,11 @@ impl Alerts {
             let st = self.lock();
             st.series
                 .iter()
-                .flat_map(|(topic, s)| {
-                    s.fields
-                        .iter()
-                        .map(move |(f, series)| (format!("{topic}#{f}"), series.baseline_bytes()))
+                .flat_map(|(t, s)| {
+                    s.fields.iter().map(move |(f, series)| {
+                        let name = format!("{}/{}/{}#{f}", t.domain, t.area, t.source);
+                        (name, series.baseline_bytes())
+                    })
                 })
                 .collect()
         };

@@ -18,7 +18,7 @@ use ioc_protocol::live::{
     GaugeFigure, Incident, PlatformFigure, ServiceCounts, ServiceFigures, StationFigure,
     SystemFigures, TrafficArea, TrafficFigures,
 };
-use ioc_protocol::{Body, Domain, DomainFigures, Event, Freshness, Message, Value};
+use ioc_protocol::{Body, Domain, DomainFigures, Event, Freshness, Message, Reading, Topic, Value};
 
 use crate::city::City;
 use crate::config::LiveConfig;
@@ -50,6 +50,37 @@ struct Latest {
 impl Latest {
     fn get(&self, field: &str) -> Option<f64> {
         self.numbers.get(field).copied()
+    }
+
+    /// Takes a newer reading's fields, keeping the keys it had.
+    fn update(&mut self, ts: i64, values: &Reading) {
+        self.ts = ts;
+        sync_fields(&mut self.numbers, values, Value::as_number);
+        sync_fields(&mut self.texts, values, |v| match v {
+            Value::Text(s) => Some(s.clone()),
+            _ => None,
+        });
+    }
+}
+
+/// Makes `map` hold exactly the fields of `values` that `pick` gives a value for. A source
+/// sends the same fields reading after reading, so the keys stay and only the values change:
+/// no allocation per field and message, which under load was a good part of ingest's CPU.
+pub(crate) fn sync_fields<T>(
+    map: &mut BTreeMap<String, T>,
+    values: &Reading,
+    pick: impl Fn(&Value) -> Option<T>,
+) {
+    map.retain(|k, _| values.get(k).and_then(&pick).is_some());
+    for (k, v) in values {
+        if let Some(x) = pick(v) {
+            match map.get_mut(k) {
+                Some(old) => *old = x,
+                None => {
+                    map.insert(k.clone(), x);
+                }
+            }
+        }
     }
 }
 
@@ -108,10 +139,10 @@ struct Uptime {
 pub struct Figures {
     city: Arc<City>,
     config: LiveConfig,
-    /// Newest reading per telemetry source: (domain, area, source).
-    latest: BTreeMap<(Domain, String, String), Latest>,
-    /// When each source's open incident was first reported.
-    incident_since: HashMap<(String, String), i64>,
+    /// Newest reading per telemetry source (by topic: domain, area, source).
+    latest: BTreeMap<Topic, Latest>,
+    /// When each traffic source's open incident was first reported.
+    incident_since: HashMap<Topic, i64>,
     /// Highest water level of the day per gauge: (day start, level).
     flood_peak: HashMap<String, (i64, f64)>,
     uptime: HashMap<String, Uptime>,
@@ -119,7 +150,7 @@ pub struct Figures {
     dossiers: HashMap<String, Case>,
     newest_event: [i64; 2],
     /// Hourly averages of each air station's pollutants, for the official VN_AQI.
-    stations: HashMap<(String, String), StationAqi>,
+    stations: HashMap<Topic, StationAqi>,
 }
 
 /// Whether `source` is one of the sensors of the preset's `id` (a corridor, a gauge): the id
@@ -173,12 +204,20 @@ impl Figures {
         let t = &msg.topic;
         match &msg.body {
             Body::Reading(values) => {
+                // Entries are looked up by the message's own topic and keys cloned only for a
+                // new source: this runs for every message.
                 if t.domain == Domain::Env {
                     // Every reading counts towards its hour, even one older than the newest.
-                    self.stations
-                        .entry((t.area.clone(), t.source.clone()))
-                        .or_default()
-                        .push_reading(msg.ts, values);
+                    match self.stations.get_mut(t) {
+                        Some(st) => {
+                            st.push_reading(msg.ts, values);
+                        }
+                        None => {
+                            let mut st = StationAqi::default();
+                            st.push_reading(msg.ts, values);
+                            self.stations.insert(t.clone(), st);
+                        }
+                    }
                 }
                 if t.domain == Domain::Flood
                     && let Some(level) = values.get("water_level_cm").and_then(Value::as_number)
@@ -186,51 +225,42 @@ impl Figures {
                     // The day's peak takes every reading, even one older than the newest: a
                     // restart rebuilds it from the day's readings in the store.
                     let day = local_midnight_ms(msg.ts);
-                    let peak = self
-                        .flood_peak
-                        .entry(t.source.clone())
-                        .or_insert((day, level));
-                    if peak.0 < day {
-                        *peak = (day, level);
-                    } else if peak.0 == day {
-                        peak.1 = peak.1.max(level);
+                    match self.flood_peak.get_mut(&t.source) {
+                        Some(peak) if peak.0 < day => *peak = (day, level),
+                        Some(peak) if peak.0 == day => peak.1 = peak.1.max(level),
+                        Some(_) => {}
+                        None => {
+                            self.flood_peak.insert(t.source.clone(), (day, level));
+                        }
                     }
                 }
-                let key = (t.domain, t.area.clone(), t.source.clone());
-                if self.latest.get(&key).is_some_and(|l| l.ts > msg.ts) {
-                    return t.domain;
-                }
-                let mut latest = Latest {
-                    ts: msg.ts,
-                    ..Latest::default()
-                };
-                for (k, v) in values {
-                    match (v.as_number(), v) {
-                        (Some(n), _) => {
-                            latest.numbers.insert(k.clone(), n);
-                        }
-                        (None, Value::Text(s)) => {
-                            latest.texts.insert(k.clone(), s.clone());
-                        }
-                        (None, _) => {}
+                match self.latest.get_mut(t) {
+                    Some(l) if l.ts > msg.ts => return t.domain,
+                    Some(l) => l.update(msg.ts, values),
+                    None => {
+                        let mut l = Latest::default();
+                        l.update(msg.ts, values);
+                        self.latest.insert(t.clone(), l);
                     }
                 }
                 match t.domain {
                     Domain::Traffic => {
-                        let k = (t.area.clone(), t.source.clone());
-                        match latest.texts.get("incident").filter(|s| !s.is_empty()) {
-                            Some(_) => {
-                                self.incident_since.entry(k).or_insert(msg.ts);
-                            }
-                            None => {
-                                self.incident_since.remove(&k);
-                            }
+                        let incident = values
+                            .get("incident")
+                            .is_some_and(|v| matches!(v, Value::Text(s) if !s.is_empty()));
+                        if !incident {
+                            self.incident_since.remove(t);
+                        } else if !self.incident_since.contains_key(t) {
+                            self.incident_since.insert(t.clone(), msg.ts);
                         }
                     }
                     Domain::System => {
-                        if let Some(up) = latest.get("up") {
+                        if let Some(up) = values.get("up").and_then(Value::as_number) {
                             let day = local_midnight_ms(msg.ts);
-                            let u = self.uptime.entry(t.source.clone()).or_default();
+                            let u = match self.uptime.get_mut(&t.source) {
+                                Some(u) => u,
+                                None => self.uptime.entry(t.source.clone()).or_default(),
+                            };
                             if u.day != day {
                                 *u = Uptime {
                                     day,
@@ -243,7 +273,6 @@ impl Figures {
                     }
                     _ => {}
                 }
-                self.latest.insert(key, latest);
             }
             Body::Event(event) => {
                 let (cases, slot, id, status) = match event {
@@ -305,9 +334,9 @@ impl Figures {
     /// The sources of one domain: (area, source) -> newest reading.
     fn sources(&self, domain: Domain) -> impl Iterator<Item = (&str, &str, &Latest)> {
         self.latest
-            .range((domain, String::new(), String::new())..)
-            .take_while(move |((d, _, _), _)| *d == domain)
-            .map(|((_, a, s), l)| (a.as_str(), s.as_str(), l))
+            .range(Topic::new(domain, "", "")..)
+            .take_while(move |(t, _)| t.domain == domain)
+            .map(|(t, l)| (t.area.as_str(), t.source.as_str(), l))
     }
 
     fn traffic(&self, now: i64) -> TrafficFigures {
@@ -350,7 +379,7 @@ impl Figures {
                     kind: kind.clone(),
                     since: self
                         .incident_since
-                        .get(&(c.area.clone(), s.to_owned()))
+                        .get(&Topic::new(Domain::Traffic, c.area.as_str(), s))
                         .copied()
                         .unwrap_or(newest),
                 });
@@ -416,7 +445,7 @@ impl Figures {
         let window = self.window_ms(Domain::Env);
         let mut stations = Vec::new();
         for (area, source, l) in self.sources(Domain::Env) {
-            let station = self.stations.get(&(area.to_owned(), source.to_owned()));
+            let station = self.stations.get(&Topic::new(Domain::Env, area, source));
             let now_h = station.map(|st| st.hourly(now));
             let hour_ago = station.map(|st| st.hourly(now - HOUR_MS));
             let official = now_h.and_then(|h| h.aqi);
@@ -685,12 +714,12 @@ impl Figures {
     pub fn sources_seen(&self, now: i64) -> Vec<SourceSeen> {
         self.latest
             .iter()
-            .map(|((domain, area, source), l)| SourceSeen {
-                domain: *domain,
-                area: area.clone(),
-                source: source.clone(),
+            .map(|(t, l)| SourceSeen {
+                domain: t.domain,
+                area: t.area.clone(),
+                source: t.source.clone(),
                 ts: l.ts,
-                online: now - l.ts <= self.window_ms(*domain),
+                online: now - l.ts <= self.window_ms(t.domain),
             })
             .collect()
     }
@@ -698,11 +727,11 @@ impl Figures {
     fn system(&self, now: i64, intake: &SystemFigures) -> SystemFigures {
         let mut online = 0;
         let mut offline = Vec::new();
-        for ((domain, area, source), l) in &self.latest {
-            if now - l.ts <= self.window_ms(*domain) {
+        for (t, l) in &self.latest {
+            if now - l.ts <= self.window_ms(t.domain) {
                 online += 1;
             } else {
-                offline.push(format!("{domain}/{area}/{source}"));
+                offline.push(format!("{}/{}/{}", t.domain, t.area, t.source));
             }
         }
         let sources_offline = offline.len() as u32;

@@ -14,14 +14,15 @@ use chrono::Utc;
 use ioc_protocol::alerts::AlertsFigure;
 use ioc_protocol::live::SystemFigures;
 use ioc_protocol::{
-    AreaStat, Body, Delta, Domain, DomainFigures, FieldStat, Message, ServerMsg, Snapshot,
+    AreaStat, Body, Delta, Domain, DomainFigures, FieldStat, Message, Reading, ServerMsg, Snapshot,
+    Value,
 };
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
 
 use crate::city::City;
 use crate::config::LiveConfig;
-use crate::figures::{Figures, local_midnight_ms};
+use crate::figures::{Figures, local_midnight_ms, sync_fields};
 use crate::ingest::IngestStats;
 use crate::store::writer::WriterStats;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -225,13 +226,6 @@ impl Hub {
     /// Takes in one accepted message.
     pub fn apply(&self, msg: &Message) {
         let key = (msg.topic.domain, msg.topic.area.clone());
-        let numbers = match &msg.body {
-            Body::Reading(values) => values
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_number()?)))
-                .collect(),
-            Body::Event(_) => BTreeMap::new(),
-        };
         self.counters.applied.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
         let domain = state.figures.apply(msg);
@@ -240,16 +234,27 @@ impl Hub {
         if domain == Domain::System {
             state.dirty_domains.insert(Domain::Service);
         }
-        let sources = state.sources.entry(key.clone()).or_default();
+        // An event's source counts towards its tile's freshness, with no numbers.
+        let no_values = Reading::new();
+        let values = match &msg.body {
+            Body::Reading(values) => values,
+            Body::Event(_) => &no_values,
+        };
+        let sources = match state.sources.get_mut(&key) {
+            Some(sources) => sources,
+            None => state.sources.entry(key.clone()).or_default(),
+        };
         match sources.get_mut(&msg.topic.source) {
             // A reading older than the one we show does not replace it (QoS 1 redelivery,
             // a gateway flushing its buffer); the same `ts` again overwrites itself.
             Some(s) if s.ts > msg.ts => return,
             Some(s) => {
                 s.ts = msg.ts;
-                s.numbers = numbers;
+                sync_fields(&mut s.numbers, values, Value::as_number);
             }
             None => {
+                let mut numbers = BTreeMap::new();
+                sync_fields(&mut numbers, values, Value::as_number);
                 sources.insert(
                     msg.topic.source.clone(),
                     SourceState {

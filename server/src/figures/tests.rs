@@ -442,8 +442,26 @@ fn traffic_hotspots_and_incidents() {
         (t.incidents[0].kind.as_str(), t.incidents[0].since),
         ("accident", now - 1000)
     );
-    // The incident clears when the corridor reports without it.
+    // Reported again, the incident keeps the time it was first seen.
     let c2 = &corridors[2];
+    f.apply(&reading(
+        Domain::Traffic,
+        &c2.area,
+        &c2.id,
+        now - 500,
+        &[
+            ("speed_kmh", Value::Number(30.0)),
+            ("congestion", Value::Number(2.0)),
+            ("incident", Value::Text("accident".into())),
+        ],
+    ));
+    let DomainFigures::Traffic(t) = f.compute(Domain::Traffic, now, &SystemFigures::default())
+    else {
+        panic!()
+    };
+    assert_eq!(t.incidents[0].since, now - 1000);
+    // The incident clears when the corridor reports without it, and so does a field the
+    // corridor no longer sends.
     f.apply(&reading(
         Domain::Traffic,
         &c2.area,
@@ -456,6 +474,8 @@ fn traffic_hotspots_and_incidents() {
         panic!()
     };
     assert!(t.incidents.is_empty());
+    let fig2 = t.corridors.iter().find(|x| x.id == c2.id).unwrap();
+    assert_eq!((fig2.speed_kmh, fig2.congestion), (Some(40.0), None));
     let city = t.city.unwrap();
     assert!(!city.fresh.stale && city.speed_kmh.is_some());
     // Ten minutes of silence: every figure is stale, and no hotspot is claimed.
