@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
+use rumqttd::local::{LinkRx, LinkTx};
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 
 /// Errors starting the embedded broker.
@@ -25,6 +26,23 @@ pub enum BrokerError {
     NotListening(SocketAddr),
     #[error("cannot start the embedded MQTT broker's thread: {0}")]
     Thread(std::io::Error),
+    #[error("cannot open the in-process link to the embedded MQTT broker: {0}")]
+    Link(String),
+}
+
+/// An in-process connection to the embedded broker (rumqttd's local link): no socket and no
+/// MQTT encoding between the broker's router and us. It subscribes at QoS 0 only, so it
+/// serves what need not be acknowledged: counting what no other connection takes (see
+/// `ingest::run_local_rest`).
+pub struct LocalLink {
+    pub tx: LinkTx,
+    pub rx: LinkRx,
+}
+
+impl std::fmt::Debug for LocalLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalLink").field("rx", &self.rx).finish()
+    }
 }
 
 /// Settings of the embedded broker.
@@ -57,8 +75,8 @@ impl std::fmt::Debug for EmbeddedBroker {
 
 impl EmbeddedBroker {
     /// Starts the broker and returns the address it listens on (a free port when the
-    /// configured port is 0).
-    pub fn start(&self) -> Result<SocketAddr, BrokerError> {
+    /// configured port is 0), with an in-process link under the client id `local_id`.
+    pub fn start(&self, local_id: &str) -> Result<(SocketAddr, LocalLink), BrokerError> {
         let addr = free_addr(self.listen)?;
         let mut v4 = HashMap::new();
         v4.insert(
@@ -79,8 +97,8 @@ impl EmbeddedBroker {
                 // rumqttd keeps what is published in in-memory logs, one per subscribed filter,
                 // delivered or not, and drops a log's oldest segment when it has this many.
                 // The server reads over one link per area (`ioc/v1/+/AREA/#`, see
-                // `ingest::SubscriberConfig::links`) and a connection on `ioc/v1/#` that counts
-                // what no link takes, so every message is in two logs, sharing its bytes, and
+                // `ingest::SubscriberConfig::links`) and an in-process link on `ioc/v1/#` that
+                // counts what no link takes, so every message is in two logs, sharing its bytes, and
                 // stays in memory until both have dropped it. 10 x 4 MiB per log: the areas'
                 // logs together hold about what one 1 GiB log of the whole stream did before
                 // the links, and the `ioc/v1/#` log, which only counts, keeps nothing longer
@@ -104,10 +122,15 @@ impl EmbeddedBroker {
             prometheus: None,
             metrics: None,
         };
+        // `Broker::new` starts the router; the local link registers with it before the
+        // listeners open.
+        let mut broker = Broker::new(config);
+        let (tx, rx) = broker
+            .link(local_id)
+            .map_err(|e| BrokerError::Link(e.to_string()))?;
         std::thread::Builder::new()
             .name("mqtt-broker".into())
             .spawn(move || {
-                let mut broker = Broker::new(config);
                 if let Err(e) = broker.start() {
                     tracing::error!(error = %e, "embedded MQTT broker stopped");
                 }
@@ -115,7 +138,7 @@ impl EmbeddedBroker {
             .map_err(BrokerError::Thread)?;
         wait_listening(addr, self.own.as_ref())?;
         tracing::info!(%addr, "embedded MQTT broker listening");
-        Ok(addr)
+        Ok((addr, LocalLink { tx, rx }))
     }
 
     fn connections(&self) -> ConnectionSettings {

@@ -334,7 +334,8 @@ pub enum Role {
     /// store connection is the one that must not lose anything.
     Live,
     /// With the embedded broker, beside the [`Role::All`] links that split the city's areas
-    /// between them: every message at QoS 0 on a clean session, of which it takes only those
+    /// between them: every message at QoS 0, over the broker's in-process link
+    /// ([`run_local_rest`]), of which it takes only those
     /// no link's filter matches (an area the city does not have, a topic outside the
     /// contract), so that they are rejected and counted as with one connection.
     Rest,
@@ -377,7 +378,8 @@ impl SubscriberConfig {
     /// connection (`MAX_INFLIGHT`, not configurable), and a message is acknowledged only once
     /// it is durable, so one connection moves at most 100 messages per store commit; `n`
     /// links move `n` times that. A source's messages all go through one link (its area's),
-    /// in order. The client ids are the configured one with `-1` to `-n`, and `-rest`.
+    /// in order. The client ids are the configured one with `-1` to `-n`, and `-rest`; the
+    /// rest runs over the broker's in-process link ([`run_local_rest`]).
     pub fn links(self, areas: &[String], n: usize) -> Vec<SubscriberConfig> {
         let n = n.clamp(1, areas.len().max(1));
         let mut links: Vec<SubscriberConfig> = (0..n)
@@ -601,6 +603,78 @@ pub async fn run_subscriber(
         drain(&mut overflow, &writer);
     }
     set_subscribed(false, &mut subscribed);
+}
+
+/// Runs the [`Role::Rest`] connection over the embedded broker's in-process link until
+/// `shutdown` turns true: what no link's filter takes (an area the city does not have, a topic
+/// outside the contract) is rejected and counted here, once. Every message reaches this link
+/// as well as its own, so the copy costs no socket and no MQTT encoding: over a TCP connection
+/// this took about a quarter of the server's CPU under load (docs/performance.md).
+pub async fn run_local_rest(
+    cfg: SubscriberConfig,
+    link: crate::broker::LocalLink,
+    pipeline: Pipeline,
+    writer: WriterHandle,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    use rumqttd::Notification;
+    let crate::broker::LocalLink { mut tx, mut rx } = link;
+    let stats = pipeline.stats.clone();
+    if let Err(e) = tx.subscribe(FILTER_ALL) {
+        tracing::error!(error = %e, "cannot subscribe the embedded broker's local link");
+        return;
+    }
+    let mut subscribed = false;
+    loop {
+        let notification = tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            n = rx.next() => n,
+        };
+        match notification {
+            Ok(Some(Notification::Forward(f))) => {
+                let Ok(topic) = std::str::from_utf8(&f.publish.topic) else {
+                    // Not a topic of the contract; counted as such by `handle` below.
+                    let topic = String::from_utf8_lossy(&f.publish.topic);
+                    let _ = pipeline.handle(&topic, &f.publish.payload);
+                    continue;
+                };
+                if cfg.linked(topic) {
+                    continue;
+                }
+                // Rejected and counted; were it accepted (no link's area, so it cannot be),
+                // it would be stored, at most once as QoS 0 is.
+                if let Ok(msg) = pipeline.handle(topic, &f.publish.payload) {
+                    let p = Pending {
+                        msg: Some(msg),
+                        ack: None,
+                    };
+                    if writer.try_send(p).is_err() {
+                        stats.dropped_qos0.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            // The router paused this link (its buffer was full) until we ask for more.
+            Ok(Some(Notification::Unschedule)) => {
+                if let Err(e) = rx.wake().await {
+                    tracing::error!(error = %e, "the embedded broker's router is gone");
+                    break;
+                }
+            }
+            Ok(Some(Notification::DeviceAck(_))) if !subscribed => {
+                subscribed = true;
+                stats.links_up.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "the embedded broker's router is gone");
+                break;
+            }
+        }
+    }
+    if subscribed {
+        stats.links_up.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Moves what waits in `overflow` to the writer's queue, in order, as far as it has room.

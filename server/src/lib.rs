@@ -131,10 +131,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let all_gateways = Arc::new(auth::gateways::Gateways::open(&config.data_dir)?);
     let gateways = config.mqtt.gateway_auth.then(|| all_gateways.clone());
     let internal = ("ioc-server-internal".to_owned(), auth::random_password());
-    let (mqtt_host, mqtt_port, mqtt_addr) = match &config.mqtt.url {
+    let (mqtt_host, mqtt_port, mqtt_addr, local_link) = match &config.mqtt.url {
         Some(url) => {
             let (host, port) = config::parse_mqtt_url(url).map_err(anyhow::Error::msg)?;
-            (host, port, None)
+            (host, port, None, None)
         }
         None => {
             let auth: Option<broker::BrokerAuth> = gateways.clone().map(|g| {
@@ -142,14 +142,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 Arc::new(move |u: &str, p: &str| (u == user && p == pass) || g.check(u, p))
                     as broker::BrokerAuth
             });
-            let addr = broker::EmbeddedBroker {
+            let (addr, link) = broker::EmbeddedBroker {
                 listen: config.mqtt.embedded_listen,
                 max_payload_bytes: config.mqtt.max_packet_bytes,
                 own: auth.is_some().then(|| internal.clone()),
                 auth,
             }
-            .start()?;
-            (addr.ip().to_string(), addr.port(), Some(addr))
+            .start(&format!("{}-rest", config.mqtt.client_id))?;
+            (addr.ip().to_string(), addr.port(), Some(addr), Some(link))
         }
     };
 
@@ -275,6 +275,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     ingest
         .links
         .store(links.len(), std::sync::atomic::Ordering::Relaxed);
+    // The connection that counts the rest goes over the embedded broker's in-process link.
+    let (links, local_rest): (Vec<_>, Vec<_>) = links
+        .into_iter()
+        .partition(|cfg| cfg.role != ingest::Role::Rest);
+    let local_rest = local_rest.into_iter().next().zip(local_link);
     let links: Vec<_> = links
         .into_iter()
         .map(|cfg| {
@@ -331,10 +336,19 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let (client, eventloop) = ingest::mqtt_client(&cfg);
         subscribe(cfg, client, eventloop)
     });
-    let ingest_tasks: Vec<_> = links
+    let mut ingest_tasks: Vec<_> = links
         .into_iter()
         .map(|(cfg, client, eventloop)| subscribe(cfg, client, eventloop))
         .collect();
+    ingest_tasks.extend(local_rest.map(|(cfg, link)| {
+        tokio::spawn(ingest::run_local_rest(
+            cfg,
+            link,
+            pipeline.clone(),
+            writer.clone(),
+            stops.ingest.subscribe(),
+        ))
+    }));
 
     let mut rest = vec![
         tokio::spawn(hub.clone().run_publisher(stops.rest.subscribe())),
