@@ -71,9 +71,10 @@ pub(crate) fn sync_fields<T>(
     values: &Reading,
     pick: impl Fn(&Value) -> Option<T>,
 ) {
-    map.retain(|k, _| values.get(k).and_then(&pick).is_some());
+    let mut picked = 0;
     for (k, v) in values {
         if let Some(x) = pick(v) {
+            picked += 1;
             match map.get_mut(k) {
                 Some(old) => *old = x,
                 None => {
@@ -81,6 +82,10 @@ pub(crate) fn sync_fields<T>(
                 }
             }
         }
+    }
+    // Only a field the source stopped sending is left to remove, which is rare.
+    if map.len() != picked {
+        map.retain(|k, _| values.get(k).and_then(&pick).is_some());
     }
 }
 

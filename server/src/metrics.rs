@@ -305,10 +305,35 @@ pub fn render(state: &AppState) -> String {
     single(
         o,
         "ioc_store_written_total",
-        "Messages written to the store (directly or from the spool).",
+        "Messages made durable in the store, directly or from the spool (the embedded store: in its journal).",
         "counter",
         w.written,
     );
+    if let (Some(folded), Some(pending), Some(failures)) =
+        (w.folded, w.fold_pending, w.fold_failures)
+    {
+        single(
+            o,
+            "ioc_store_folded_total",
+            "Messages folded from the embedded store's journal into its SQLite file.",
+            "counter",
+            folded,
+        );
+        single(
+            o,
+            "ioc_store_fold_pending",
+            "Messages in the embedded store's journal, not yet in its SQLite file.",
+            "gauge",
+            pending,
+        );
+        single(
+            o,
+            "ioc_store_fold_failures_total",
+            "Folds of the embedded store's journal into its SQLite file that failed (retried).",
+            "counter",
+            failures,
+        );
+    }
     single(
         o,
         "ioc_store_spooled_total",

@@ -13,12 +13,13 @@ pub mod influx;
 pub mod spool;
 pub mod writer;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use ioc_protocol::{Domain, Message};
 use serde::{Deserialize, Serialize};
 
-use self::embedded::{EmbeddedReader, EmbeddedStore};
+use self::embedded::EmbeddedReader;
+use self::embedded::folder::EmbeddedWriter;
 
 /// A range query of one field: `GET /api/v1/history`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,8 +71,9 @@ pub enum StoreError {
 /// Where the writer writes: one of the two backends.
 #[derive(Debug, Clone)]
 pub enum Backend {
-    /// SQLite is synchronous: writes run on a blocking thread, one at a time.
-    Embedded(Arc<Mutex<EmbeddedStore>>),
+    /// SQLite is synchronous: a batch is journaled on a blocking thread, and folded into the
+    /// file by a thread of the store's own (`embedded/folder.rs`).
+    Embedded(Arc<EmbeddedWriter>),
     Influx(Arc<influx::InfluxStore>),
 }
 
@@ -81,17 +83,12 @@ impl Backend {
         match self {
             Backend::Embedded(store) => {
                 let store = store.clone();
-                tokio::task::spawn_blocking(move || {
-                    store
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .write(&batch)
-                })
-                .await
-                .map_err(|e| StoreError::Unavailable {
-                    reason: format!("the SQLite writer thread failed: {e}"),
-                    retry_after_ms: None,
-                })?
+                tokio::task::spawn_blocking(move || store.append(batch))
+                    .await
+                    .map_err(|e| StoreError::Unavailable {
+                        reason: format!("the SQLite writer thread failed: {e}"),
+                        retry_after_ms: None,
+                    })?
             }
             Backend::Influx(store) => store.write(&batch).await,
         }
@@ -102,13 +99,7 @@ impl Backend {
         if let Backend::Embedded(store) = self {
             let store = store.clone();
             let now = chrono::Utc::now().timestamp_millis();
-            let done = tokio::task::spawn_blocking(move || {
-                store
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .enforce_retention(now)
-            })
-            .await;
+            let done = tokio::task::spawn_blocking(move || store.enforce_retention(now)).await;
             match done {
                 Ok(Ok(n)) => tracing::info!(rows = n, "retention applied"),
                 Ok(Err(e)) => tracing::warn!(error = %e, "retention failed"),

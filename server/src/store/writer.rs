@@ -27,6 +27,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::embedded::folder::FoldStats;
 use super::spool::{Spool, SpoolError};
 use super::{Backend, StoreError};
 
@@ -96,6 +97,8 @@ pub struct WriterStats {
     failing: std::sync::atomic::AtomicBool,
     /// Time of each batch written to the store.
     pub write_seconds: crate::metrics::Histogram,
+    /// The embedded store's folds of its journal into the SQLite file.
+    pub fold: std::sync::OnceLock<Arc<FoldStats>>,
 }
 
 /// The writer's figures as JSON.
@@ -108,6 +111,16 @@ pub struct WriterReport {
     pub spool_bytes: u64,
     pub queue_depth: u64,
     pub last_error: Option<String>,
+    /// The embedded store: messages in the SQLite file, journaled and waiting to be folded
+    /// into it, and failed folds with the last one's reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folded: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fold_pending: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fold_failures: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fold_error: Option<String>,
 }
 
 impl WriterStats {
@@ -128,6 +141,10 @@ impl WriterStats {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
+            folded: self.fold.get().map(|f| f.folded.load(Ordering::Relaxed)),
+            fold_pending: self.fold.get().map(|f| f.pending.load(Ordering::Relaxed)),
+            fold_failures: self.fold.get().map(|f| f.failures.load(Ordering::Relaxed)),
+            fold_error: self.fold.get().and_then(|f| f.last_error()),
         }
     }
 
@@ -245,6 +262,9 @@ pub fn spawn(
 ) -> (WriterHandle, Arc<WriterStats>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
     let stats = Arc::new(WriterStats::default());
+    if let Backend::Embedded(w) = &backend {
+        let _ = stats.fold.set(w.stats().clone());
+    }
     stats
         .spool_batches
         .store(spool.len() as u64, Ordering::Relaxed);

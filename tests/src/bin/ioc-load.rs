@@ -269,20 +269,25 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
     let probes = probe_task.await?;
     // Read from /healthz, not /metrics: a scrape renders every source's series, which would
     // cost the server more than the count is worth at this pace.
-    let base = m0.value("ioc_store_written_total")? as u64;
+    // Stored means in the store's file and seen by history: for the embedded store, folded
+    // from its journal into SQLite, not only journaled (which is what acknowledges).
+    let (metric, key) = match m0.value("ioc_store_folded_total") {
+        Ok(_) => ("ioc_store_folded_total", "folded"),
+        Err(_) => ("ioc_store_written_total", "written"),
+    };
+    let base = m0.value(metric)? as u64;
     let (at, written) = settle(
         async || {
             let h = server.get_json("/healthz").await?;
-            Ok(h["store"]["written"]
-                .as_u64()
-                .unwrap_or(0)
-                .saturating_sub(base))
+            Ok(h["store"][key].as_u64().unwrap_or(0).saturating_sub(base))
         },
         n + probes,
     )
     .await;
     let written = written.saturating_sub(probes);
     let seconds = (at - started).as_secs_f64();
+    // The store writer's figures at the end (written, folded, spooled, dropped...).
+    let store_report = server.get_json("/healthz").await?["store"].clone();
     let _ = stop_rss_tx.send(true);
     let rss = rss_task.await?;
     let (cpu1, rss_end, rss_peak) = proc_usage(pid)?;
@@ -301,6 +306,8 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
         "stored": written,
         "lost": n.saturating_sub(written),
         "lost_by_seq": m1.value("ioc_ingest_lost_messages")?,
+        "store": store_report,
+        "probes": probes,
         "rejected": m1.get("ioc_ingest_rejected_total").unwrap_or(0.0),
         "stored_per_s": written as f64 / seconds,
         "seconds": seconds,

@@ -1,0 +1,490 @@
+//! The embedded store's journal: where an accepted batch becomes durable before it is folded
+//! into the SQLite file (see `folder.rs`).
+//!
+//! Appending is cheap whatever the batch holds: one sequential write and one `fdatasync`,
+//! where a SQLite commit of the same batch writes a page of the raw table, and of each rollup,
+//! for nearly every reading in it (under load a batch holds about one reading per source).
+//!
+//! Segment files `<number>.jnl` in one directory. A record is `[payload length: u32 LE]`
+//! `[CRC-32 of the payload: u32 LE][payload]`, the payload a batch of messages (see
+//! [`encode_batch`]). A new segment's directory entry is synced before anything is appended
+//! to it, and each append is synced before it returns: once [`Journal::append`] returns, the
+//! batch survives a crash of the process or the machine. A crash during an append leaves a
+//! torn record at the end of the newest segment; it was never acknowledged, and replay stops
+//! there. Segments are removed once what they hold is committed to SQLite; replaying one that
+//! was committed but not yet removed writes nothing twice, since the store ignores a reading
+//! it already has (same source and `ts`) and rolls up only what it inserts.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ioc_protocol::{Body, Domain, Event, Message, Topic, Value};
+
+use super::{Cursor, put_varint};
+
+/// Why the journal failed.
+#[derive(Debug, thiserror::Error)]
+#[error("store journal at {path}: {source}")]
+pub struct JournalError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The journal directory, with the segment being appended to.
+#[derive(Debug)]
+pub struct Journal {
+    dir: PathBuf,
+    /// The segment appended to, and its number.
+    file: File,
+    current: u64,
+    /// Bytes appended to the current segment.
+    bytes: u64,
+    /// Reused for encoding.
+    buf: Vec<u8>,
+}
+
+/// What an earlier run left in the journal, to be folded into the store before anything else.
+#[derive(Debug, Default)]
+pub struct Replay {
+    pub batches: Vec<Vec<Message>>,
+    /// The last segment read: everything up to it can go once the batches are committed.
+    pub through: u64,
+    /// Segments that could not be read to their end (other than a torn last record), moved
+    /// aside as `<number>.jnl.corrupt` for an operator to look at.
+    pub set_aside: Vec<PathBuf>,
+}
+
+fn segment_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("{n:016}.jnl"))
+}
+
+/// The segment numbers in `dir`, in order.
+fn segments(dir: &Path) -> Result<Vec<u64>, JournalError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name();
+        if let Some(n) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".jnl"))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            out.push(n);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), JournalError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Reads the records of one segment: the batches, and whether the segment was read to its end
+/// (false: a record was torn or corrupt, and what follows it was not read).
+fn read_segment(path: &Path) -> Result<(Vec<Vec<Message>>, bool), JournalError> {
+    let data = fs::read(path).map_err(io(path))?;
+    let mut batches = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        let Some(head) = data.get(pos..pos + 8) else {
+            return Ok((batches, false));
+        };
+        let len = u32::from_le_bytes(head[0..4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
+        let Some(payload) = data.get(pos + 8..pos + 8 + len) else {
+            return Ok((batches, false));
+        };
+        if crc32(payload) != crc {
+            return Ok((batches, false));
+        }
+        match decode_batch(payload) {
+            Some(batch) => batches.push(batch),
+            None => return Ok((batches, false)),
+        }
+        pos += 8 + len;
+    }
+    Ok((batches, true))
+}
+
+impl Journal {
+    /// Opens the journal in `dir`: what earlier runs left, and a new segment to append to.
+    pub fn open(dir: &Path) -> Result<(Journal, Replay), JournalError> {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let found = segments(dir)?;
+        let mut replay = Replay::default();
+        for (i, &n) in found.iter().enumerate() {
+            let path = segment_path(dir, n);
+            let (batches, whole) = read_segment(&path)?;
+            replay.batches.extend(batches);
+            replay.through = n;
+            // A torn record at the end of the newest segment is an append that never
+            // returned, so was never acknowledged. Anywhere else, the file was damaged.
+            if !whole && i + 1 < found.len() {
+                let aside = path.with_extension("jnl.corrupt");
+                fs::rename(&path, &aside).map_err(io(&path))?;
+                tracing::error!(
+                    segment = %aside.display(),
+                    "a store journal segment is damaged; what could be read of it is kept, \
+                     the file is set aside"
+                );
+                replay.set_aside.push(aside);
+            }
+        }
+        let current = found.last().map_or(1, |n| n + 1);
+        let (file, current) = Journal::create(dir, current)?;
+        Ok((
+            Journal {
+                dir: dir.to_owned(),
+                file,
+                current,
+                bytes: 0,
+                buf: Vec::new(),
+            },
+            replay,
+        ))
+    }
+
+    fn create(dir: &Path, n: u64) -> Result<(File, u64), JournalError> {
+        let path = segment_path(dir, n);
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        sync_dir(dir)?;
+        Ok((file, n))
+    }
+
+    /// Appends a batch and syncs it: once this returns, the batch survives a crash.
+    pub fn append<'a>(
+        &mut self,
+        batches: impl IntoIterator<Item = &'a [Message]> + Clone,
+    ) -> Result<(), JournalError> {
+        self.buf.clear();
+        self.buf.extend_from_slice(&[0; 8]);
+        encode_batch(&mut self.buf, batches);
+        let len = (self.buf.len() - 8) as u32;
+        let crc = crc32(&self.buf[8..]);
+        self.buf[0..4].copy_from_slice(&len.to_le_bytes());
+        self.buf[4..8].copy_from_slice(&crc.to_le_bytes());
+        let path = segment_path(&self.dir, self.current);
+        self.file.write_all(&self.buf).map_err(io(&path))?;
+        self.file.sync_data().map_err(io(&path))?;
+        self.bytes += self.buf.len() as u64;
+        Ok(())
+    }
+
+    /// Starts a new segment, so that everything appended so far is in segments up to the
+    /// number returned, and nothing appended from now on is.
+    pub fn rotate(&mut self) -> Result<u64, JournalError> {
+        if self.bytes == 0 {
+            return Ok(self.current - 1);
+        }
+        let (file, n) = Journal::create(&self.dir, self.current + 1)?;
+        self.file = file;
+        self.bytes = 0;
+        self.current = n;
+        Ok(n - 1)
+    }
+
+    /// Removes the segments up to `through` (their batches are committed to the store).
+    pub fn remove_through(&self, through: u64) -> Result<(), JournalError> {
+        for n in segments(&self.dir)? {
+            if n > through || n == self.current {
+                break;
+            }
+            let path = segment_path(&self.dir, n);
+            fs::remove_file(&path).map_err(io(&path))?;
+        }
+        Ok(())
+    }
+}
+
+// The payload: a varint count of messages, then each message:
+// - domain, area, source: strings (varint length, UTF-8 bytes);
+// - ts: i64 LE; seq: 0, or 1 and a u64 LE;
+// - 0 and a reading: varint count of fields, each a name string, a tag byte (0 = number as
+//   f64 LE, 1 = false, 2 = true, 3 = text string);
+// - or 1 and an event as a JSON string.
+
+const TAG_NUMBER: u8 = 0;
+const TAG_FALSE: u8 = 1;
+const TAG_TRUE: u8 = 2;
+const TAG_TEXT: u8 = 3;
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Encodes the messages of `batches`, in order, as one payload.
+pub fn encode_batch<'a>(
+    out: &mut Vec<u8>,
+    batches: impl IntoIterator<Item = &'a [Message]> + Clone,
+) {
+    let n: usize = batches.clone().into_iter().map(<[Message]>::len).sum();
+    put_varint(out, n as u64);
+    for msg in batches.into_iter().flatten() {
+        put_str(out, msg.topic.domain.as_str());
+        put_str(out, &msg.topic.area);
+        put_str(out, &msg.topic.source);
+        out.extend_from_slice(&msg.ts.to_le_bytes());
+        match msg.seq {
+            None => out.push(0),
+            Some(s) => {
+                out.push(1);
+                out.extend_from_slice(&s.to_le_bytes());
+            }
+        }
+        match &msg.body {
+            Body::Reading(values) => {
+                out.push(0);
+                put_varint(out, values.len() as u64);
+                for (name, value) in values {
+                    put_str(out, name);
+                    match value {
+                        Value::Number(n) => {
+                            out.push(TAG_NUMBER);
+                            out.extend_from_slice(&n.to_le_bytes());
+                        }
+                        Value::Bool(false) => out.push(TAG_FALSE),
+                        Value::Bool(true) => out.push(TAG_TRUE),
+                        Value::Text(t) => {
+                            out.push(TAG_TEXT);
+                            put_str(out, t);
+                        }
+                    }
+                }
+            }
+            Body::Event(event) => {
+                out.push(1);
+                // An event serialises infallibly (strings, numbers, options).
+                let json = serde_json::to_string(event).unwrap_or_default();
+                put_str(out, &json);
+            }
+        }
+    }
+}
+
+impl Cursor<'_> {
+    fn str(&mut self) -> Option<&str> {
+        let n = usize::try_from(self.varint()?).ok()?;
+        std::str::from_utf8(self.bytes(n)?).ok()
+    }
+
+    fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_le_bytes(self.bytes(8)?.try_into().ok()?))
+    }
+}
+
+/// Decodes a payload of [`encode_batch`]; `None` if it is malformed.
+pub fn decode_batch(buf: &[u8]) -> Option<Vec<Message>> {
+    let mut c = Cursor::new(buf);
+    let n = usize::try_from(c.varint()?).ok()?;
+    let mut out = Vec::with_capacity(n.min(buf.len()));
+    for _ in 0..n {
+        let domain: Domain = c.str()?.parse().ok()?;
+        let area = c.str()?.to_owned();
+        let source = c.str()?.to_owned();
+        let ts = c.i64()?;
+        let seq = match c.byte()? {
+            0 => None,
+            1 => Some(c.u64()?),
+            _ => return None,
+        };
+        let body = match c.byte()? {
+            0 => {
+                let fields = usize::try_from(c.varint()?).ok()?;
+                let mut values = ioc_protocol::Reading::new();
+                for _ in 0..fields {
+                    let name = c.str()?.to_owned();
+                    let value = match c.byte()? {
+                        TAG_NUMBER => Value::Number(c.f64()?),
+                        TAG_FALSE => Value::Bool(false),
+                        TAG_TRUE => Value::Bool(true),
+                        TAG_TEXT => Value::Text(c.str()?.to_owned()),
+                        _ => return None,
+                    };
+                    values.insert(name, value);
+                }
+                Body::Reading(values)
+            }
+            1 => Body::Event(serde_json::from_str::<Event>(c.str()?).ok()?),
+            _ => return None,
+        };
+        out.push(Message {
+            topic: Topic::new(domain, area, source),
+            ts,
+            seq,
+            body,
+        });
+    }
+    c.done().then_some(out)
+}
+
+/// CRC-32 (IEEE 802.3, as zlib computes it).
+fn crc32(data: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+                k += 1;
+            }
+            table[i] = c;
+            i += 1;
+        }
+        table
+    };
+    let mut crc = !0u32;
+    for &b in data {
+        crc = TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ioc_protocol::Complaint;
+
+    fn reading(source: &str, ts: i64) -> Message {
+        Message {
+            topic: Topic::new(Domain::Env, "q1", source),
+            ts,
+            seq: Some(ts as u64),
+            body: Body::Reading(
+                [
+                    ("aqi".to_owned(), Value::Number(ts as f64 / 3.0)),
+                    ("ok".to_owned(), Value::Bool(ts % 2 == 0)),
+                    ("note".to_owned(), Value::Text("mưa lớn".into())),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+        }
+    }
+
+    fn complaint(id: &str, ts: i64) -> Message {
+        Message {
+            topic: Topic::new(Domain::Complaint, "q3", "tong-dai-1022"),
+            ts,
+            seq: None,
+            body: Body::Event(Event::Complaint(Complaint {
+                id: id.into(),
+                category: "flooding".into(),
+                channel: "hotline".into(),
+                status: "received".into(),
+                ward: Some("Phường 7".into()),
+                due: Some(ts + 3_600_000),
+                lat: None,
+                lon: None,
+            })),
+        }
+    }
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn what_was_appended_comes_back_in_order_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = vec![reading("a", 1), complaint("c-1", 2)];
+        let second = vec![reading("b", 3)];
+        {
+            let (mut j, replay) = Journal::open(dir.path()).unwrap();
+            assert!(replay.batches.is_empty());
+            j.append([first.as_slice()]).unwrap();
+            j.rotate().unwrap();
+            j.append([second.as_slice(), first.as_slice()]).unwrap();
+        }
+        let (_, replay) = Journal::open(dir.path()).unwrap();
+        let mut both = second.clone();
+        both.extend(first.iter().cloned());
+        assert_eq!(replay.batches, vec![first, both]);
+        assert!(replay.set_aside.is_empty());
+    }
+
+    #[test]
+    fn committed_segments_go_and_the_rest_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        j.append([[reading("a", 1)].as_slice()]).unwrap();
+        let through = j.rotate().unwrap();
+        j.append([[reading("a", 2)].as_slice()]).unwrap();
+        j.remove_through(through).unwrap();
+        assert!(!segment_path(dir.path(), through).exists());
+        drop(j);
+        let (mut j, replay) = Journal::open(dir.path()).unwrap();
+        assert_eq!(replay.batches, vec![vec![reading("a", 2)]]);
+        // Nothing appended to the new segment yet: rotating keeps it.
+        assert_eq!(j.rotate().unwrap(), j.current - 1);
+    }
+
+    #[test]
+    fn a_torn_last_record_is_dropped_and_a_damaged_segment_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        j.append([[reading("a", 1)].as_slice()]).unwrap();
+        j.append([[reading("a", 2)].as_slice()]).unwrap();
+        let first = j.current;
+        j.rotate().unwrap();
+        j.append([[reading("a", 3)].as_slice()]).unwrap();
+        j.append([[reading("a", 4)].as_slice()]).unwrap();
+        let last = j.current;
+        drop(j);
+        // The last append of the newest segment was cut short by a crash.
+        let newest = segment_path(dir.path(), last);
+        let len = fs::metadata(&newest).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&newest)
+            .unwrap()
+            .set_len(len - 5)
+            .unwrap();
+        // A bit flipped in the older segment's second record.
+        let older = segment_path(dir.path(), first);
+        let mut bytes = fs::read(&older).unwrap();
+        let at = bytes.len() - 3;
+        bytes[at] ^= 0x40;
+        fs::write(&older, bytes).unwrap();
+        let (_, replay) = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            replay.batches,
+            vec![vec![reading("a", 1)], vec![reading("a", 3)]]
+        );
+        assert_eq!(replay.set_aside, vec![older.with_extension("jnl.corrupt")]);
+        assert!(replay.set_aside[0].exists());
+    }
+
+    #[test]
+    fn malformed_payloads_are_refused_not_panicked_on() {
+        let mut buf = Vec::new();
+        encode_batch(&mut buf, [[reading("a", 1), complaint("c", 2)].as_slice()]);
+        assert!(decode_batch(&buf).is_some());
+        for cut in 0..buf.len() {
+            assert!(decode_batch(&buf[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut extra = buf.clone();
+        extra.push(0);
+        assert!(decode_batch(&extra).is_none());
+    }
+}
