@@ -63,9 +63,12 @@ async fn metrics_count_what_came_in_what_was_refused_and_what_was_lost() -> anyh
     }
     publisher.wait_acks(seqs.len() + bad.len(), WAIT).await?;
 
+    // Journaled, then folded into the SQLite file, with nothing left waiting.
     let m = metrics_until(&server, "every message", |m| {
         m.get("ioc_ingest_accepted_total") == Some(seqs.len() as f64)
             && m.get("ioc_store_written_total") >= Some(seqs.len() as f64)
+            && m.get("ioc_store_folded_total") >= Some(seqs.len() as f64)
+            && m.get("ioc_store_fold_pending") == Some(0.0)
     })
     .await?;
     for (series, want) in [
@@ -87,6 +90,7 @@ async fn metrics_count_what_came_in_what_was_refused_and_what_was_lost() -> anyh
         ("ioc_websocket_clients", 1.0),
         ("ioc_store_writable", 1.0),
         ("ioc_spool_batches", 0.0),
+        ("ioc_store_fold_failures_total", 0.0),
     ] {
         assert_eq!(m.value(series)?, want, "{series}");
     }
