@@ -219,7 +219,9 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
 
     // The probe, in an area of its own domain (the system tile): its send time comes back in
     // the delta that carries it.
-    let probe_pub = Publisher::connect(server.mqtt, "load-probe").await?;
+    // A persistent session, as the gateways have: on a clean one, rumqttc drops what it has
+    // not had acknowledged when it reconnects, and that probe would count as lost here.
+    let probe_pub = Publisher::connect_persistent(server.mqtt, "load-probe").await?;
     let probe_topic = format!("ioc/v1/system/{}/load-probe", areas()[0]);
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let hz = o.probe_hz;
@@ -237,7 +239,7 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
                 }
             }
         }
-        sent
+        (sent, probe_pub)
     });
     // The server's RSS every second.
     let (stop_rss_tx, mut stop_rss) = tokio::sync::watch::channel(false);
@@ -266,7 +268,12 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
     gateways.finish(Duration::from_secs(600)).await?;
     let _ = stop_tx.send(true);
     // The probes are stored too: counted out of the gateways' readings.
-    let probes = probe_task.await?;
+    let (sent, mut probe_pub) = probe_task.await?;
+    // A probe counts once the broker acknowledged it, as the gateways' readings do.
+    let probes = match probe_pub.wait_acks(sent as usize, Duration::from_secs(30)).await {
+        Ok(()) => sent,
+        Err(e) => anyhow::bail!("the probe's publishes were not all acknowledged: {e}"),
+    };
     // Read from /healthz, not /metrics: a scrape renders every source's series, which would
     // cost the server more than the count is worth at this pace.
     // Stored means in the store's file and seen by history: for the embedded store, folded
