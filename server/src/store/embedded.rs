@@ -276,23 +276,29 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Appends one value: its tag byte and what follows (see above). The raw rows' blobs and the
+/// journal's records encode values so.
+fn put_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Number(n) => {
+            out.push(TAG_NUMBER);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        Value::Bool(false) => out.push(TAG_FALSE),
+        Value::Bool(true) => out.push(TAG_TRUE),
+        Value::Text(s) => {
+            out.push(TAG_TEXT);
+            put_varint(out, s.len() as u64);
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
 /// Packs a reading's fields (by field id) into the raw row's blob.
 fn pack_fields(out: &mut Vec<u8>, fields: &[(u32, &Value)]) {
     for (id, value) in fields {
         put_varint(out, u64::from(*id));
-        match value {
-            Value::Number(n) => {
-                out.push(TAG_NUMBER);
-                out.extend_from_slice(&n.to_le_bytes());
-            }
-            Value::Bool(false) => out.push(TAG_FALSE),
-            Value::Bool(true) => out.push(TAG_TRUE),
-            Value::Text(s) => {
-                out.push(TAG_TEXT);
-                put_varint(out, s.len() as u64);
-                out.extend_from_slice(s.as_bytes());
-            }
-        }
+        put_value(out, value);
     }
 }
 
@@ -303,11 +309,21 @@ enum Packed<'a> {
     Text(&'a [u8]),
 }
 
+impl Packed<'_> {
+    /// The value, owned; `None` for text that is not UTF-8.
+    fn to_value(&self) -> Option<Value> {
+        Some(match *self {
+            Packed::Number(n) => Value::Number(n),
+            Packed::Bool(b) => Value::Bool(b),
+            Packed::Text(t) => Value::Text(std::str::from_utf8(t).ok()?.to_owned()),
+        })
+    }
+}
+
 impl<'a> Cursor<'a> {
-    /// The next (field id, value) of a raw row's blob.
-    fn field(&mut self) -> Option<(u32, Packed<'a>)> {
-        let id = u32::try_from(self.varint()?).ok()?;
-        let value = match self.byte()? {
+    /// The next value written by [`put_value`].
+    fn value(&mut self) -> Option<Packed<'a>> {
+        Some(match self.byte()? {
             TAG_NUMBER => Packed::Number(self.f64()?),
             TAG_FALSE => Packed::Bool(false),
             TAG_TRUE => Packed::Bool(true),
@@ -316,8 +332,13 @@ impl<'a> Cursor<'a> {
                 Packed::Text(self.bytes(n)?)
             }
             _ => return None,
-        };
-        Some((id, value))
+        })
+    }
+
+    /// The next (field id, value) of a raw row's blob.
+    fn field(&mut self) -> Option<(u32, Packed<'a>)> {
+        let id = u32::try_from(self.varint()?).ok()?;
+        Some((id, self.value()?))
     }
 }
 
@@ -327,14 +348,7 @@ fn unpack_fields(blob: &[u8]) -> Option<Vec<(u32, Value)>> {
     let mut out = Vec::new();
     while !c.done() {
         let (id, value) = c.field()?;
-        out.push((
-            id,
-            match value {
-                Packed::Number(n) => Value::Number(n),
-                Packed::Bool(b) => Value::Bool(b),
-                Packed::Text(t) => Value::Text(String::from_utf8(t.to_vec()).ok()?),
-            },
-        ));
+        out.push((id, value.to_value()?));
     }
     Some(out)
 }

@@ -19,9 +19,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ioc_protocol::{Body, Domain, Event, Message, Topic, Value};
+use ioc_protocol::{Body, Domain, Event, Message, Topic};
 
-use super::{Cursor, put_varint};
+use super::{Cursor, put_value, put_varint};
 
 /// Why the journal failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +47,9 @@ pub struct Journal {
     current: u64,
     /// Bytes appended to the current segment.
     bytes: u64,
+    /// An append failed and what it left could not be cut off: the next append starts a new
+    /// segment, so that no record follows a broken one.
+    broken: bool,
     /// Reused for encoding.
     buf: Vec<u8>,
 }
@@ -147,6 +150,7 @@ impl Journal {
                 file,
                 current,
                 bytes: 0,
+                broken: false,
                 buf: Vec::new(),
             },
             replay,
@@ -176,9 +180,26 @@ impl Journal {
         let crc = crc32(&self.buf[8..]);
         self.buf[0..4].copy_from_slice(&len.to_le_bytes());
         self.buf[4..8].copy_from_slice(&crc.to_le_bytes());
+        if self.broken {
+            let (file, n) = Journal::create(&self.dir, self.current + 1)?;
+            self.file = file;
+            self.current = n;
+            self.bytes = 0;
+            self.broken = false;
+        }
         let path = segment_path(&self.dir, self.current);
-        self.file.write_all(&self.buf).map_err(io(&path))?;
-        self.file.sync_data().map_err(io(&path))?;
+        let written = self
+            .file
+            .write_all(&self.buf)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // Not acknowledged, so whatever part of it reached the file must not stay in
+            // front of the next records (replay would stop at it). After a failed sync the
+            // file's state is unknown: leave it either way.
+            let _ = self.file.set_len(self.bytes);
+            self.broken = true;
+            return Err(io(&path)(e));
+        }
         self.bytes += self.buf.len() as u64;
         Ok(())
     }
@@ -186,13 +207,14 @@ impl Journal {
     /// Starts a new segment, so that everything appended so far is in segments up to the
     /// number returned, and nothing appended from now on is.
     pub fn rotate(&mut self) -> Result<u64, JournalError> {
-        if self.bytes == 0 {
+        if self.bytes == 0 && !self.broken {
             return Ok(self.current - 1);
         }
         let (file, n) = Journal::create(&self.dir, self.current + 1)?;
         self.file = file;
         self.bytes = 0;
         self.current = n;
+        self.broken = false;
         Ok(n - 1)
     }
 
@@ -212,14 +234,9 @@ impl Journal {
 // The payload: a varint count of messages, then each message:
 // - domain, area, source: strings (varint length, UTF-8 bytes);
 // - ts: i64 LE; seq: 0, or 1 and a u64 LE;
-// - 0 and a reading: varint count of fields, each a name string, a tag byte (0 = number as
-//   f64 LE, 1 = false, 2 = true, 3 = text string);
+// - 0 and a reading: varint count of fields, each a name string and its value as the raw
+//   rows' blobs encode it (a tag byte, then the number, or the text as a string);
 // - or 1 and an event as a JSON string.
-
-const TAG_NUMBER: u8 = 0;
-const TAG_FALSE: u8 = 1;
-const TAG_TRUE: u8 = 2;
-const TAG_TEXT: u8 = 3;
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
     put_varint(out, s.len() as u64);
@@ -251,18 +268,7 @@ pub fn encode_batch<'a>(
                 put_varint(out, values.len() as u64);
                 for (name, value) in values {
                     put_str(out, name);
-                    match value {
-                        Value::Number(n) => {
-                            out.push(TAG_NUMBER);
-                            out.extend_from_slice(&n.to_le_bytes());
-                        }
-                        Value::Bool(false) => out.push(TAG_FALSE),
-                        Value::Bool(true) => out.push(TAG_TRUE),
-                        Value::Text(t) => {
-                            out.push(TAG_TEXT);
-                            put_str(out, t);
-                        }
-                    }
+                    put_value(out, value);
                 }
             }
             Body::Event(event) => {
@@ -307,14 +313,7 @@ pub fn decode_batch(buf: &[u8]) -> Option<Vec<Message>> {
                 let mut values = ioc_protocol::Reading::new();
                 for _ in 0..fields {
                     let name = c.str()?.to_owned();
-                    let value = match c.byte()? {
-                        TAG_NUMBER => Value::Number(c.f64()?),
-                        TAG_FALSE => Value::Bool(false),
-                        TAG_TRUE => Value::Bool(true),
-                        TAG_TEXT => Value::Text(c.str()?.to_owned()),
-                        _ => return None,
-                    };
-                    values.insert(name, value);
+                    values.insert(name, c.value()?.to_value()?);
                 }
                 Body::Reading(values)
             }
@@ -362,7 +361,7 @@ fn crc32(data: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ioc_protocol::Complaint;
+    use ioc_protocol::{Complaint, Value};
 
     fn reading(source: &str, ts: i64) -> Message {
         Message {
@@ -473,6 +472,26 @@ mod tests {
         );
         assert_eq!(replay.set_aside, vec![older.with_extension("jnl.corrupt")]);
         assert!(replay.set_aside[0].exists());
+    }
+
+    #[test]
+    fn after_a_failed_append_the_next_records_go_to_a_new_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        j.append([[reading("a", 1)].as_slice()]).unwrap();
+        // The segment stops taking writes (here: its handle is read-only).
+        let first = j.current;
+        j.file = File::open(segment_path(dir.path(), first)).unwrap();
+        assert!(j.append([[reading("a", 2)].as_slice()]).is_err());
+        j.append([[reading("a", 3)].as_slice()]).unwrap();
+        assert_eq!(j.current, first + 1);
+        drop(j);
+        let (_, replay) = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            replay.batches,
+            vec![vec![reading("a", 1)], vec![reading("a", 3)]]
+        );
+        assert!(replay.set_aside.is_empty());
     }
 
     #[test]
