@@ -270,7 +270,10 @@ async fn server_run(o: &Opts) -> anyhow::Result<serde_json::Value> {
     // The probes are stored too: counted out of the gateways' readings.
     let (sent, mut probe_pub) = probe_task.await?;
     // A probe counts once the broker acknowledged it, as the gateways' readings do.
-    let probes = match probe_pub.wait_acks(sent as usize, Duration::from_secs(30)).await {
+    let probes = match probe_pub
+        .wait_acks(sent as usize, Duration::from_secs(30))
+        .await
+    {
         Ok(()) => sent,
         Err(e) => anyhow::bail!("the probe's publishes were not all acknowledged: {e}"),
     };
