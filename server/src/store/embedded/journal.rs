@@ -61,7 +61,7 @@ pub struct Replay {
     /// The last segment read: everything up to it can go once the batches are committed.
     pub through: u64,
     /// Segments that could not be read to their end (other than a torn last record), moved
-    /// aside as `<number>.jnl.corrupt` for an operator to look at.
+    /// aside as `<number>.jnl.corrupt-<time>` for an operator to look at.
     pub set_aside: Vec<PathBuf>,
 }
 
@@ -132,7 +132,10 @@ impl Journal {
             // A torn record at the end of the newest segment is an append that never
             // returned, so was never acknowledged. Anywhere else, the file was damaged.
             if !whole && i + 1 < found.len() {
-                let aside = path.with_extension("jnl.corrupt");
+                // Named with the time too: numbers start again at 1 once every segment is
+                // removed, and an earlier run's damaged segment must not be overwritten.
+                let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+                let aside = path.with_extension(format!("jnl.corrupt-{stamp}"));
                 fs::rename(&path, &aside).map_err(io(&path))?;
                 tracing::error!(
                     segment = %aside.display(),
@@ -470,8 +473,14 @@ mod tests {
             replay.batches,
             vec![vec![reading("a", 1)], vec![reading("a", 3)]]
         );
-        assert_eq!(replay.set_aside, vec![older.with_extension("jnl.corrupt")]);
-        assert!(replay.set_aside[0].exists());
+        assert_eq!(replay.set_aside.len(), 1);
+        let aside = &replay.set_aside[0];
+        assert!(aside.exists() && !older.exists());
+        let name = aside.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(&format!("{first:016}.jnl.corrupt-")),
+            "{name}"
+        );
     }
 
     #[test]
