@@ -5,7 +5,9 @@
 //! messages, writes them, and acknowledges the QoS 1 messages only once they are durable: in
 //! the store, or in the on-disk spool when the store is down.
 //!
-//! - `embedded.rs`: SQLite (rusqlite, bundled), WAL, rollups per minute and per hour.
+//! - `embedded.rs`: SQLite (rusqlite, bundled), WAL, rollups per minute and per hour; a batch
+//!   is durable in its journal (`embedded/journal.rs`) and folded into the file in large
+//!   transactions (`embedded/folder.rs`).
 //! - `influx.rs`: InfluxDB 2 through the `influxdb2` crate, line protocol and Flux.
 
 pub mod embedded;
@@ -86,7 +88,7 @@ impl Backend {
                 tokio::task::spawn_blocking(move || store.append(batch))
                     .await
                     .map_err(|e| StoreError::Unavailable {
-                        reason: format!("the SQLite writer thread failed: {e}"),
+                        reason: format!("the store's journal task failed: {e}"),
                         retry_after_ms: None,
                     })?
             }
