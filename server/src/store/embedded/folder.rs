@@ -268,7 +268,27 @@ impl Drop for EmbeddedWriter {
     }
 }
 
+/// Should the folder thread die (a panic), batches must not wait for a fold that never comes:
+/// it is recorded as a failure, so that appends past [`MAX_PENDING`] are refused (and
+/// spooled) and a flush returns. What was journaled stays for the next start.
+struct OnPanic<'a>(&'a Shared);
+
+impl Drop for OnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut st = self.0.lock();
+            st.folding = false;
+            st.failed = Some("the store's folder thread stopped".into());
+            self.0
+                .stats
+                .set_error(Some("the store's folder thread stopped".into()));
+            self.0.folded.notify_all();
+        }
+    }
+}
+
 fn fold_loop(shared: &Shared) {
+    let _on_panic = OnPanic(shared);
     let mut st = shared.lock();
     loop {
         let now = Instant::now();
