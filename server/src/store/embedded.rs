@@ -141,6 +141,13 @@ impl Agg {
 /// a vector searched in order beats a map.
 type Aggs = Vec<(u32, Agg)>;
 
+/// Adds every field of `from` into `into`.
+fn merge_all(into: &mut Aggs, from: &Aggs) {
+    for (id, a) in from {
+        merge_into(into, *id, a);
+    }
+}
+
 fn merge_into(aggs: &mut Aggs, field: u32, a: &Agg) {
     match aggs.iter_mut().find(|(f, _)| *f == field) {
         Some((_, b)) => b.merge(a),
@@ -190,11 +197,7 @@ impl Rollup {
             std::collections::btree_map::Entry::Vacant(e) => {
                 e.insert(aggs);
             }
-            std::collections::btree_map::Entry::Occupied(mut e) => {
-                for (id, a) in &aggs {
-                    merge_into(e.get_mut(), *id, a);
-                }
-            }
+            std::collections::btree_map::Entry::Occupied(mut e) => merge_all(e.get_mut(), &aggs),
         }
     }
 
@@ -288,10 +291,15 @@ fn put_value(out: &mut Vec<u8>, value: &Value) {
         Value::Bool(true) => out.push(TAG_TRUE),
         Value::Text(s) => {
             out.push(TAG_TEXT);
-            put_varint(out, s.len() as u64);
-            out.extend_from_slice(s.as_bytes());
+            put_str(out, s);
         }
     }
+}
+
+/// Appends a string: its length as a varint, then its UTF-8 bytes.
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
 }
 
 /// Packs a reading's fields (by field id) into the raw row's blob.
@@ -525,9 +533,7 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
                     .ok_or_else(|| rusqlite::Error::UserFunctionError("corrupt rollup row".into()))
             };
             let mut old = unpack(0)?;
-            for (id, a) in unpack(1)? {
-                merge_into(&mut old, id, &a);
-            }
+            merge_all(&mut old, &unpack(1)?);
             Ok(pack_aggs(&old))
         },
     )

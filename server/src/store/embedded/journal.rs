@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use ioc_protocol::{Body, Domain, Event, Message, Topic};
 
-use super::{Cursor, put_value, put_varint};
+use super::{Cursor, put_str, put_value, put_varint};
 
 /// Why the journal failed.
 #[derive(Debug, thiserror::Error)]
@@ -240,11 +240,6 @@ impl Journal {
 // - 0 and a reading: varint count of fields, each a name string and its value as the raw
 //   rows' blobs encode it (a tag byte, then the number, or the text as a string);
 // - or 1 and an event as a JSON string.
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_varint(out, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
-}
 
 /// Encodes the messages of `batches`, in order, as one payload.
 pub fn encode_batch<'a>(
