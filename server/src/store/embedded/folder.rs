@@ -45,12 +45,12 @@ pub const MAX_PENDING: usize = 200_000;
 /// What the folder has done, for `/metrics`.
 #[derive(Debug, Default)]
 pub struct FoldStats {
-    pub folds: AtomicU64,
     pub folded: AtomicU64,
     pub failures: AtomicU64,
     /// Messages journaled and not yet in the SQLite file.
     pub pending: AtomicU64,
-    /// Why the last fold failed, until one succeeds.
+    /// Why the last fold failed, until one succeeds (set and cleared under the folder's
+    /// state lock, so that what waits on it sees it change).
     last_error: Mutex<Option<String>>,
 }
 
@@ -76,8 +76,6 @@ struct State {
     /// A flush is waiting for everything to be folded.
     flush: bool,
     stop: bool,
-    /// Why the last fold failed, until one succeeds.
-    failed: Option<String>,
     last_fold: Instant,
     retry_at: Option<Instant>,
 }
@@ -153,7 +151,6 @@ impl EmbeddedWriter {
                 folding: false,
                 flush: false,
                 stop: false,
-                failed: None,
                 // The first batch is folded as it comes.
                 last_fold: Instant::now()
                     .checked_sub(FOLD_EVERY)
@@ -191,7 +188,7 @@ impl EmbeddedWriter {
             return Ok(());
         }
         let mut st = self.shared.lock();
-        while st.pending_msgs >= MAX_PENDING && st.failed.is_none() {
+        while st.pending_msgs >= MAX_PENDING && self.shared.stats.last_error().is_none() {
             st = self
                 .shared
                 .folded
@@ -203,8 +200,9 @@ impl EmbeddedWriter {
                 reason: format!(
                     "{} messages wait to be written into the SQLite file{}",
                     st.pending_msgs,
-                    st.failed
-                        .as_ref()
+                    self.shared
+                        .stats
+                        .last_error()
                         .map(|e| format!(" (last failure: {e})"))
                         .unwrap_or_default()
                 ),
@@ -229,16 +227,16 @@ impl EmbeddedWriter {
         let mut st = self.shared.lock();
         st.flush = true;
         self.shared.work.notify_one();
-        while (!st.pending.is_empty() || st.folding) && st.failed.is_none() {
+        while (!st.pending.is_empty() || st.folding) && self.shared.stats.last_error().is_none() {
             st = self
                 .shared
                 .folded
                 .wait(st)
                 .unwrap_or_else(|e| e.into_inner());
         }
-        match &st.failed {
+        match self.shared.stats.last_error() {
             Some(e) => Err(StoreError::Unavailable {
-                reason: e.clone(),
+                reason: e,
                 retry_after_ms: None,
             }),
             None => Ok(()),
@@ -278,7 +276,6 @@ impl Drop for OnPanic<'_> {
         if std::thread::panicking() {
             let mut st = self.0.lock();
             st.folding = false;
-            st.failed = Some("the store's folder thread stopped".into());
             self.0
                 .stats
                 .set_error(Some("the store's folder thread stopped".into()));
@@ -357,10 +354,8 @@ fn fold_loop(shared: &Shared) {
                     // and change nothing.
                     tracing::warn!(error = %e, "cannot remove folded journal segments");
                 }
-                st.failed = None;
                 st.retry_at = None;
                 shared.stats.set_error(None);
-                shared.stats.folds.fetch_add(1, Ordering::Relaxed);
                 shared.stats.folded.fetch_add(n as u64, Ordering::Relaxed);
             }
             Err(e) => {
@@ -376,7 +371,7 @@ fn fold_loop(shared: &Shared) {
             .pending
             .store(st.pending_msgs as u64, Ordering::Relaxed);
         shared.folded.notify_all();
-        if st.stop && st.failed.is_some() {
+        if st.stop && shared.stats.last_error().is_some() {
             break;
         }
     }
@@ -389,8 +384,7 @@ fn fold_failed(shared: &Shared, st: &mut State, reason: String) {
         "cannot fold the store journal into the SQLite file; it stays in the journal, trying again"
     );
     shared.stats.failures.fetch_add(1, Ordering::Relaxed);
-    shared.stats.set_error(Some(reason.clone()));
-    st.failed = Some(reason);
+    shared.stats.set_error(Some(reason));
     st.retry_at = Some(Instant::now() + FOLD_RETRY);
     shared.folded.notify_all();
 }
