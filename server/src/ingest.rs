@@ -633,10 +633,8 @@ pub async fn run_local_rest(
         };
         match notification {
             Ok(Some(Notification::Forward(f))) => {
+                // rumqttd refuses a publish whose topic is not UTF-8 before it reaches a log.
                 let Ok(topic) = std::str::from_utf8(&f.publish.topic) else {
-                    // Not a topic of the contract; counted as such by `handle` below.
-                    let topic = String::from_utf8_lossy(&f.publish.topic);
-                    let _ = pipeline.handle(&topic, &f.publish.payload);
                     continue;
                 };
                 if cfg.linked(topic) {
