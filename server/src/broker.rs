@@ -12,6 +12,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use rumqttd::local::{LinkRx, LinkTx};
+use rumqttd::protocol::{
+    Filter, Packet, PubAck, PubAckReason, Publish, QoS, RetainForwardRule, Subscribe,
+};
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 
 /// Errors starting the embedded broker.
@@ -31,9 +34,10 @@ pub enum BrokerError {
 }
 
 /// An in-process connection to the embedded broker (rumqttd's local link): no socket and no
-/// MQTT encoding between the broker's router and us. It subscribes at QoS 0 only, so it
-/// serves what need not be acknowledged: counting what no other connection takes (see
-/// `ingest::run_local_rest`).
+/// MQTT encoding between the broker's router and us. The server's links to the city's areas
+/// subscribe at QoS 1 and acknowledge each message once it is durable
+/// ([`LocalLink::subscribe`], [`LocalAcker`]); the one that counts what no link takes subscribes
+/// at QoS 0 (see `ingest::run_local`).
 pub struct LocalLink {
     pub tx: LinkTx,
     pub rx: LinkRx,
@@ -42,6 +46,74 @@ pub struct LocalLink {
 impl std::fmt::Debug for LocalLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalLink").field("rx", &self.rx).finish()
+    }
+}
+
+impl LocalLink {
+    /// Subscribes to `filters` at `qos` (0 or 1). The router answers with a SUBACK on `rx`.
+    pub async fn subscribe(&mut self, filters: &[String], qos1: bool) -> Result<(), BrokerError> {
+        let filters = filters
+            .iter()
+            .map(|f| Filter {
+                path: f.clone(),
+                qos: if qos1 {
+                    QoS::AtLeastOnce
+                } else {
+                    QoS::AtMostOnce
+                },
+                nolocal: false,
+                preserve_retain: false,
+                retain_forward_rule: RetainForwardRule::Never,
+            })
+            .collect();
+        self.tx
+            .send(Packet::Subscribe(Subscribe { pkid: 0, filters }, None))
+            .await
+            .map(|_| ())
+            .map_err(|e| BrokerError::Link(e.to_string()))
+    }
+}
+
+/// The packet id of a QoS 1 message the router forwarded (`None` for QoS 0, which is not
+/// acknowledged). rumqttd keeps the field to itself; its own serialisation starts with the
+/// fixed header's flags and the packet id.
+pub fn forward_pkid(publish: &Publish) -> Option<u16> {
+    let head = publish.serialize();
+    let qos = (head[0] >> 1) & 0b11;
+    (qos > 0).then(|| u16::from_be_bytes([head[1], head[2]]))
+}
+
+/// Acknowledges QoS 1 messages on a [`LocalLink`], in the order they came: the router takes
+/// acknowledgements in order only, and drops the link on one out of order.
+pub struct LocalAcker(pub LinkTx);
+
+impl std::fmt::Debug for LocalAcker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalAcker")
+    }
+}
+
+impl LocalAcker {
+    /// Acknowledges `pkids`, oldest first, with one wake-up of the router.
+    pub async fn ack(&mut self, pkids: &[u16]) -> Result<(), BrokerError> {
+        let puback = |pkid| {
+            Packet::PubAck(
+                PubAck {
+                    pkid,
+                    reason: PubAckReason::Success,
+                },
+                None,
+            )
+        };
+        let Some((&last, first)) = pkids.split_last() else {
+            return Ok(());
+        };
+        self.0.buffer().extend(first.iter().map(|&p| puback(p)));
+        self.0
+            .send(puback(last))
+            .await
+            .map(|_| ())
+            .map_err(|e| BrokerError::Link(e.to_string()))
     }
 }
 
@@ -75,8 +147,8 @@ impl std::fmt::Debug for EmbeddedBroker {
 
 impl EmbeddedBroker {
     /// Starts the broker and returns the address it listens on (a free port when the
-    /// configured port is 0), with an in-process link under the client id `local_id`.
-    pub fn start(&self, local_id: &str) -> Result<(SocketAddr, LocalLink), BrokerError> {
+    /// configured port is 0), with an in-process link for each of `local_ids` (client ids).
+    pub fn start(&self, local_ids: &[String]) -> Result<(SocketAddr, Vec<LocalLink>), BrokerError> {
         let addr = free_addr(self.listen)?;
         let mut v4 = HashMap::new();
         v4.insert(
@@ -96,9 +168,9 @@ impl EmbeddedBroker {
                 max_outgoing_packet_count: 200,
                 // rumqttd keeps what is published in in-memory logs, one per subscribed filter,
                 // delivered or not, and drops a log's oldest segment when it has this many.
-                // The server reads over one link per area (`ioc/v1/+/AREA/#`, see
-                // `ingest::SubscriberConfig::links`) and an in-process link on `ioc/v1/#` that
-                // counts what no link takes, so every message is in two logs, sharing its bytes, and
+                // The server reads over in-process links, one per share of the areas
+                // (`ioc/v1/+/AREA/#`, see `ingest::SubscriberConfig::links`) and one on
+                // `ioc/v1/#` that counts what no link takes, so every message is in two logs, sharing its bytes, and
                 // stays in memory until both have dropped it. 10 x 4 MiB per log: the areas'
                 // logs together hold about what one 1 GiB log of the whole stream did before
                 // the links, and the `ioc/v1/#` log, which only counts, keeps nothing longer
@@ -122,12 +194,18 @@ impl EmbeddedBroker {
             prometheus: None,
             metrics: None,
         };
-        // `Broker::new` starts the router; the local link registers with it before the
+        // `Broker::new` starts the router; the local links register with it before the
         // listeners open.
         let mut broker = Broker::new(config);
-        let (tx, rx) = broker
-            .link(local_id)
-            .map_err(|e| BrokerError::Link(e.to_string()))?;
+        let links = local_ids
+            .iter()
+            .map(|id| {
+                let (tx, rx) = broker
+                    .link(id)
+                    .map_err(|e| BrokerError::Link(e.to_string()))?;
+                Ok(LocalLink { tx, rx })
+            })
+            .collect::<Result<Vec<_>, BrokerError>>()?;
         std::thread::Builder::new()
             .name("mqtt-broker".into())
             .spawn(move || {
@@ -138,7 +216,7 @@ impl EmbeddedBroker {
             .map_err(BrokerError::Thread)?;
         wait_listening(addr, self.own.as_ref())?;
         tracing::info!(%addr, "embedded MQTT broker listening");
-        Ok((addr, LocalLink { tx, rx }))
+        Ok((addr, links))
     }
 
     fn connections(&self) -> ConnectionSettings {
@@ -214,5 +292,94 @@ fn mqtt_handshake(addr: SocketAddr, own: Option<&(String, String)>) -> std::io::
         Ok(())
     } else {
         Err(std::io::Error::other("broker refused the probe"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rumqttd::Notification;
+
+    #[test]
+    fn the_packet_id_of_a_forward_is_read_from_the_publish() {
+        // Header (PUBLISH, QoS 1), packet id 42, topic "a/b", payload.
+        let mut qos1 = vec![0b0011_0010, 0, 42, 0, 3];
+        qos1.extend_from_slice(b"a/b{}");
+        assert_eq!(forward_pkid(&Publish::deserialize(qos1.into())), Some(42));
+        assert_eq!(forward_pkid(&Publish::new("a/b", "{}", false)), None);
+    }
+
+    /// The next forwarded message's packet id and payload, or `None` if nothing comes within
+    /// `wait`.
+    async fn next_forward(rx: &mut LinkRx, wait: Duration) -> Option<(Option<u16>, String)> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, rx.next()).await.ok()? {
+                Ok(Some(Notification::Forward(f))) => {
+                    let payload = String::from_utf8_lossy(&f.publish.payload).into_owned();
+                    return Some((forward_pkid(&f.publish), payload));
+                }
+                Ok(Some(Notification::Unschedule)) => rx.wake().await.unwrap(),
+                Ok(_) => {}
+                Err(e) => panic!("the link is gone: {e}"),
+            }
+        }
+    }
+
+    /// The router holds back what a QoS 1 link has not acknowledged (100 messages), and takes
+    /// the link's acknowledgements in order: all 250 arrive, in order, and no more than the
+    /// window before an acknowledgement.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_qos1_local_link_gets_what_it_acknowledges_and_no_more() {
+        let broker = EmbeddedBroker {
+            listen: ([127, 0, 0, 1], 0).into(),
+            max_payload_bytes: 1024,
+            auth: None,
+            own: None,
+        };
+        let (addr, mut links) = broker.start(&["test-link".to_owned()]).unwrap();
+        let mut link = links.pop().unwrap();
+        link.subscribe(&["t/#".to_owned()], true).await.unwrap();
+        let LocalLink { tx, mut rx } = link;
+        let mut acker = LocalAcker(tx);
+
+        let mut opts =
+            rumqttc::MqttOptions::new("test-gateway", addr.ip().to_string(), addr.port());
+        opts.set_inflight(500);
+        let (client, mut eventloop) = rumqttc::AsyncClient::new(opts, 500);
+        let poll = tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+        // The subscription is in place once the router has answered it.
+        while !matches!(rx.next().await, Ok(Some(Notification::DeviceAck(_)))) {}
+        for i in 0..250 {
+            client
+                .publish("t/x", rumqttc::QoS::AtLeastOnce, false, i.to_string())
+                .await
+                .unwrap();
+        }
+
+        let mut got = Vec::new();
+        while got.len() < 250 {
+            let mut window = Vec::new();
+            while let Some((pkid, payload)) =
+                next_forward(&mut rx, Duration::from_millis(500)).await
+            {
+                window.push(pkid.expect("forwarded at QoS 1"));
+                got.push(payload);
+            }
+            assert!(
+                !window.is_empty(),
+                "nothing came after {} messages",
+                got.len()
+            );
+            assert!(
+                window.len() <= 100,
+                "{} unacknowledged at once",
+                window.len()
+            );
+            acker.ack(&window).await.unwrap();
+        }
+        let expected: Vec<String> = (0..250).map(|i: i32| i.to_string()).collect();
+        assert_eq!(got, expected);
+        poll.abort();
     }
 }

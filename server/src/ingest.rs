@@ -335,7 +335,7 @@ pub enum Role {
     Live,
     /// With the embedded broker, beside the [`Role::All`] links that split the city's areas
     /// between them: every message at QoS 0, over the broker's in-process link
-    /// ([`run_local_rest`]), of which it takes only those
+    /// ([`run_local`]), of which it takes only those
     /// no link's filter matches (an area the city does not have, a topic outside the
     /// contract), so that they are rejected and counted as with one connection.
     Rest,
@@ -363,6 +363,23 @@ pub struct SubscriberConfig {
 }
 
 impl SubscriberConfig {
+    /// The base of the in-process links to the embedded broker ([`SubscriberConfig::links`],
+    /// [`run_local`]): they need no host, port or credentials.
+    pub fn local(client_id: &str, max_packet_bytes: usize) -> SubscriberConfig {
+        SubscriberConfig {
+            host: String::new(),
+            port: 0,
+            client_id: client_id.to_owned(),
+            username: None,
+            password: None,
+            max_packet_bytes,
+            role: Role::All,
+            filters: Vec::new(),
+            link: 0,
+            linked_areas: Default::default(),
+        }
+    }
+
     /// A lone server's one connection.
     pub fn all(self) -> SubscriberConfig {
         SubscriberConfig {
@@ -372,14 +389,14 @@ impl SubscriberConfig {
         }
     }
 
-    /// A lone server's connections to its embedded broker: `n` links ([`Role::All`]), each
-    /// with the filters `ioc/v1/+/AREA/#` of its share of `areas`, and one [`Role::Rest`] for
-    /// everything else. rumqttd 0.20 lets at most 100 unacknowledged QoS 1 messages out per
-    /// connection (`MAX_INFLIGHT`, not configurable), and a message is acknowledged only once
-    /// it is durable, so one connection moves at most 100 messages per store commit; `n`
-    /// links move `n` times that. A source's messages all go through one link (its area's),
-    /// in order. The client ids are the configured one with `-1` to `-n`, and `-rest`; the
-    /// rest runs over the broker's in-process link ([`run_local_rest`]).
+    /// A lone server's in-process links to its embedded broker ([`run_local`]): `n` links
+    /// ([`Role::All`]), each with the filters `ioc/v1/+/AREA/#` of its share of `areas`, and
+    /// one [`Role::Rest`] for everything else. rumqttd 0.20 lets at most 100 unacknowledged
+    /// QoS 1 messages out per connection (`MAX_INFLIGHT`, not configurable), and a message is
+    /// acknowledged only once it is durable, so one connection moves at most 100 messages per
+    /// store commit; `n` links move `n` times that. A source's messages all go through one
+    /// link (its area's), in order. The client ids are the configured one with `-1` to `-n`,
+    /// and `-rest`.
     pub fn links(self, areas: &[String], n: usize) -> Vec<SubscriberConfig> {
         let n = n.clamp(1, areas.len().max(1));
         let mut links: Vec<SubscriberConfig> = (0..n)
@@ -547,16 +564,7 @@ pub async fn run_subscriber(
                     },
                     Err(_) => continue,
                 };
-                if !overflow.is_empty() {
-                    overflow.push_back(p);
-                } else if let Err(p) = writer.try_send(p) {
-                    if p.ack.is_some() {
-                        overflow.push_back(p);
-                    } else {
-                        // QoS 0 is at most once, by its sender's choice.
-                        stats.dropped_qos0.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+                enqueue(p, &mut overflow, &writer, &stats);
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
                 // Connected and subscribed: from here on, nothing published is missed.
@@ -605,52 +613,63 @@ pub async fn run_subscriber(
     set_subscribed(false, &mut subscribed);
 }
 
-/// Runs the [`Role::Rest`] connection over the embedded broker's in-process link until
-/// `shutdown` turns true: what no link's filter takes (an area the city does not have, a topic
-/// outside the contract) is rejected and counted here, once. Every message reaches this link
-/// as well as its own, so the copy costs no socket and no MQTT encoding: over a TCP connection
-/// this took about a quarter of the server's CPU under load (docs/performance.md).
-pub async fn run_local_rest(
+/// Runs a connection over the embedded broker's in-process link (see
+/// [`crate::broker::LocalLink`]) until `shutdown` turns true, once `link` has subscribed:
+/// - a [`Role::All`] link takes its areas' messages at QoS 1, each acknowledged by the writer
+///   once durable ([`Ack::Local`]), as [`run_subscriber`] does over MQTT;
+/// - the [`Role::Rest`] link takes everything at QoS 0 and keeps what no other link's filter
+///   takes (an area the city does not have, a topic outside the contract), so that it is
+///   rejected and counted, once.
+///
+/// Nothing goes through a socket or MQTT encoding: over TCP connections, the broker's and our
+/// MQTT work took about a third of the server's CPU under load (docs/performance.md).
+pub async fn run_local(
     cfg: SubscriberConfig,
-    link: crate::broker::LocalLink,
+    mut rx: rumqttd::local::LinkRx,
     pipeline: Pipeline,
     writer: WriterHandle,
     mut shutdown: watch::Receiver<bool>,
 ) {
     use rumqttd::Notification;
-    let crate::broker::LocalLink { mut tx, mut rx } = link;
     let stats = pipeline.stats.clone();
-    if let Err(e) = tx.subscribe(FILTER_ALL) {
-        tracing::error!(error = %e, "cannot subscribe the embedded broker's local link");
-        return;
-    }
+    let mut overflow: VecDeque<Pending> = VecDeque::new();
     let mut subscribed = false;
     loop {
         let notification = tokio::select! {
             biased;
             _ = shutdown.changed() => break,
             n = rx.next() => n,
+            _ = tokio::time::sleep(Duration::from_millis(5)), if !overflow.is_empty() => {
+                drain(&mut overflow, &writer);
+                continue;
+            }
         };
         match notification {
             Ok(Some(Notification::Forward(f))) => {
+                let pkid = crate::broker::forward_pkid(&f.publish);
+                let ack = pkid.map(|pkid| Ack::Local {
+                    link: cfg.link,
+                    pkid,
+                });
                 // rumqttd refuses a publish whose topic is not UTF-8 before it reaches a log.
                 let Ok(topic) = std::str::from_utf8(&f.publish.topic) else {
                     continue;
                 };
-                if cfg.linked(topic) {
+                if cfg.role == Role::Rest && cfg.linked(topic) {
                     continue;
                 }
-                // Rejected and counted; were it accepted (no link's area, so it cannot be),
-                // it would be stored, at most once as QoS 0 is.
-                if let Ok(msg) = pipeline.handle(topic, &f.publish.payload) {
-                    let p = Pending {
+                // For the rest: rejected and counted; were it accepted (no link's area, so it
+                // cannot be), it would be stored, at most once as QoS 0 is.
+                let p = match pipeline.handle(topic, &f.publish.payload) {
+                    Ok(msg) => Pending {
                         msg: Some(msg),
-                        ack: None,
-                    };
-                    if writer.try_send(p).is_err() {
-                        stats.dropped_qos0.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+                        ack,
+                    },
+                    // Acknowledged too, in order (see `run_subscriber`).
+                    Err(_) if ack.is_some() => Pending { msg: None, ack },
+                    Err(_) => continue,
+                };
+                enqueue(p, &mut overflow, &writer, &stats);
             }
             // The router paused this link (its buffer was full) until we ask for more.
             Ok(Some(Notification::Unschedule)) => {
@@ -663,15 +682,41 @@ pub async fn run_local_rest(
                 subscribed = true;
                 stats.links_up.fetch_add(1, Ordering::Relaxed);
             }
+            Ok(Some(Notification::Disconnect(..))) => {
+                tracing::error!(client_id = %cfg.client_id, "the embedded broker dropped its in-process link");
+                break;
+            }
             Ok(_) => {}
             Err(e) => {
                 tracing::error!(error = %e, "the embedded broker's router is gone");
                 break;
             }
         }
+        drain(&mut overflow, &writer);
     }
     if subscribed {
         stats.links_up.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Hands `p` to the writer, or keeps it in `overflow` (in order) while the writer's queue is
+/// full: a QoS 1 message must not be dropped, and the broker's in-flight window bounds how
+/// many wait. A QoS 0 message that finds the queue full is dropped and counted.
+fn enqueue(
+    p: Pending,
+    overflow: &mut VecDeque<Pending>,
+    writer: &WriterHandle,
+    stats: &IngestStats,
+) {
+    if !overflow.is_empty() {
+        overflow.push_back(p);
+    } else if let Err(p) = writer.try_send(p) {
+        if p.ack.is_some() {
+            overflow.push_back(p);
+        } else {
+            // QoS 0 is at most once, by its sender's choice.
+            stats.dropped_qos0.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

@@ -67,8 +67,8 @@ struct Stops {
 
 #[derive(Debug)]
 struct Tasks {
-    /// The subscriber connections' tasks, and their clients (one per link, see
-    /// [`EMBEDDED_BROKER_LINKS`]).
+    /// The subscriber connections' tasks (one per link, see [`EMBEDDED_BROKER_LINKS`]), and
+    /// the MQTT clients among them.
     ingest: Vec<JoinHandle<()>>,
     writer: JoinHandle<()>,
     rest: Vec<JoinHandle<()>>,
@@ -78,7 +78,7 @@ struct Tasks {
 /// Data points per transaction into the embedded store.
 pub const EMBEDDED_BATCH_POINTS: usize = 50_000;
 
-/// QoS 1 connections to the embedded broker, at most: the city's areas (and `city`) split
+/// QoS 1 in-process links to the embedded broker, at most: the city's areas (and `city`) split
 /// between them, one each for the built-in preset's 23 (see [`ingest::SubscriberConfig::links`]).
 /// rumqttd 0.20 lets 100 unacknowledged messages out per connection, and each waits for a
 /// store commit: one connection stored 17,400 readings/s (docs/performance.md).
@@ -131,10 +131,22 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let all_gateways = Arc::new(auth::gateways::Gateways::open(&config.data_dir)?);
     let gateways = config.mqtt.gateway_auth.then(|| all_gateways.clone());
     let internal = ("ioc-server-internal".to_owned(), auth::random_password());
-    let (mqtt_host, mqtt_port, mqtt_addr, local_link) = match &config.mqtt.url {
+    // With the embedded broker and no replicas, the server reads over in-process links to
+    // it: one per share of the city's areas, and one for the rest (see
+    // `ingest::SubscriberConfig::links`). They register before the broker's listeners open.
+    let local_cfgs = match (&config.mqtt.url, &config.mqtt.shared_group) {
+        (None, None) => {
+            let mut areas: Vec<String> = city.areas.iter().map(|a| a.code.clone()).collect();
+            areas.push(ioc_protocol::topic::CITY_AREA.to_owned());
+            SubscriberConfig::local(&config.mqtt.client_id, config.mqtt.max_packet_bytes)
+                .links(&areas, EMBEDDED_BROKER_LINKS)
+        }
+        _ => Vec::new(),
+    };
+    let (mqtt_host, mqtt_port, mqtt_addr, local_links) = match &config.mqtt.url {
         Some(url) => {
             let (host, port) = config::parse_mqtt_url(url).map_err(anyhow::Error::msg)?;
-            (host, port, None, None)
+            (host, port, None, Vec::new())
         }
         None => {
             let auth: Option<broker::BrokerAuth> = gateways.clone().map(|g| {
@@ -142,14 +154,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 Arc::new(move |u: &str, p: &str| (u == user && p == pass) || g.check(u, p))
                     as broker::BrokerAuth
             });
-            let (addr, link) = broker::EmbeddedBroker {
+            let ids: Vec<String> = local_cfgs.iter().map(|c| c.client_id.clone()).collect();
+            let (addr, links) = broker::EmbeddedBroker {
                 listen: config.mqtt.embedded_listen,
                 max_payload_bytes: config.mqtt.max_packet_bytes,
                 own: auth.is_some().then(|| internal.clone()),
                 auth,
             }
-            .start(&format!("{}-rest", config.mqtt.client_id))?;
-            (addr.ip().to_string(), addr.port(), Some(addr), Some(link))
+            .start(&ids)?;
+            (addr.ip().to_string(), addr.port(), Some(addr), links)
         }
     };
 
@@ -258,28 +271,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         link: 0,
         linked_areas: Default::default(),
     };
-    // The connections whose messages go to the store (and, with the embedded broker, the one
-    // that counts the rest), and a replica's live connection.
+    // The MQTT connections whose messages go to the store, and a replica's live connection
+    // (none with the embedded broker: the in-process links above).
     let (links, live_cfg) = match (&config.mqtt.shared_group, mqtt_addr) {
         (Some(group), _) => {
             let (store, live) = sub_cfg.replica(group);
             (vec![store], Some(live))
         }
-        (None, Some(_)) => {
-            let mut areas: Vec<String> = city.areas.iter().map(|a| a.code.clone()).collect();
-            areas.push(ioc_protocol::topic::CITY_AREA.to_owned());
-            (sub_cfg.links(&areas, EMBEDDED_BROKER_LINKS), None)
-        }
+        (None, Some(_)) => (Vec::new(), None),
         (None, None) => (vec![sub_cfg.all()], None),
     };
-    ingest
-        .links
-        .store(links.len(), std::sync::atomic::Ordering::Relaxed);
-    // The connection that counts the rest goes over the embedded broker's in-process link.
-    let (links, local_rest): (Vec<_>, Vec<_>) = links
-        .into_iter()
-        .partition(|cfg| cfg.role != ingest::Role::Rest);
-    let local_rest = local_rest.into_iter().next().zip(local_link);
+    ingest.links.store(
+        links.len() + local_cfgs.len(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let links: Vec<_> = links
         .into_iter()
         .map(|cfg| {
@@ -288,10 +293,29 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         })
         .collect();
     let clients: Vec<rumqttc::AsyncClient> = links.iter().map(|l| l.1.clone()).collect();
+    // The writer acknowledges on each link, by its index (`SubscriberConfig::link`): the MQTT
+    // connections', or the in-process links' that take QoS 1.
+    let mut ackers: Vec<store::writer::Acker> = clients
+        .iter()
+        .cloned()
+        .map(store::writer::Acker::Mqtt)
+        .collect();
+    let mut local_rx = Vec::new();
+    for (cfg, mut link) in local_cfgs.into_iter().zip(local_links) {
+        let qos1 = cfg.role == ingest::Role::All;
+        link.subscribe(&cfg.filters, qos1).await?;
+        if qos1 {
+            debug_assert_eq!(cfg.link, ackers.len());
+            ackers.push(store::writer::Acker::Local(broker::LocalAcker(link.tx)));
+        }
+        // The rest's sending half is not needed once subscribed: dropping it tells the
+        // router nothing.
+        local_rx.push((cfg, link.rx));
+    }
     let (writer, writer_stats, writer_task) = store::writer::spawn(
         backend,
         spool,
-        clients.clone(),
+        ackers,
         store::writer::WriterConfig {
             // InfluxDB takes at most `store.max_batch_points` (5,000) per request. The embedded
             // store pays per batch (a journal sync), so it takes ten times that; under load
@@ -339,10 +363,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .into_iter()
         .map(|(cfg, client, eventloop)| subscribe(cfg, client, eventloop))
         .collect();
-    ingest_tasks.extend(local_rest.map(|(cfg, link)| {
-        tokio::spawn(ingest::run_local_rest(
+    ingest_tasks.extend(local_rx.into_iter().map(|(cfg, rx)| {
+        tokio::spawn(ingest::run_local(
             cfg,
-            link,
+            rx,
             pipeline.clone(),
             writer.clone(),
             stops.ingest.subscribe(),

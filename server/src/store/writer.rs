@@ -44,10 +44,21 @@ pub struct Pending {
 #[derive(Debug)]
 pub enum Ack {
     /// A QoS 1 publish, acknowledged to the broker on the connection it came by: `link`
-    /// indexes the writer's list of clients.
+    /// indexes the writer's list of [`Acker`]s.
     Mqtt { link: usize, publish: Publish },
+    /// A QoS 1 message of the embedded broker's in-process link `link`, by its packet id.
+    Local { link: usize, pkid: u16 },
     /// An HTTP ingest request, answered once all its messages are durable.
     Http(tokio::sync::oneshot::Sender<()>),
+}
+
+/// What acknowledges the QoS 1 messages of one subscriber connection (a link).
+#[derive(Debug)]
+pub enum Acker {
+    /// An MQTT client's connection.
+    Mqtt(AsyncClient),
+    /// An in-process link to the embedded broker.
+    Local(crate::broker::LocalAcker),
 }
 
 /// Settings of the writer.
@@ -256,7 +267,7 @@ impl Held {
 pub fn spawn(
     backend: Backend,
     spool: Spool,
-    ackers: Vec<AsyncClient>,
+    ackers: Vec<Acker>,
     config: WriterConfig,
     shutdown: watch::Receiver<bool>,
 ) -> (WriterHandle, Arc<WriterStats>, tokio::task::JoinHandle<()>) {
@@ -295,8 +306,8 @@ const LINGER: Duration = Duration::from_micros(200);
 struct Writer {
     backend: Backend,
     spool: Spool,
-    /// The MQTT clients that acknowledge, by link (see [`Ack::Mqtt`]).
-    ackers: Vec<AsyncClient>,
+    /// What acknowledges, by link (see [`Ack::Mqtt`], [`Ack::Local`]).
+    ackers: Vec<Acker>,
     config: WriterConfig,
     stats: Arc<WriterStats>,
     /// When to try the store again after a failure.
@@ -552,13 +563,16 @@ impl Writer {
             .store(self.spool.bytes(), Ordering::Relaxed);
     }
 
-    async fn ack(&self, held: Held) {
+    async fn ack(&mut self, held: Held) {
         // Links whose client is gone: no more tries in this batch.
         let mut gone = vec![false; self.ackers.len()];
+        // The in-process links' packet ids, by link, sent together at the end.
+        let mut local: Vec<Vec<u16>> = vec![Vec::new(); self.ackers.len()];
         for ack in held.acks {
             match ack {
                 Ack::Mqtt { link, publish } => {
-                    let Some(client) = self.ackers.get(link).filter(|_| !gone[link]) else {
+                    let Some(Acker::Mqtt(client)) = self.ackers.get(link).filter(|_| !gone[link])
+                    else {
                         continue;
                     };
                     if let Err(e) = client.ack(&publish).await {
@@ -568,10 +582,22 @@ impl Writer {
                         gone[link] = true;
                     }
                 }
+                Ack::Local { link, pkid } => {
+                    if let Some(pkids) = local.get_mut(link) {
+                        pkids.push(pkid);
+                    }
+                }
                 // The request may have given up waiting: then its sender retries.
                 Ack::Http(done) => {
                     let _ = done.send(());
                 }
+            }
+        }
+        for (link, pkids) in local.iter().enumerate() {
+            if let Some(Acker::Local(acker)) = self.ackers.get_mut(link)
+                && let Err(e) = acker.ack(pkids).await
+            {
+                tracing::error!(error = %e, link, "cannot acknowledge to the embedded broker");
             }
         }
     }

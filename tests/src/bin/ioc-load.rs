@@ -81,15 +81,13 @@ fn broker(kind: &str) -> anyhow::Result<(Option<Mosquitto>, SocketAddr)> {
         let addr = m.addr;
         return Ok((Some(m), addr));
     }
-    // The broker's in-process link is not used here: with no subscription, nothing is
-    // forwarded to it.
-    let (addr, _link) = ioc_server::broker::EmbeddedBroker {
+    let (addr, _links) = ioc_server::broker::EmbeddedBroker {
         listen: ([127, 0, 0, 1], 0).into(),
         max_payload_bytes: 256 * 1024,
         auth: None,
         own: None,
     }
-    .start("ioc-load")?;
+    .start(&[])?;
     Ok((None, addr))
 }
 
