@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod browser;
+pub mod gateway;
 pub mod influxdb;
 pub mod load;
 pub mod probe;

@@ -9,20 +9,23 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::Publisher;
+use crate::gateway::PipelinedPublisher;
 use crate::probe::now_us;
 
 /// What a set of gateways publishes, and how far they are.
 #[derive(Debug)]
 pub struct Gateways {
-    /// Readings published (handed to the MQTT client).
+    /// Readings published (queued on their connection).
     pub published: Arc<AtomicU64>,
-    /// Publishes that failed (the client's queue closed).
+    /// Gateways that stopped on an error (the connection broke).
     pub errors: Arc<AtomicU64>,
     /// Set to stop the gateways early.
     pub stop: Arc<AtomicBool>,
-    tasks: Vec<tokio::task::JoinHandle<(Publisher, usize)>>,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<PipelinedPublisher>>>,
 }
+
+/// Publishes a gateway may have unacknowledged, as the tests' `Publisher` (rumqttc) had.
+const GATEWAY_WINDOW: u64 = 200;
 
 /// The gateways' load.
 #[derive(Debug, Clone)]
@@ -71,7 +74,8 @@ pub fn reading(s: u64, seq: u64, area: &str) -> (String, String) {
 
 impl Gateways {
     /// Connects the gateways to `broker` and starts publishing. Each one ticks every 10 ms
-    /// and sends its share of the tick (unpaced: waits only for the broker's flow control).
+    /// and sends its share of the tick in one write (unpaced: as fast as its window of 200
+    /// unacknowledged publishes lets it, see [`PipelinedPublisher`]).
     pub async fn start(broker: SocketAddr, load: &Load, areas: &[String]) -> anyhow::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let published = Arc::new(AtomicU64::new(0));
@@ -79,8 +83,12 @@ impl Gateways {
         let n = load.gateways.max(1);
         let mut tasks = Vec::new();
         for g in 0..n {
-            let publisher =
-                Publisher::connect(broker, &format!("{}-{g}", load.client_prefix)).await?;
+            let mut publisher = PipelinedPublisher::connect(
+                broker,
+                &format!("{}-{g}", load.client_prefix),
+                GATEWAY_WINDOW,
+            )
+            .await?;
             let (stop, published, errors) = (stop.clone(), published.clone(), errors.clone());
             let areas = areas.to_vec();
             let mine: Vec<u64> = (0..load.sources.max(1)).filter(|s| s % n == g).collect();
@@ -94,6 +102,13 @@ impl Gateways {
                 let mut sent = 0u64;
                 while !stop.load(Ordering::Relaxed) && share.is_none_or(|s| sent < s) {
                     if per_tick > 0.0 {
+                        if due < 1.0 {
+                            // The tick's readings go out together.
+                            if let Err(e) = publisher.flush().await {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
                         while due < 1.0 {
                             tick.tick().await;
                             due += per_tick;
@@ -103,14 +118,16 @@ impl Gateways {
                     let k = (sent % mine.len() as u64) as usize;
                     let s = mine[k];
                     let (topic, payload) = reading(s, seq[k], &areas[s as usize % areas.len()]);
-                    match publisher.publish(&topic, payload).await {
-                        Ok(()) => published.fetch_add(1, Ordering::Relaxed),
-                        Err(_) => errors.fetch_add(1, Ordering::Relaxed),
-                    };
+                    if let Err(e) = publisher.publish(&topic, payload.as_bytes()).await {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                    published.fetch_add(1, Ordering::Relaxed);
                     seq[k] += 1;
                     sent += 1;
                 }
-                (publisher, sent as usize)
+                publisher.flush().await?;
+                Ok(publisher)
             }));
         }
         Ok(Gateways {
@@ -131,8 +148,7 @@ impl Gateways {
     pub async fn finish(self, within: Duration) -> anyhow::Result<()> {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.tasks {
-            let (mut publisher, sent) = t.await?;
-            publisher.wait_acks(sent, within).await?;
+            t.await??.finish(within).await?;
         }
         Ok(())
     }

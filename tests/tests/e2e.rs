@@ -364,3 +364,59 @@ async fn a_browser_that_stops_reading_gets_the_newest_state_not_a_backlog() -> a
     );
     Ok(())
 }
+
+/// Four gateways pipelining their QoS 1 publishes as fast as the embedded broker takes them
+/// (the load tools' gateways): every reading they had acknowledged is in the store, once, and
+/// the server's in-process links to the broker kept up without dropping any.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_from_pipelining_gateways_is_stored_whole_and_once() -> anyhow::Result<()> {
+    use ioc_tests::load::{Gateways, Load};
+    let server = TestServer::start()?;
+    server.wait_subscribed().await?;
+    let folded = async || -> anyhow::Result<u64> {
+        let h = server.get_json("/healthz").await?;
+        h["store"]["folded"]
+            .as_u64()
+            .context("no store.folded in /healthz")
+    };
+    let before = folded().await?;
+    let accepted = async || server.metrics().await?.value("ioc_ingest_accepted_total");
+    let accepted_before = accepted().await?;
+    let areas: Vec<String> = ioc_server::city::City::built_in()
+        .areas
+        .iter()
+        .map(|a| a.code.clone())
+        .collect();
+    let n = 40_000;
+    let load = Load {
+        gateways: 4,
+        rate: 0,
+        sources: 400,
+        readings: Some(n),
+        client_prefix: "e2e-burst".into(),
+    };
+    let gateways = Gateways::start(server.mqtt, &load, &areas).await?;
+    let errors = gateways.errors.clone();
+    while !gateways.finished() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gateways.finish(Duration::from_secs(60)).await?;
+    assert_eq!(errors.load(std::sync::atomic::Ordering::Relaxed), 0);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut stored = folded().await? - before;
+    while stored < n && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stored = folded().await? - before;
+    }
+    // A moment more: a duplicate would arrive after the last reading.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    stored = folded().await? - before;
+    assert_eq!(stored, n, "readings stored of the {n} acknowledged");
+    assert_eq!(
+        accepted().await? - accepted_before,
+        n as f64,
+        "accepted, each once"
+    );
+    Ok(())
+}
