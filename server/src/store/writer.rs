@@ -237,6 +237,13 @@ impl Held {
         self.entries == 0
     }
 
+    /// Makes room for `entries` more, so that a batch under load does not grow its lists by
+    /// doubling (copies, and fresh pages for the allocator to fault in).
+    fn reserve(&mut self, entries: usize) {
+        Arc::make_mut(&mut self.msgs).reserve(entries);
+        self.acks.reserve(entries);
+    }
+
     fn push(&mut self, p: Pending) {
         self.entries += 1;
         if let Some(msg) = p.msg {
@@ -288,6 +295,7 @@ pub fn spawn(
         stats: stats.clone(),
         retry_at: None,
         backoff: Duration::ZERO,
+        room: 0,
     };
     let task = tokio::spawn(writer.run(rx, shutdown));
     (
@@ -299,6 +307,9 @@ pub fn spawn(
         task,
     )
 }
+
+/// A new batch makes room for as many entries as the last one had, at most this many.
+const MAX_ROOM: usize = 20_000;
 
 /// How long the writer waits for the next message before it writes what it holds.
 const LINGER: Duration = Duration::from_micros(200);
@@ -313,6 +324,8 @@ struct Writer {
     /// When to try the store again after a failure.
     retry_at: Option<Instant>,
     backoff: Duration,
+    /// Entries of the last batch written: the room a new one makes ([`Held::reserve`]).
+    room: usize,
 }
 
 impl Writer {
@@ -338,6 +351,7 @@ impl Writer {
                     }
                 };
                 let Some(first) = first else { break };
+                held.reserve(self.room);
                 held.push(first);
                 self.gather(&mut held, &mut rx).await;
             }
@@ -350,6 +364,7 @@ impl Writer {
                 4 * self.config.max_batch_points,
             );
             let gather = waiting.is_empty();
+            let room = self.room;
             let durable = {
                 let commit = self.commit(&held.msgs);
                 tokio::pin!(commit);
@@ -358,12 +373,16 @@ impl Writer {
                         biased;
                         durable = &mut commit => break durable,
                         Some(p) = rx.recv(), if gather && waiting.points < max_points && waiting.entries < max_entries => {
+                            if waiting.is_empty() {
+                                waiting.reserve(room);
+                            }
                             waiting.push(p);
                         }
                     }
                 }
             };
             if durable {
+                self.room = held.entries.min(MAX_ROOM);
                 self.ack(std::mem::take(&mut held)).await;
             } else {
                 // Not durable anywhere: keep it, acknowledge nothing, try again shortly.
