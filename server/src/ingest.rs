@@ -651,8 +651,12 @@ pub async fn run_local(
                     link: cfg.link,
                     pkid,
                 });
-                // rumqttd refuses a publish whose topic is not UTF-8 before it reaches a log.
+                // rumqttd refuses a publish whose topic is not UTF-8 before it reaches a log;
+                // were one to come, its acknowledgement would still have to leave in order.
                 let Ok(topic) = std::str::from_utf8(&f.publish.topic) else {
+                    if ack.is_some() {
+                        enqueue(Pending { msg: None, ack }, &mut overflow, &writer, &stats);
+                    }
                     continue;
                 };
                 if cfg.role == Role::Rest && cfg.linked(topic) {

@@ -360,3 +360,88 @@ fn garbage_never_panics() {
         let _ = decode(ENV, &bytes, NOW, known);
     }
 }
+
+/// The fast path for readings ([`valid_telemetry`]) gives what the general one gives, for
+/// payloads it takes and payloads it leaves to the general one (which then says why).
+#[test]
+fn the_fast_path_agrees_with_the_general_one() {
+    let long = "x".repeat(MAX_TEXT_CHARS + 1);
+    let many: String = (0..=MAX_FIELDS)
+        .map(|i| format!(r#""f{i}":{i}"#))
+        .collect::<Vec<_>>()
+        .join(",");
+    let values = [
+        r#"{"aqi":87,"pm25_ugm3":31.5,"note":"ok","calibrated":true}"#.to_owned(),
+        r#"{"aqi":87,"aqi":88}"#.to_owned(),
+        r#"{"temp_c":-50,"humidity_pct":100,"extra_field_9":-1e300}"#.to_owned(),
+        r#"{"temp_c":70.0001}"#.to_owned(),
+        r#"{"aqi":-0.0}"#.to_owned(),
+        r#"{"aqi":1e400}"#.to_owned(),
+        r#"{"aqi":NaN}"#.to_owned(),
+        r#"{"aqi":null}"#.to_owned(),
+        r#"{"aqi":[1]}"#.to_owned(),
+        r#"{"aqi":{"v":1}}"#.to_owned(),
+        r#"{"aqi":"87"}"#.to_owned(),
+        r#"{"Aqi":1}"#.to_owned(),
+        r#"{"":1}"#.to_owned(),
+        r#"{"a\u00e9":1}"#.to_owned(),
+        format!(r#"{{"note":"{long}"}}"#),
+        format!(r#"{{"note":"{}"}}"#, &long[1..]),
+        format!("{{{many}}}"),
+        "{}".to_owned(),
+        "[]".to_owned(),
+        "null".to_owned(),
+        r#"{"congestion":2.5}"#.to_owned(),
+        r#"{"congestion":5,"speed_kmh":300}"#.to_owned(),
+        r#"{"up":true,"cpu_pct":12}"#.to_owned(),
+        r#"{"up":1}"#.to_owned(),
+        r#"{"water_level_cm":-12.5,"rain_mmh":0}"#.to_owned(),
+        r#"{"pm25_ugm3":18446744073709551615}"#.to_owned(),
+    ];
+    let heads = [
+        format!(r#""ts":{NOW}"#),
+        format!(r#""ts":{NOW},"seq":7"#),
+        format!(r#""ts":{NOW},"seq":null"#),
+        format!(r#""ts":{NOW},"seq":-1"#),
+        format!(r#""ts":{NOW},"seq":1.0"#),
+        format!(r#""ts":{NOW},"seq":"7""#),
+        format!(r#""ts":{NOW},"ts":{NOW}"#),
+        format!(r#""ts":{}"#, NOW + MAX_FUTURE_MS),
+        format!(r#""ts":{}"#, NOW + MAX_FUTURE_MS + 1),
+        format!(r#""ts":{}"#, NOW - MAX_PAST_MS),
+        format!(r#""ts":{}"#, NOW - MAX_PAST_MS - 1),
+        format!(r#""ts":{}.0"#, NOW),
+        r#""ts":"2025-11-22T15:26:40+07:00""#.to_owned(),
+        r#""ts":18446744073709551615"#.to_owned(),
+        r#""ts":null"#.to_owned(),
+        r#""seq":1"#.to_owned(),
+        format!(r#""ts":{NOW},"unit":"metric","nested":{{"a":[1,2,{{"b":null}}]}}"#),
+    ];
+    let topics = [
+        ENV,
+        "ioc/v1/traffic/q1/tfc-01",
+        "ioc/v1/flood/q1/fl-01",
+        "ioc/v1/system/city/svc-portal",
+    ];
+    let mut fast = 0;
+    for topic in topics {
+        let t = Topic::parse(topic).unwrap();
+        for head in &heads {
+            for v in &values {
+                for payload in [
+                    format!(r#"{{{head},"values":{v}}}"#),
+                    format!(r#"{{"values":{v},{head}}}"#),
+                    format!(r#"{{{head},"values":{v},"values":{{"aqi":1}}}}"#),
+                    format!(r#"{{{head},"values":{v}}} x"#),
+                ] {
+                    let got = decode(topic, payload.as_bytes(), NOW, known);
+                    let general = decode_general(t.clone(), &payload, NOW);
+                    assert_eq!(got, general, "{topic} {payload}");
+                    fast += usize::from(valid_telemetry(t.domain, &payload, NOW).is_some());
+                }
+            }
+        }
+    }
+    // The common case does take the fast path.
+    assert!(fast > 100, "only {fast} payloads took the fast path");
+}
