@@ -160,6 +160,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 max_payload_bytes: config.mqtt.max_packet_bytes,
                 own: auth.is_some().then(|| internal.clone()),
                 auth,
+                small_rest_log: !local_cfgs.is_empty(),
             }
             .start(&ids)?;
             (addr.ip().to_string(), addr.port(), Some(addr), links)

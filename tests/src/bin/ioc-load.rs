@@ -86,6 +86,7 @@ fn broker(kind: &str) -> anyhow::Result<(Option<Mosquitto>, SocketAddr)> {
         max_payload_bytes: 256 * 1024,
         auth: None,
         own: None,
+        small_rest_log: false,
     }
     .start(&[])?;
     Ok((None, addr))
