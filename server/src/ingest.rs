@@ -543,28 +543,11 @@ pub async fn run_subscriber(
                     // be), it would be stored, at most once as QoS 0 is.
                     Role::Rest => pipeline.handle(&publish.topic, &publish.payload),
                 };
-                let p = match handled {
-                    Ok(msg) => Pending {
-                        msg: Some(msg),
-                        ack: qos1.then_some(Ack::Mqtt {
-                            link: cfg.link,
-                            publish,
-                        }),
-                    },
-                    // A rejected QoS 1 message is acknowledged too, so that the broker does
-                    // not send it again forever (it is counted, and kept for operators to
-                    // see). Its ack goes through the writer like the others: acks leave in
-                    // the order the messages came, which some brokers (rumqttd) require.
-                    Err(_) if qos1 => Pending {
-                        msg: None,
-                        ack: Some(Ack::Mqtt {
-                            link: cfg.link,
-                            publish,
-                        }),
-                    },
-                    Err(_) => continue,
-                };
-                enqueue(p, &mut overflow, &writer, &stats);
+                let ack = qos1.then_some(Ack::Mqtt {
+                    link: cfg.link,
+                    publish,
+                });
+                enqueue(handled.ok(), ack, &mut overflow, &writer, &stats);
             }
             Ok(Event::Incoming(Packet::SubAck(_))) => {
                 // Connected and subscribed: from here on, nothing published is missed.
@@ -654,9 +637,7 @@ pub async fn run_local(
                 // rumqttd refuses a publish whose topic is not UTF-8 before it reaches a log;
                 // were one to come, its acknowledgement would still have to leave in order.
                 let Ok(topic) = std::str::from_utf8(&f.publish.topic) else {
-                    if ack.is_some() {
-                        enqueue(Pending { msg: None, ack }, &mut overflow, &writer, &stats);
-                    }
+                    enqueue(None, ack, &mut overflow, &writer, &stats);
                     continue;
                 };
                 if cfg.role == Role::Rest && cfg.linked(topic) {
@@ -664,16 +645,8 @@ pub async fn run_local(
                 }
                 // For the rest: rejected and counted; were it accepted (no link's area, so it
                 // cannot be), it would be stored, at most once as QoS 0 is.
-                let p = match pipeline.handle(topic, &f.publish.payload) {
-                    Ok(msg) => Pending {
-                        msg: Some(msg),
-                        ack,
-                    },
-                    // Acknowledged too, in order (see `run_subscriber`).
-                    Err(_) if ack.is_some() => Pending { msg: None, ack },
-                    Err(_) => continue,
-                };
-                enqueue(p, &mut overflow, &writer, &stats);
+                let msg = pipeline.handle(topic, &f.publish.payload).ok();
+                enqueue(msg, ack, &mut overflow, &writer, &stats);
             }
             // The router paused this link (its buffer was full) until we ask for more.
             Ok(Some(Notification::Unschedule)) => {
@@ -703,15 +676,26 @@ pub async fn run_local(
     }
 }
 
-/// Hands `p` to the writer, or keeps it in `overflow` (in order) while the writer's queue is
-/// full: a QoS 1 message must not be dropped, and the broker's in-flight window bounds how
-/// many wait. A QoS 0 message that finds the queue full is dropped and counted.
+/// Hands an accepted message (`msg`) and what acknowledges it to the writer, or keeps them in
+/// `overflow` (in order) while the writer's queue is full: a QoS 1 message must not be
+/// dropped, and the broker's in-flight window bounds how many wait. A QoS 0 message that finds
+/// the queue full is dropped and counted.
+///
+/// A rejected QoS 1 message (`msg` is `None`) is acknowledged too, so that the broker does not
+/// send it again forever (it is counted, and kept for operators to see). Its ack goes through
+/// the writer like the others: acks leave in the order the messages came, which some brokers
+/// (rumqttd) require. A rejected QoS 0 message has nothing to hand over.
 fn enqueue(
-    p: Pending,
+    msg: Option<Message>,
+    ack: Option<Ack>,
     overflow: &mut VecDeque<Pending>,
     writer: &WriterHandle,
     stats: &IngestStats,
 ) {
+    if msg.is_none() && ack.is_none() {
+        return;
+    }
+    let p = Pending { msg, ack };
     if !overflow.is_empty() {
         overflow.push_back(p);
     } else if let Err(p) = writer.try_send(p) {
