@@ -104,7 +104,9 @@ fn idle_and_absolute_lifetimes_end_sessions() {
     let s = AuthStore::open(
         dir.path(),
         Lifetimes {
-            idle: std::time::Duration::from_millis(50),
+            // Long enough that the session's start (which writes and syncs the sessions file)
+            // fits in it on a busy machine: 50 ms did not, once, in CI.
+            idle: std::time::Duration::from_secs(1),
             absolute: std::time::Duration::from_secs(3600),
             display: std::time::Duration::from_secs(3600),
         },
@@ -117,7 +119,7 @@ fn idle_and_absolute_lifetimes_end_sessions() {
     };
     let t = s.start_session(who).unwrap();
     assert!(s.session(&t).is_some());
-    std::thread::sleep(std::time::Duration::from_millis(80));
+    std::thread::sleep(std::time::Duration::from_millis(1300));
     assert!(s.session(&t).is_none(), "idle too long");
 }
 
