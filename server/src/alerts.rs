@@ -16,7 +16,6 @@
 //!   250 ms, and before an officer's action is answered), then sent to the screens.
 
 pub mod anomaly;
-pub mod api;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -11,7 +11,7 @@
 //! - [`broker`]: the embedded MQTT broker.
 //! - [`ingest`]: the MQTT subscriber and the rejected-message counts.
 //! - [`live`]: the live hub and its publisher.
-//! - [`http`]: the axum router and the websocket protocol.
+//! - [`http`]: the HTTP edge: the route table, every handler, the websocket session, TLS.
 //!
 //! [`start`] starts it all on the sockets the config names (port 0 allowed) and returns a
 //! [`Running`] server that tells its addresses and stops on [`Running::shutdown`].
@@ -23,12 +23,13 @@ pub mod city;
 pub mod config;
 pub mod figures;
 pub mod http;
-pub mod http_ingest;
 pub mod ingest;
 pub mod live;
-pub mod metrics;
 pub mod store;
-pub mod tls;
+
+/// `/metrics` moved to `http::metrics`; its `Histogram` is still read here as
+/// `crate::metrics::Histogram` by the hub and the store writer until it has a home of its own.
+pub use http::metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -91,7 +92,7 @@ pub use figures::local_midnight_ms;
 /// The auth store of the data directory, with its first admin on a first start: the
 /// password of `IOC_INITIAL_ADMIN_PASSWORD` if set (automated installs, tests), else a random
 /// one printed once on stdout.
-pub fn open_auth(config: &Config) -> anyhow::Result<auth::routes::Auth> {
+pub fn open_auth(config: &Config) -> anyhow::Result<auth::Auth> {
     let h = &config.http;
     let store = auth::AuthStore::open(
         &config.data_dir,
@@ -110,7 +111,7 @@ pub fn open_auth(config: &Config) -> anyhow::Result<auth::routes::Auth> {
     }
     let audit = auth::audit::Audit::open(&config.data_dir)
         .with_context(|| format!("cannot open the audit log in {}", config.data_dir.display()))?;
-    Ok(auth::routes::Auth {
+    Ok(auth::Auth {
         store,
         throttle: auth::throttle::Throttle::default(),
         audit,
@@ -404,7 +405,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         &config.dist_dir,
     );
     let tls = match (&config.http.tls_cert, &config.http.tls_key) {
-        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        (Some(cert), Some(key)) => Some(http::tls::acceptor(cert, key)?),
         (None, None) => None,
         _ => anyhow::bail!("HTTPS needs both http.tls_cert and http.tls_key"),
     };
@@ -412,11 +413,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let stopped = async move {
         let _ = http_stop.wait_for(|s| *s).await;
     };
-    let service = router.into_make_service_with_connect_info::<tls::ClientAddr>();
+    let service = router.into_make_service_with_connect_info::<http::tls::ClientAddr>();
     rest.push(tokio::spawn(async move {
         let served = match tls {
             Some(acceptor) => {
-                axum::serve(tls::TlsListener::new(listener, acceptor), service)
+                axum::serve(http::tls::TlsListener::new(listener, acceptor), service)
                     .with_graceful_shutdown(stopped)
                     .await
             }

@@ -1,8 +1,8 @@
 //! The HTTP side of auth: the session cookie, the guard every protected route goes through,
-//! and the routes of login, logout, display keys and the audit log.
+//! the client's address, and the routes of login, logout, display keys, users and the audit
+//! log. What they check against (users, sessions, throttling, the audit log) is `crate::auth`.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -13,56 +13,43 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::audit::Audit;
-use super::throttle::Throttle;
-use super::{AuthStore, Principal, Role, Session};
-use crate::http::AppState;
-
-/// Everything auth needs at request time.
-#[derive(Debug)]
-pub struct Auth {
-    pub store: AuthStore,
-    pub throttle: Throttle,
-    pub audit: Audit,
-    /// `__Host-` and Secure (TLS, or a TLS proxy in front), or a plain cookie.
-    pub secure_cookie: bool,
-}
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use crate::auth::{Access, Auth, AuthError, Principal, Session};
 
 const SECURE_NAME: &str = "__Host-ioc_session";
 const PLAIN_NAME: &str = "ioc_session";
 
-impl Auth {
-    fn cookie_name(&self) -> &'static str {
-        if self.secure_cookie {
-            SECURE_NAME
-        } else {
-            PLAIN_NAME
-        }
+fn cookie_name(auth: &Auth) -> &'static str {
+    if auth.secure_cookie {
+        SECURE_NAME
+    } else {
+        PLAIN_NAME
     }
+}
 
-    /// The `Set-Cookie` of a new session; `max_age` for a display's long-lived one.
-    pub fn set_cookie(&self, token: &str, max_age: Option<Duration>) -> HeaderValue {
-        let mut c = format!(
-            "{}={token}; Path=/; HttpOnly; SameSite=Strict",
-            self.cookie_name()
-        );
-        if self.secure_cookie {
-            c.push_str("; Secure");
-        }
-        if let Some(age) = max_age {
-            c.push_str(&format!("; Max-Age={}", age.as_secs()));
-        }
-        HeaderValue::from_str(&c).expect("a valid cookie")
+/// The `Set-Cookie` of a new session; `max_age` for a display's long-lived one.
+pub fn set_cookie(auth: &Auth, token: &str, max_age: Option<Duration>) -> HeaderValue {
+    let mut c = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict",
+        cookie_name(auth)
+    );
+    if auth.secure_cookie {
+        c.push_str("; Secure");
     }
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={}", age.as_secs()));
+    }
+    HeaderValue::from_str(&c).expect("a valid cookie")
+}
 
-    fn clear_cookie(&self) -> HeaderValue {
-        let secure = if self.secure_cookie { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!(
-            "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}",
-            self.cookie_name()
-        ))
-        .expect("a valid cookie")
-    }
+fn clear_cookie(auth: &Auth) -> HeaderValue {
+    let secure = if auth.secure_cookie { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}",
+        cookie_name(auth)
+    ))
+    .expect("a valid cookie")
 }
 
 /// The session token of a request's cookies, under either name.
@@ -76,25 +63,6 @@ pub fn token(headers: &HeaderMap) -> Option<String> {
         .find(|(k, _)| *k == SECURE_NAME || *k == PLAIN_NAME)
         .map(|(_, v)| v.to_owned())
         .filter(|v| !v.is_empty())
-}
-
-fn error(status: StatusCode, msg: &str) -> Response {
-    (status, Json(json!({ "error": msg }))).into_response()
-}
-
-/// Who may use a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone: the app's files, login, health.
-    Public,
-    /// Any session, a wall display's included.
-    Session,
-    /// Users with at least this role.
-    Role(Role),
-    /// A gateway's bearer token (HTTP ingest).
-    Gateway,
-    /// The metrics token as a bearer token (a Prometheus scraper), or a supervisor's session.
-    Metrics,
 }
 
 /// The token of `Authorization: Bearer <token>`.
@@ -121,21 +89,16 @@ pub async fn guard(
         if sha2::Sha256::digest(sent) == sha2::Sha256::digest(expected.as_bytes()) {
             return next.run(req).await;
         }
-        return error(StatusCode::UNAUTHORIZED, "wrong metrics token");
+        return ApiError::unauthorized("wrong metrics token").into_response();
     }
     let session = token(req.headers()).and_then(|t| state.auth.store.session(&t));
     let Some(session) = session else {
-        return error(StatusCode::UNAUTHORIZED, "log in first");
+        return ApiError::unauthorized("log in first").into_response();
     };
-    let least = match need {
-        Access::Role(role) => Some(role),
-        Access::Metrics => Some(Role::Supervisor),
-        _ => None,
-    };
-    if let Some(role) = least
+    if let Some(role) = need.least_role()
         && session.who.role < role
     {
-        return error(StatusCode::FORBIDDEN, "your role does not allow this");
+        return ApiError::Forbidden("your role does not allow this".into()).into_response();
     }
     req.extensions_mut().insert(session);
     next.run(req).await
@@ -155,22 +118,10 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
         Ok(ClientIp(
             parts
                 .extensions
-                .get::<ConnectInfo<crate::tls::ClientAddr>>()
+                .get::<ConnectInfo<super::tls::ClientAddr>>()
                 .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(a)| a.0.ip()),
         ))
     }
-}
-
-fn too_many(wait: Duration) -> Response {
-    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-    let mut r = (
-        StatusCode::TOO_MANY_REQUESTS,
-        Json(json!({ "error": "too many attempts", "retry_after_s": secs })),
-    )
-        .into_response();
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    r
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,18 +135,17 @@ pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
-) -> Response {
+) -> ApiResult {
     let Ok(Json(body)) = body else {
-        return error(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "send JSON {\"user\": ..., \"password\": ...}",
-        );
+        ));
     };
     let auth = state.auth.clone();
     let name = body.user.chars().take(64).collect::<String>();
     if let Err(wait) = auth.throttle.check(&name, ip, Instant::now()) {
         auth.audit.record(&name, "login_throttled", "", Some(ip));
-        return too_many(wait);
+        return Err(ApiError::TooManyAttempts(wait));
     }
     let verify = {
         let auth = auth.clone();
@@ -206,35 +156,29 @@ pub async fn login(
     let Some(who) = who else {
         auth.throttle.failed(&name, Instant::now());
         auth.audit.record(&name, "login_failed", "", Some(ip));
-        return error(StatusCode::UNAUTHORIZED, "wrong user name or password");
+        return Err(ApiError::unauthorized("wrong user name or password"));
     };
     auth.throttle.succeeded(&name);
     start(&auth, who, ip, "login", None)
 }
 
+/// Starts a session for `who` and answers with its cookie.
 fn start(
     auth: &Auth,
     who: Principal,
     ip: IpAddr,
     what: &str,
     max_age: Option<Duration>,
-) -> Response {
-    match auth.store.start_session(who.clone()) {
-        Ok(token) => {
-            auth.audit.record(&who.name, what, "", Some(ip));
-            let mut r = Json(json!({ "user": who.name, "role": who.role })).into_response();
-            r.headers_mut()
-                .insert(header::SET_COOKIE, auth.set_cookie(&token, max_age));
-            r
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start a session");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cannot start a session now",
-            )
-        }
-    }
+) -> ApiResult {
+    let token = auth.store.start_session(who.clone()).map_err(|e| {
+        tracing::error!(error = %e, "cannot start a session");
+        ApiError::unavailable("cannot start a session now")
+    })?;
+    auth.audit.record(&who.name, what, "", Some(ip));
+    let mut r = Json(json!({ "user": who.name, "role": who.role })).into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(auth, &token, max_age));
+    Ok(r)
 }
 
 /// `POST /api/v1/logout`: ends the session and closes its websockets.
@@ -250,7 +194,7 @@ pub async fn logout(
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()
-        .insert(header::SET_COOKIE, state.auth.clear_cookie());
+        .insert(header::SET_COOKIE, clear_cookie(&state.auth));
     r
 }
 
@@ -273,20 +217,20 @@ pub async fn display_session(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     body: Result<Json<KeyBody>, axum::extract::rejection::JsonRejection>,
-) -> Response {
+) -> ApiResult {
     let Ok(Json(body)) = body else {
-        return error(StatusCode::BAD_REQUEST, "send JSON {\"key\": ...}");
+        return Err(ApiError::bad_request("send JSON {\"key\": ...}"));
     };
     let auth = state.auth.clone();
     let account = format!("#display@{ip}");
     if let Err(wait) = auth.throttle.check(&account, ip, Instant::now()) {
-        return too_many(wait);
+        return Err(ApiError::TooManyAttempts(wait));
     }
     let Some(who) = auth.store.display(body.key.trim()) else {
         auth.throttle.failed(&account, Instant::now());
         auth.audit
             .record("display", "display_key_refused", "", Some(ip));
-        return error(StatusCode::UNAUTHORIZED, "unknown or revoked display key");
+        return Err(ApiError::unauthorized("unknown or revoked display key"));
     };
     auth.throttle.succeeded(&account);
     let life = auth.store.display_life();
@@ -309,31 +253,28 @@ pub async fn create_key(
     axum::Extension(s): axum::Extension<Session>,
     ClientIp(ip): ClientIp,
     body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
-) -> Response {
+) -> ApiResult {
     let Ok(Json(body)) = body else {
-        return error(StatusCode::BAD_REQUEST, "send JSON {\"name\": ...}");
+        return Err(ApiError::bad_request("send JSON {\"name\": ...}"));
     };
-    match state.auth.store.create_key(body.name.trim(), &s.who.name) {
-        Ok((key, secret)) => {
-            state.auth.audit.record(
-                &s.who.name,
-                "display_key_created",
-                &format!("{} ({})", key.name, key.id),
-                Some(ip),
-            );
-            (
-                StatusCode::CREATED,
-                Json(json!({
-                    "id": key.id,
-                    "name": key.name,
-                    "key": secret,
-                    "url": format!("/wall?key={secret}"),
-                })),
-            )
-                .into_response()
-        }
-        Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
-    }
+    let (key, secret) = state
+        .auth
+        .store
+        .create_key(body.name.trim(), &s.who.name)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    state.auth.audit.record(
+        &s.who.name,
+        "display_key_created",
+        &format!("{} ({})", key.name, key.id),
+        Some(ip),
+    );
+    let body = json!({
+        "id": key.id,
+        "name": key.name,
+        "key": secret,
+        "url": format!("/wall?key={secret}"),
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// `DELETE /api/v1/display-keys/{id}` (admin): revokes a key; its walls are cut off at once.
@@ -342,20 +283,18 @@ pub async fn revoke_key(
     axum::Extension(s): axum::Extension<Session>,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-) -> Response {
-    match state.auth.store.revoke_key(&id) {
-        Ok(key) => {
-            state.auth.audit.record(
-                &s.who.name,
-                "display_key_revoked",
-                &format!("{} ({})", key.name, key.id),
-                Some(ip),
-            );
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(super::AuthError::NoKey(_)) => error(StatusCode::NOT_FOUND, "no such key"),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-    }
+) -> ApiResult {
+    let key = state.auth.store.revoke_key(&id).map_err(|e| match e {
+        AuthError::NoKey(_) => ApiError::not_found("no such key"),
+        e => ApiError::unavailable(e.to_string()),
+    })?;
+    state.auth.audit.record(
+        &s.who.name,
+        "display_key_revoked",
+        &format!("{} ({})", key.name, key.id),
+        Some(ip),
+    );
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -364,11 +303,13 @@ pub struct AuditQuery {
 }
 
 /// `GET /api/v1/audit?limit=` (admin): newest first.
-pub async fn audit(State(state): State<AppState>, Query(q): Query<AuditQuery>) -> Response {
-    match state.auth.audit.recent(q.limit.unwrap_or(200).min(10_000)) {
-        Ok(entries) => Json(json!({ "entries": entries })).into_response(),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-    }
+pub async fn audit(State(state): State<AppState>, Query(q): Query<AuditQuery>) -> ApiResult {
+    let entries = state
+        .auth
+        .audit
+        .recent(q.limit.unwrap_or(200).min(10_000))
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    Ok(Json(json!({ "entries": entries })).into_response())
 }
 
 /// `GET /api/v1/users` (admin).
@@ -382,6 +323,3 @@ pub async fn users(State(state): State<AppState>) -> Response {
         .collect();
     Json(json!({ "users": list })).into_response()
 }
-
-/// Shared by the guard's state.
-pub type AuthRef = Arc<Auth>;

@@ -6,12 +6,13 @@
 //! that gateway. The answer comes once every accepted element is durable (in the store or the
 //! spool): a 200 is the acknowledgement, and a sender that gets anything else sends the batch
 //! again (the store ignores duplicates by topic and `ts`).
+//!
+//! `GET /api/v1/ingest/rejected`: what ingest (MQTT and HTTP) refused lately, and why.
 
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -19,8 +20,9 @@ use ioc_protocol::RejectReason;
 use serde::Serialize;
 use serde_json::json;
 
+use super::AppState;
+use super::error::{ApiError, ApiResult};
 use crate::auth::gateways::Gateway;
-use crate::http::AppState;
 use crate::store::writer::{Ack, Pending};
 
 /// At most this many elements per request.
@@ -30,22 +32,16 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How long a request waits for its readings to be durable before it gives up (503).
 const DURABLE_WITHIN: Duration = Duration::from_secs(30);
 
-fn error(status: StatusCode, msg: &str) -> Response {
-    (status, Json(json!({ "error": msg }))).into_response()
-}
-
 /// The guard of HTTP ingest: an active gateway's bearer token.
 pub async fn gateway_guard(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let token = crate::auth::routes::bearer(req.headers());
+    let token = super::auth::bearer(req.headers());
     let Some(gateway) = token.and_then(|t| state.gateways.by_token(t)) else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "send the gateway's token: Authorization: Bearer <token>",
-        );
+        return ApiError::unauthorized("send the gateway's token: Authorization: Bearer <token>")
+            .into_response();
     };
     req.extensions_mut().insert(gateway);
     next.run(req).await
@@ -63,24 +59,21 @@ pub async fn ingest(
     State(state): State<AppState>,
     Extension(gateway): Extension<Gateway>,
     body: Bytes,
-) -> Response {
+) -> ApiResult {
     if body.len() > MAX_BODY_BYTES {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("at most {MAX_BODY_BYTES} bytes per request"),
-        );
+        return Err(ApiError::PayloadTooLarge(format!(
+            "at most {MAX_BODY_BYTES} bytes per request"
+        )));
     }
     let Ok(elements) = serde_json::from_slice::<Vec<serde_json::Value>>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "the body is a JSON array of {\"topic\": ..., <payload fields>}",
-        );
+        ));
     };
     if elements.len() > MAX_ELEMENTS {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("at most {MAX_ELEMENTS} elements per request"),
-        );
+        return Err(ApiError::PayloadTooLarge(format!(
+            "at most {MAX_ELEMENTS} elements per request"
+        )));
     }
     let mut refused = Vec::new();
     let mut accepted = Vec::new();
@@ -134,18 +127,22 @@ pub async fn ingest(
                 .await
                 .is_err()
             {
-                return error(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping");
+                return Err(ApiError::unavailable("the server is stopping"));
             }
         }
         match tokio::time::timeout(DURABLE_WITHIN, done).await {
             Ok(Ok(())) => {}
             _ => {
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                return Err(ApiError::unavailable(
                     "not durable yet (the store and its spool are full or failing): send again",
-                );
+                ));
             }
         }
     }
-    Json(json!({ "accepted": n, "rejected": refused })).into_response()
+    Ok(Json(json!({ "accepted": n, "rejected": refused })).into_response())
+}
+
+/// `GET /api/v1/ingest/rejected`: the counts by reason and the latest rejected messages.
+pub(crate) async fn rejected(State(state): State<AppState>) -> impl IntoResponse {
+    Json(state.ingest.report())
 }

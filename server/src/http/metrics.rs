@@ -454,6 +454,21 @@ pub fn render(state: &AppState) -> String {
     out
 }
 
+/// `GET /metrics`: Prometheus' text format.
+pub(crate) async fn serve(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(&state),
+    )
+        .into_response()
+}
+
 /// Resident memory (bytes) and CPU time (seconds) of this process, from `/proc` (Linux).
 pub fn process_usage() -> Option<(u64, f64)> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;

@@ -10,19 +10,15 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Action, ActionError};
+use super::AppState;
+use super::auth::ClientIp;
+use super::error::{ApiError, ApiResult};
+use crate::alerts::{Action, ActionError};
 use crate::auth::Session;
-use crate::auth::routes::ClientIp;
-use crate::http::AppState;
-
-fn error(status: StatusCode, msg: &str) -> Response {
-    (status, Json(json!({ "error": msg }))).into_response()
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,14 +51,13 @@ fn check<T: std::str::FromStr<Err = String>>(v: &Option<String>) -> Result<(), S
 pub async fn history(
     State(state): State<AppState>,
     params: Result<Query<HistoryParams>, axum::extract::rejection::QueryRejection>,
-) -> Response {
+) -> ApiResult {
     let Ok(Query(p)) = params else {
-        return error(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "parameters: state, kind, severity, area, rule, from, to, limit",
-        );
+        ));
     };
-    let checked = check::<ioc_protocol::alerts::AlertState>(&p.state)
+    let (from, to) = check::<ioc_protocol::alerts::AlertState>(&p.state)
         .and(check::<ioc_protocol::alerts::AlertKind>(&p.kind))
         .and(check::<ioc_protocol::alerts::Severity>(&p.severity))
         .and_then(|_| {
@@ -73,16 +68,13 @@ pub async fn history(
                 .transpose()?;
             let to = p.to.as_deref().map(|s| parse_time("to", s)).transpose()?;
             Ok((from, to))
-        });
-    let (from, to) = match checked {
-        Ok(range) => range,
-        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
-    };
+        })
+        .map_err(ApiError::BadRequest)?;
     let limit = p.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return error(StatusCode::BAD_REQUEST, "limit must be 1 to 1000");
+        return Err(ApiError::bad_request("limit must be 1 to 1000"));
     }
-    let q = super::store::Query {
+    let q = crate::alerts::store::Query {
         state: p.state,
         kind: p.kind,
         severity: p.severity,
@@ -93,46 +85,37 @@ pub async fn history(
         limit,
     };
     let (alerts, hub) = (state.alerts.clone(), state.hub.clone());
-    let found = tokio::task::spawn_blocking(move || {
+    let list = tokio::task::spawn_blocking(move || {
         alerts.persist_and_show(&hub);
         alerts.store().query(&q)
     })
-    .await;
-    match found {
-        Ok(Ok(list)) => Json(json!({ "alerts": list })).into_response(),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "cannot read the alert history");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cannot read the alert history",
-            )
-        }
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"),
-    }
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| {
+        tracing::error!(error = %e, "cannot read the alert history");
+        ApiError::unavailable("cannot read the alert history")
+    })?;
+    Ok(Json(json!({ "alerts": list })).into_response())
 }
 
 /// `GET /api/v1/alerts/{id}`.
-pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let Ok(id) = id.parse::<u64>() else {
-        return error(StatusCode::NOT_FOUND, "no such alert");
+        return Err(ApiError::not_found("no such alert"));
     };
     let (alerts, hub) = (state.alerts.clone(), state.hub.clone());
     let found = tokio::task::spawn_blocking(move || {
         alerts.persist_and_show(&hub);
         alerts.store().get(id)
     })
-    .await;
-    match found {
-        Ok(Ok(Some((alert, events)))) => {
-            Json(json!({ "alert": alert, "events": events })).into_response()
-        }
-        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, &format!("no alert {id}")),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "cannot read an alert");
-            error(StatusCode::SERVICE_UNAVAILABLE, "cannot read the alert")
-        }
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the query failed"),
-    }
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| {
+        tracing::error!(error = %e, "cannot read an alert");
+        ApiError::unavailable("cannot read the alert")
+    })?;
+    let (alert, events) = found.ok_or_else(|| ApiError::not_found(format!("no alert {id}")))?;
+    Ok(Json(json!({ "alert": alert, "events": events })).into_response())
 }
 
 /// `GET /api/v1/alerts/rules`.
@@ -157,34 +140,31 @@ async fn act(
     id: String,
     action: Action,
     body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
-) -> Response {
+) -> ApiResult {
     let note = match body {
         Ok(Json(b)) => b.note,
         Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("send JSON {{\"note\": \"...\"}} ({e})"),
-            );
+            return Err(ApiError::bad_request(format!(
+                "send JSON {{\"note\": \"...\"}} ({e})"
+            )));
         }
     };
     if note.chars().count() > MAX_NOTE_CHARS {
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("a note is at most {MAX_NOTE_CHARS} characters"),
-        );
+        return Err(ApiError::bad_request(format!(
+            "a note is at most {MAX_NOTE_CHARS} characters"
+        )));
     }
     let Ok(id) = id.parse::<u64>() else {
-        return error(StatusCode::NOT_FOUND, "no such alert");
+        return Err(ApiError::not_found("no such alert"));
     };
     let who = session.who.name.clone();
-    let done = state.alerts.act(id, action, &who, &note);
-    let alert = match done {
-        Ok(a) => a,
-        Err(ActionError::NotFound(_)) => {
-            return error(StatusCode::NOT_FOUND, &format!("no open alert {id}"));
-        }
-        Err(ActionError::Conflict(why)) => return error(StatusCode::CONFLICT, &why),
-    };
+    let alert = state
+        .alerts
+        .act(id, action, &who, &note)
+        .map_err(|e| match e {
+            ActionError::NotFound(_) => ApiError::not_found(format!("no open alert {id}")),
+            ActionError::Conflict(why) => ApiError::Conflict(why),
+        })?;
     // On disk before the answer; then on every screen.
     let (engine, hub) = (state.alerts.clone(), state.hub.clone());
     let written = tokio::task::spawn_blocking(move || {
@@ -194,11 +174,10 @@ async fn act(
     })
     .await;
     if !matches!(written, Ok(Ok(_))) {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
+        return Err(ApiError::unavailable(
             "the alert store cannot be written: the change is on screen but not yet on disk; \
              it is written when the store works again",
-        );
+        ));
     }
     let detail = format!(
         "alert {id} ({}, {}): {}",
@@ -212,7 +191,7 @@ async fn act(
         &detail,
         Some(ip),
     );
-    Json(alert).into_response()
+    Ok(Json(alert).into_response())
 }
 
 /// `POST /api/v1/alerts/{id}/ack`.
@@ -222,7 +201,7 @@ pub async fn ack(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
-) -> Response {
+) -> ApiResult {
     act(state, s, ip, id, Action::Acknowledge, body).await
 }
 
@@ -233,7 +212,7 @@ pub async fn resolve(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
-) -> Response {
+) -> ApiResult {
     act(state, s, ip, id, Action::Resolve, body).await
 }
 
@@ -244,6 +223,6 @@ pub async fn close(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
-) -> Response {
+) -> ApiResult {
     act(state, s, ip, id, Action::Close, body).await
 }

@@ -1,0 +1,102 @@
+//! The app itself: its built files (`dist/`) for every path no route has, `index.html` for the
+//! app's own pages (`/`, `/wall`, `/login`, ...), a page that says how to build it when it is
+//! not built, and the security headers every answer carries (its Content-Security-Policy
+//! allows the app's inline loader by hash).
+
+use std::path::Path;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use tower_http::services::{ServeDir, ServeFile};
+
+use super::AppState;
+
+/// `router` with the app's files as its fallback, `index.html` for any path not a file.
+pub(crate) fn with_app(router: Router<AppState>, dist_dir: &Path) -> Router<AppState> {
+    let index = dist_dir.join("index.html");
+    if index.is_file() {
+        router.fallback_service(ServeDir::new(dist_dir).fallback(ServeFile::new(index)))
+    } else {
+        tracing::warn!(
+            dist = %dist_dir.display(),
+            "the app is not built; `/` explains how to build it"
+        );
+        router.fallback(not_built)
+    }
+}
+
+/// The Content-Security-Policy: what a WASM app needs and nothing more. Trunk's loader is an
+/// inline module script; it is allowed by its hash, read from the built `index.html`.
+pub fn content_security_policy(index: &Path) -> String {
+    let hashes: String = std::fs::read_to_string(index)
+        .map(|html| inline_script_hashes(&html))
+        .unwrap_or_default()
+        .iter()
+        .map(|h| format!(" 'sha256-{h}'"))
+        .collect();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'; form-action 'self'"
+    )
+}
+
+/// Base64 SHA-256 of each inline `<script>`'s text, as CSP hashes them.
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find("<script") {
+        let after = &rest[open..];
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..tag_end];
+        let body_start = &after[tag_end + 1..];
+        let Some(close) = body_start.find("</script>") else {
+            break;
+        };
+        if !tag.contains(" src=") {
+            let digest = sha2::Sha256::digest(&body_start.as_bytes()[..close]);
+            out.push(base64::engine::general_purpose::STANDARD.encode(digest));
+        }
+        rest = &body_start[close..];
+    }
+    out
+}
+
+pub(crate) fn security_headers(router: Router, csp: &str) -> Router {
+    use tower_http::set_header::SetResponseHeaderLayer as H;
+    let v = |s: &str| HeaderValue::from_str(s).expect("a valid header value");
+    router
+        .layer(H::if_not_present(header::CONTENT_SECURITY_POLICY, v(csp)))
+        .layer(H::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            v("nosniff"),
+        ))
+        .layer(H::if_not_present(header::X_FRAME_OPTIONS, v("DENY")))
+        .layer(H::if_not_present(header::REFERRER_POLICY, v("no-referrer")))
+        .layer(H::if_not_present(
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            v("same-origin"),
+        ))
+        .layer(H::if_not_present(
+            header::HeaderName::from_static("permissions-policy"),
+            v("camera=(), microphone=(), geolocation=()"),
+        ))
+}
+
+async fn not_built() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html(
+            "<!doctype html><meta charset=utf-8><title>IOC</title>\
+             <h1>The app is not built</h1>\
+             <p>Run <code>scripts/demo</code> (or <code>trunk build --release</code>) \
+             and start the server again.</p>",
+        ),
+    )
+        .into_response()
+}
