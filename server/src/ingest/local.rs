@@ -64,7 +64,10 @@ pub async fn run_local(
                 link.set_subscribed(true);
             }
             Ok(Some(Notification::Disconnect(..))) => {
-                tracing::error!(client_id = %cfg.client_id, "the embedded broker dropped its in-process link");
+                tracing::error!(
+                    client_id = %cfg.client_id,
+                    "the embedded broker dropped its in-process link"
+                );
                 break;
             }
             Ok(_) => {}
