@@ -18,7 +18,6 @@
 
 pub mod alerts;
 pub mod auth;
-pub mod broker;
 pub mod city;
 pub mod config;
 pub mod figures;
@@ -30,6 +29,8 @@ pub mod store;
 /// `/metrics` moved to `http::metrics`; its `Histogram` is still read here as
 /// `crate::metrics::Histogram` by the hub and the store writer until it has a home of its own.
 pub use http::metrics;
+
+pub use ingest::broker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -299,8 +300,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // connections', or the in-process links' that take QoS 1.
     let mut ackers: Vec<store::writer::Acker> = clients
         .iter()
-        .cloned()
-        .map(store::writer::Acker::Mqtt)
+        .map(|c| Box::new(c.clone()) as store::writer::Acker)
         .collect();
     let mut local_rx = Vec::new();
     for (cfg, mut link) in local_cfgs.into_iter().zip(local_links) {
@@ -308,7 +308,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         link.subscribe(&cfg.filters, qos1).await?;
         if qos1 {
             debug_assert_eq!(cfg.link, ackers.len());
-            ackers.push(store::writer::Acker::Local(broker::LocalAcker(link.tx)));
+            ackers.push(Box::new(broker::LocalAcker(link.tx)));
         }
         // The rest's sending half is not needed once subscribed: dropping it tells the
         // router nothing.

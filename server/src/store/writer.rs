@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use ioc_protocol::{Body, Message};
-use rumqttc::{AsyncClient, Publish};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -32,7 +32,8 @@ use super::spool::{Spool, SpoolError};
 use super::{Backend, StoreError};
 
 /// One message on its way to the store, with what acknowledges it. `msg` is `None` for a
-/// rejected QoS 1 message: it has nothing to store, but its ack must leave in order.
+/// rejected message that must be acknowledged all the same: it has nothing to store, but its
+/// ack must leave in order. Built by [`Pending::accepted`] and [`Pending::handled`].
 #[derive(Debug)]
 pub struct Pending {
     pub msg: Option<Message>,
@@ -40,26 +41,63 @@ pub struct Pending {
     pub ack: Option<Ack>,
 }
 
-/// How a durable message is acknowledged to its sender.
-#[derive(Debug)]
-pub enum Ack {
-    /// A QoS 1 publish, acknowledged to the broker on the connection it came by: `link`
-    /// indexes the writer's list of [`Acker`]s.
-    Mqtt { link: usize, publish: Publish },
-    /// A QoS 1 message of the embedded broker's in-process link `link`, by its packet id.
-    Local { link: usize, pkid: u16 },
-    /// An HTTP ingest request, answered once all its messages are durable.
-    Http(tokio::sync::oneshot::Sender<()>),
+impl Pending {
+    /// An accepted message, with what acknowledges it once durable, if anything.
+    pub fn accepted(msg: Message, ack: Option<Ack>) -> Pending {
+        Pending {
+            msg: Some(msg),
+            ack,
+        }
+    }
+
+    /// What the writer takes for a message a producer has handled: the accepted message
+    /// (`msg`) and its ack; for a rejected one, its ack alone, so that acks still leave in the
+    /// order the messages came (some brokers, rumqttd, require it); for a rejected one that
+    /// nobody waits for, nothing.
+    pub fn handled(msg: Option<Message>, ack: Option<Ack>) -> Option<Pending> {
+        (msg.is_some() || ack.is_some()).then_some(Pending { msg, ack })
+    }
+
+    /// Whether someone waits for this message's acknowledgement (then it must not be
+    /// dropped).
+    pub fn waits_for_ack(&self) -> bool {
+        self.ack.is_some()
+    }
 }
 
-/// What acknowledges the QoS 1 messages of one subscriber connection (a link).
+/// How a durable message is acknowledged to its sender. The writer knows no transport: it
+/// hands each acknowledgement back to what it came with.
 #[derive(Debug)]
-pub enum Acker {
-    /// An MQTT client's connection.
-    Mqtt(AsyncClient),
-    /// An in-process link to the embedded broker.
-    Local(crate::broker::LocalAcker),
+pub enum Ack {
+    /// A message that came by link `link` (a subscriber connection), acknowledged by its
+    /// packet id through the link's [`LinkAcker`]: `link` indexes the writer's list of
+    /// [`Acker`]s.
+    Link { link: usize, pkid: u16 },
+    /// Whoever waits for the message to be durable (an HTTP ingest request, answered once all
+    /// its messages are).
+    Once(tokio::sync::oneshot::Sender<()>),
 }
+
+impl Ack {
+    /// [`Ack::Once`], under the name HTTP ingest knows it by.
+    #[allow(non_snake_case)]
+    pub fn Http(done: tokio::sync::oneshot::Sender<()>) -> Ack {
+        Ack::Once(done)
+    }
+}
+
+/// Acknowledges to the broker the messages of one link (a subscriber connection), once they
+/// are durable. Implemented by ingest for each transport.
+pub trait LinkAcker: std::fmt::Debug + Send + Sync {
+    /// Acknowledges `pkids`, oldest first: the link's share of one durable batch, in the order
+    /// its messages came (the broker may take acknowledgements in order only). A failure is
+    /// the implementation's to report: the broker sends again what was not acknowledged, and
+    /// the store ignores the duplicates.
+    fn ack<'a>(&'a mut self, pkids: &'a [u16]) -> BoxFuture<'a, ()>;
+}
+
+/// What acknowledges the messages of one link.
+pub type Acker = Box<dyn LinkAcker>;
 
 /// Settings of the writer.
 #[derive(Debug, Clone)]
@@ -290,6 +328,7 @@ pub fn spawn(
     let writer = Writer {
         backend,
         spool,
+        by_link: vec![Vec::new(); ackers.len()],
         ackers,
         config,
         stats: stats.clone(),
@@ -317,8 +356,10 @@ const LINGER: Duration = Duration::from_micros(200);
 struct Writer {
     backend: Backend,
     spool: Spool,
-    /// What acknowledges, by link (see [`Ack::Mqtt`], [`Ack::Local`]).
+    /// What acknowledges, by link (see [`Ack::Link`]).
     ackers: Vec<Acker>,
+    /// The packet ids of a durable batch, by link (kept, to reuse their room).
+    by_link: Vec<Vec<u16>>,
     config: WriterConfig,
     stats: Arc<WriterStats>,
     /// When to try the store again after a failure.
@@ -582,41 +623,26 @@ impl Writer {
             .store(self.spool.bytes(), Ordering::Relaxed);
     }
 
+    /// Acknowledges a durable batch: each link's packet ids with one call to its acker, in
+    /// order (the embedded broker's router takes them with one wake-up).
     async fn ack(&mut self, held: Held) {
-        // Links whose client is gone: no more tries in this batch.
-        let mut gone = vec![false; self.ackers.len()];
-        // The in-process links' packet ids, by link, sent together at the end.
-        let mut local: Vec<Vec<u16>> = vec![Vec::new(); self.ackers.len()];
         for ack in held.acks {
             match ack {
-                Ack::Mqtt { link, publish } => {
-                    let Some(Acker::Mqtt(client)) = self.ackers.get(link).filter(|_| !gone[link])
-                    else {
-                        continue;
-                    };
-                    if let Err(e) = client.ack(&publish).await {
-                        // The client is gone (shutting down): the broker redelivers what we
-                        // could not acknowledge, and the store ignores the duplicates.
-                        tracing::debug!(error = %e, link, "cannot acknowledge");
-                        gone[link] = true;
-                    }
-                }
-                Ack::Local { link, pkid } => {
-                    if let Some(pkids) = local.get_mut(link) {
+                Ack::Link { link, pkid } => {
+                    if let Some(pkids) = self.by_link.get_mut(link) {
                         pkids.push(pkid);
                     }
                 }
                 // The request may have given up waiting: then its sender retries.
-                Ack::Http(done) => {
+                Ack::Once(done) => {
                     let _ = done.send(());
                 }
             }
         }
-        for (link, pkids) in local.iter().enumerate() {
-            if let Some(Acker::Local(acker)) = self.ackers.get_mut(link)
-                && let Err(e) = acker.ack(pkids).await
-            {
-                tracing::error!(error = %e, link, "cannot acknowledge to the embedded broker");
+        for (acker, pkids) in self.ackers.iter_mut().zip(&mut self.by_link) {
+            if !pkids.is_empty() {
+                acker.ack(pkids).await;
+                pkids.clear();
             }
         }
     }
@@ -644,6 +670,77 @@ mod tests {
         }
     }
 
+    /// A store that is down: nothing listens.
+    fn unreachable_store() -> anyhow::Result<InfluxStore> {
+        Ok(InfluxStore::new(&InfluxConfig {
+            url: "http://127.0.0.1:1".into(),
+            org: "ioc".into(),
+            bucket: "ioc".into(),
+            token: Token::new(String::new()),
+            timeout_ms: 200,
+        })?)
+    }
+
+    /// What a link's acker was called with: each call's packet ids.
+    #[derive(Debug, Default, Clone)]
+    struct Calls(Arc<Mutex<Vec<Vec<u16>>>>);
+
+    impl LinkAcker for Calls {
+        fn ack<'a>(&'a mut self, pkids: &'a [u16]) -> BoxFuture<'a, ()> {
+            self.0.lock().unwrap().push(pkids.to_vec());
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    /// A durable batch (here in the spool) is acknowledged on each link with one call, its
+    /// packet ids in the order the messages came, rejected ones included; a link with nothing
+    /// in the batch is not called.
+    #[tokio::test]
+    async fn each_link_gets_its_share_of_a_batch_in_order_with_one_call() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let spool = Spool::open(dir.path(), 64 * 1024 * 1024)?;
+        let links = [Calls::default(), Calls::default(), Calls::default()];
+        let ackers = links.iter().map(|c| Box::new(c.clone()) as Acker).collect();
+        let config = WriterConfig {
+            max_batch_points: 100,
+            flush_interval: Duration::from_millis(50),
+            queue_capacity: 100,
+            ..Default::default()
+        };
+        let (stop, shutdown) = watch::channel(false);
+        let (writer, stats, task) = spawn(
+            Backend::Influx(Arc::new(unreachable_store()?)),
+            spool,
+            ackers,
+            config,
+            shutdown,
+        );
+        let (done, answered) = tokio::sync::oneshot::channel();
+        let link = |link, pkid| Some(Ack::Link { link, pkid });
+        let sent = [
+            Pending::accepted(reading(1), link(0, 7)),
+            Pending::accepted(reading(2), link(1, 3)),
+            Pending::handled(None, link(0, 8)).expect("a rejected message's ack"),
+            Pending::accepted(reading(3), None),
+            Pending::accepted(reading(4), link(0, 9)),
+            Pending::accepted(reading(5), Some(Ack::Once(done))),
+            Pending::accepted(reading(6), link(1, 1)),
+        ];
+        assert!(Pending::handled(None, None).is_none());
+        // All queued before the writer first runs (one thread): one batch.
+        for p in sent {
+            writer.try_send(p).expect("room in the queue");
+        }
+        tokio::time::timeout(Duration::from_secs(10), answered).await??;
+        let _ = stop.send(true);
+        tokio::time::timeout(Duration::from_secs(10), task).await??;
+        assert_eq!(stats.spooled.load(Ordering::Relaxed), 6);
+        assert_eq!(*links[0].0.lock().unwrap(), [vec![7, 8, 9]]);
+        assert_eq!(*links[1].0.lock().unwrap(), [vec![3, 1]]);
+        assert!(links[2].0.lock().unwrap().is_empty());
+        Ok(())
+    }
+
     /// The store down (nothing listens) and the spool full: nothing may be acknowledged, and
     /// the writer must hold no more than its batch and the one gathered behind it, so that its
     /// queue fills and the senders (the broker, HTTP clients) keep the rest.
@@ -652,13 +749,7 @@ mod tests {
     -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let spool = Spool::open(dir.path(), 1)?;
-        let store = InfluxStore::new(&InfluxConfig {
-            url: "http://127.0.0.1:1".into(),
-            org: "ioc".into(),
-            bucket: "ioc".into(),
-            token: Token::new(String::new()),
-            timeout_ms: 200,
-        })?;
+        let store = unreachable_store()?;
         let config = WriterConfig {
             max_batch_points: 10,
             flush_interval: Duration::from_millis(5),
@@ -678,10 +769,7 @@ mod tests {
         let mut refused = 0;
         for ts in 0..300 {
             let (done, acked) = tokio::sync::oneshot::channel();
-            let p = Pending {
-                msg: Some(reading(ts)),
-                ack: Some(Ack::Http(done)),
-            };
+            let p = Pending::accepted(reading(ts), Some(Ack::Once(done)));
             match writer.try_send(p) {
                 Ok(()) => acks.push(acked),
                 Err(_) => refused += 1,
