@@ -114,16 +114,13 @@ pub async fn ingest(
         let mut done_tx = Some(done_tx);
         for (i, msg) in accepted.into_iter().enumerate() {
             let ack = if i + 1 == n {
-                done_tx.take().map(Ack::Http)
+                done_tx.take().map(Ack::Once)
             } else {
                 None
             };
             if state
                 .writer
-                .send(Pending {
-                    msg: Some(msg),
-                    ack,
-                })
+                .send(Pending::accepted(msg, ack))
                 .await
                 .is_err()
             {

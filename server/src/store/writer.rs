@@ -36,9 +36,9 @@ use super::{Backend, StoreError};
 /// ack must leave in order. Built by [`Pending::accepted`] and [`Pending::handled`].
 #[derive(Debug)]
 pub struct Pending {
-    pub msg: Option<Message>,
+    msg: Option<Message>,
     /// What to acknowledge once the message is durable.
-    pub ack: Option<Ack>,
+    ack: Option<Ack>,
 }
 
 impl Pending {
@@ -76,14 +76,6 @@ pub enum Ack {
     /// Whoever waits for the message to be durable (an HTTP ingest request, answered once all
     /// its messages are).
     Once(tokio::sync::oneshot::Sender<()>),
-}
-
-impl Ack {
-    /// [`Ack::Once`], under the name HTTP ingest knows it by.
-    #[allow(non_snake_case)]
-    pub fn Http(done: tokio::sync::oneshot::Sender<()>) -> Ack {
-        Ack::Once(done)
-    }
 }
 
 /// Acknowledges to the broker the messages of one link (a subscriber connection), once they
