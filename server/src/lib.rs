@@ -21,7 +21,6 @@ pub mod auth;
 pub mod broker;
 pub mod city;
 pub mod config;
-pub mod figures;
 pub mod http;
 pub mod http_ingest;
 pub mod ingest;
@@ -29,6 +28,9 @@ pub mod live;
 pub mod metrics;
 pub mod store;
 pub mod tls;
+
+/// The live figures of every domain, kept by the [`live`] hub (their old place).
+pub use live::figures;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

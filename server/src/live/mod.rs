@@ -1,0 +1,5 @@
+//! The live picture of the city.
+mod hub;
+pub mod figures;
+
+pub use hub::*;
