@@ -10,7 +10,8 @@
 //! - [`city`]: the city preset (areas and their names).
 //! - [`broker`]: the embedded MQTT broker.
 //! - [`ingest`]: the MQTT subscriber and the rejected-message counts.
-//! - [`live`]: the live hub and its publisher.
+//! - [`live`]: the live hub and its publisher, the figures of each domain, the restore on start.
+//! - [`health`]: the system's own health, as the hub and `/metrics` read it.
 //! - [`http`]: the HTTP edge: the route table, every handler, the websocket session, TLS.
 //!
 //! [`start`] starts it all on the sockets the config names (port 0 allowed) and returns a
@@ -20,17 +21,16 @@ pub mod alerts;
 pub mod auth;
 pub mod city;
 pub mod config;
-pub mod figures;
+pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod live;
 pub mod store;
 
-/// `/metrics` moved to `http::metrics`; its `Histogram` is still read here as
-/// `crate::metrics::Histogram` by the hub and the store writer until it has a home of its own.
-pub use http::metrics;
-
 pub use ingest::broker;
+
+/// The live figures of every domain, kept by the [`live`] hub (their old place).
+pub use live::figures;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -205,45 +205,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
 
     // The live picture, as the store has it: what happened before a restart stays on screen.
-    let hub = Arc::new(Hub::new(city.clone(), config.live.clone()));
-    let now = chrono::Utc::now().timestamp_millis();
-    match reader.latest().await {
-        Ok(latest) => {
-            let n = latest.len();
-            latest.iter().for_each(|m| hub.apply(m));
-            tracing::info!(sources = n, "live picture rebuilt from the store");
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot rebuild the live picture from the store"),
-    }
-    // The air stations' hourly averages: the official AQI needs the last 12 hours (NowCast).
-    match reader
-        .readings_since(ioc_protocol::Domain::Env, now - 13 * 3_600_000)
-        .await
-    {
-        Ok(readings) => readings.iter().for_each(|m| hub.apply(m)),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the air stations' last hours from the store")
-        }
-    }
-    // The flood gauges' readings of today: their peak of the day.
-    match reader
-        .readings_since(ioc_protocol::Domain::Flood, local_midnight_ms(now))
-        .await
-    {
-        Ok(readings) => readings.iter().for_each(|m| hub.apply(m)),
-        Err(e) => tracing::warn!(error = %e, "cannot read today's flood readings from the store"),
-    }
-    // Events of the last 8 days: today's counts need today's, and the open complaints and
-    // dossiers (backlog, overdue) may have been received any day the contract accepts.
-    match reader
-        .events_since(local_midnight_ms(now) - 8 * 86_400_000)
-        .await
-    {
-        Ok(events) => events.iter().for_each(|m| hub.apply(m)),
-        Err(e) => tracing::warn!(error = %e, "cannot read today's events from the store"),
-    }
     // Published before HTTP opens, so that the first browser's snapshot already holds it.
-    hub.flush();
+    let hub = Arc::new(Hub::new(city.clone(), config.live.clone()));
+    live::restore(&hub, &reader, chrono::Utc::now().timestamp_millis()).await;
 
     let ingest = Arc::new(IngestStats::default());
     ingest.replica.store(

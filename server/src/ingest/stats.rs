@@ -221,6 +221,24 @@ fn every_reason(counts: &BTreeMap<RejectReason, u64>) -> BTreeMap<RejectReason, 
     all
 }
 
+/// What the System figures read of the intake (see [`crate::health`]).
+impl crate::health::IntakeHealth for IngestStats {
+    fn totals(&self) -> (u64, u64) {
+        IngestStats::totals(self)
+    }
+
+    fn lost_messages(&self) -> u64 {
+        self.sequences
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lost
+    }
+
+    fn broker_connected(&self) -> bool {
+        IngestStats::broker_connected(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -137,7 +137,7 @@ pub struct WriterStats {
     /// spool meanwhile).
     failing: std::sync::atomic::AtomicBool,
     /// Time of each batch written to the store.
-    pub write_seconds: crate::metrics::Histogram,
+    pub write_seconds: crate::health::Histogram,
     /// The embedded store's folds of its journal into the SQLite file.
     pub fold: std::sync::OnceLock<Arc<FoldStats>>,
 }
@@ -644,6 +644,17 @@ async fn sleep_until_opt(t: Option<Instant>) {
     match t {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
+    }
+}
+
+/// What the System figures read of the writer (see [`crate::health`]).
+impl crate::health::StoreHealth for WriterStats {
+    fn writable(&self) -> bool {
+        WriterStats::writable(self)
+    }
+
+    fn spool_batches(&self) -> u64 {
+        self.spool_batches.load(Ordering::Relaxed)
     }
 }
 

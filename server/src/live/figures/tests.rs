@@ -1,6 +1,7 @@
 //! Every figure against cases worked out by hand.
 
 use super::*;
+use ioc_protocol::live::ComplaintFigures;
 use ioc_protocol::{Complaint, Dossier, Topic};
 
 /// 2026-11-22 00:00 in Ho Chi Minh City (2026-11-21 17:00 UTC).

@@ -20,11 +20,10 @@ use ioc_protocol::{
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
 
+use super::figures::{Figures, SourceSeen, local_midnight_ms, sync_fields};
 use crate::city::City;
 use crate::config::LiveConfig;
-use crate::figures::{Figures, local_midnight_ms, sync_fields};
-use crate::ingest::IngestStats;
-use crate::store::writer::WriterStats;
+use crate::health::{Histogram, IntakeHealth, StoreHealth};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How many published deltas a websocket may be behind before it is resynced.
@@ -108,10 +107,10 @@ pub struct Hub {
     /// The last delta's websockets yet to write it, and how many it went to: the next one
     /// waits for its fan-out (see [`Hub::run_publisher`]).
     fanout: std::sync::Mutex<(Arc<std::sync::atomic::AtomicUsize>, usize)>,
-    /// Ingest's counters, for the System figures' rates.
-    intake: std::sync::OnceLock<Arc<IngestStats>>,
+    /// The intake's health (ingest's counters), for the System figures' rates.
+    intake: std::sync::OnceLock<Arc<dyn IntakeHealth>>,
     /// The store writer's, for the System figures' store state.
-    store: std::sync::OnceLock<Arc<WriterStats>>,
+    store: std::sync::OnceLock<Arc<dyn StoreHealth>>,
     counters: HubCounters,
 }
 
@@ -134,7 +133,7 @@ pub struct HubCounters {
     pub ws_slow: AtomicU64,
     pub ws_silent: AtomicU64,
     /// From a delta's making to its write on each websocket.
-    pub ws_fanout: crate::metrics::Histogram,
+    pub ws_fanout: Histogram,
 }
 
 impl Hub {
@@ -166,7 +165,7 @@ impl Hub {
     }
 
     /// Lets the System figures read the store writer's state.
-    pub fn set_store(&self, stats: Arc<WriterStats>) {
+    pub fn set_store(&self, stats: Arc<dyn StoreHealth>) {
         let _ = self.store.set(stats);
     }
 
@@ -187,7 +186,7 @@ impl Hub {
     }
 
     /// Every telemetry source, its newest reading's time and whether it is online.
-    pub fn sources(&self, now: i64) -> Vec<crate::figures::SourceSeen> {
+    pub fn sources(&self, now: i64) -> Vec<SourceSeen> {
         self.lock().figures.sources_seen(now)
     }
 
@@ -213,7 +212,7 @@ impl Hub {
     }
 
     /// Lets the System figures read ingest's counters.
-    pub fn set_intake(&self, stats: Arc<IngestStats>) {
+    pub fn set_intake(&self, stats: Arc<dyn IntakeHealth>) {
         let _ = self.intake.set(stats);
     }
 
@@ -402,12 +401,10 @@ impl Hub {
             readings_per_s: rate(|s| s.1),
             rejected_per_s: rate(|s| s.2),
             websocket_clients: self.clients() as u32,
-            lost_messages: ingest.map_or(0, |i| {
-                i.sequences.lock().unwrap_or_else(|e| e.into_inner()).lost
-            }),
+            lost_messages: ingest.map_or(0, |i| i.lost_messages()),
             broker_connected: ingest.is_some_and(|i| i.broker_connected()),
             store_writable: store.is_none_or(|w| w.writable()),
-            spool_batches: store.map_or(0, |w| w.spool_batches.load(Ordering::Relaxed)),
+            spool_batches: store.map_or(0, |w| w.spool_batches()),
             ..SystemFigures::default()
         }
     }
@@ -620,6 +617,45 @@ mod tests {
         assert_eq!(q5.fields["aqi"].mean, 60.0);
         assert_eq!((q5.sources, q5.fresh_sources), (2, 1));
         assert_eq!(snap.areas.len(), 22);
+    }
+
+    #[derive(Debug)]
+    struct Intake;
+    impl IntakeHealth for Intake {
+        fn totals(&self) -> (u64, u64) {
+            (10, 1)
+        }
+        fn lost_messages(&self) -> u64 {
+            3
+        }
+        fn broker_connected(&self) -> bool {
+            true
+        }
+    }
+
+    #[derive(Debug)]
+    struct Store;
+    impl StoreHealth for Store {
+        fn writable(&self) -> bool {
+            false
+        }
+        fn spool_batches(&self) -> u64 {
+            2
+        }
+    }
+
+    #[test]
+    fn the_system_figures_read_the_intake_and_the_store_through_health() {
+        let hub = hub();
+        let before = hub.system_figures();
+        assert!(!before.broker_connected && before.store_writable);
+        hub.set_intake(Arc::new(Intake));
+        hub.set_store(Arc::new(Store));
+        let s = hub.system_figures();
+        assert_eq!(s.lost_messages, 3);
+        assert!(s.broker_connected);
+        assert!(!s.store_writable);
+        assert_eq!(s.spool_batches, 2);
     }
 
     #[test]
