@@ -12,9 +12,10 @@ use rand::rngs::StdRng;
 use serde_json::{Value as Json, json};
 
 use crate::clock::{LocalTime, daily_curve};
+use crate::demand::demand_profile;
 use crate::rng::{Drift, normal, rng_for, round1, uniform};
-use crate::traffic::demand_profile;
-use crate::weather::World;
+use crate::source_id::scaled_id;
+use crate::world::World;
 
 pub(crate) const PERIOD_MS: i64 = 60_000;
 
@@ -102,7 +103,7 @@ pub(crate) struct AirSensor {
 impl AirSensor {
     pub(crate) fn new(preset: &Preset, index: usize, k: u32, seed: u64) -> AirSensor {
         let s = &preset.air_stations[index];
-        let id = crate::sim::scaled_id(&s.id, k);
+        let id = scaled_id(&s.id, k);
         let area = preset.area(&s.area);
         let mut rng = rng_for(seed, &format!("env/{id}"));
         let kind = area.map_or(AreaKind::Rural, |a| a.kind);

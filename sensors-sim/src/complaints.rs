@@ -18,8 +18,9 @@ use crate::clock::{
     DAY_MS, DailyIds, HOUR_MS, LocalTime, MINUTE_MS, add_office_minutes, add_working_days,
     daily_curve, day_start, next_office_time,
 };
+use crate::course::{Step, fix_order};
 use crate::rng::{backlog_delay, chance, exponential, log_normal, normal, pick, rng_for, uniform};
-use crate::weather::World;
+use crate::world::World;
 
 /// Complaints per resident per day: about 450 a day for 8.84 million.
 const PER_RESIDENT_PER_DAY: f64 = 450.0 / 8_840_000.0;
@@ -57,9 +58,6 @@ const URGENT_DUE_MS: i64 = 8 * HOUR_MS;
 
 /// Share of complaints that go past their deadline before they are resolved.
 const LATE: f64 = 0.09;
-
-/// A status change of a complaint's plan.
-pub(crate) type Step = (i64, &'static str);
 
 /// One complaint and what is left of its course.
 #[derive(Debug)]
@@ -280,16 +278,6 @@ pub(crate) fn plan(rng: &mut StdRng, t0: i64, urgent: bool, days: u32) -> (i64, 
     }
     steps.push((resolved, "resolved"));
     (due, fix_order(steps))
-}
-
-/// Times strictly rising, at least a minute apart.
-pub(crate) fn fix_order(mut steps: Vec<Step>) -> Vec<Step> {
-    for i in 1..steps.len() {
-        if steps[i].0 < steps[i - 1].0 + MINUTE_MS {
-            steps[i].0 = steps[i - 1].0 + MINUTE_MS;
-        }
-    }
-    steps
 }
 
 #[cfg(test)]

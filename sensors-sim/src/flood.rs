@@ -17,7 +17,8 @@ use serde_json::{Value as Json, json};
 
 use crate::clock::{HOUR_MS, LocalTime};
 use crate::rng::{Drift, normal, rng_for, round1, uniform};
-use crate::weather::World;
+use crate::source_id::scaled_id;
+use crate::world::World;
 
 pub(crate) const PERIOD_MS: i64 = 60_000;
 
@@ -71,7 +72,7 @@ pub(crate) struct Gauge {
 impl Gauge {
     pub(crate) fn new(preset: &Preset, index: usize, k: u32, seed: u64) -> Gauge {
         let g: &FloodGauge = &preset.flood_gauges[index];
-        let id = crate::sim::scaled_id(&g.id, k);
+        let id = scaled_id(&g.id, k);
         let mut rng = rng_for(seed, &format!("flood/{id}"));
         let mut site = rng_for(seed, &format!("gauge/{}", g.id));
         let canal = is_canal(g);

@@ -26,7 +26,7 @@ use serde_json::{Value as Json, json};
 
 use crate::clock::{DAY_MS, MINUTE_MS, day_start, local_day};
 use crate::rng::{chance, rng_for, round2, uniform};
-use crate::weather::World;
+use crate::world::World;
 
 /// The gap kept between two anomalies of a source, and between an anomaly of a platform and an
 /// outage of it (or of a corridor and an incident on it).

@@ -7,19 +7,27 @@
 //! and no wall clock, so tests (this crate's and the server's) can generate the exact stream
 //! the binary publishes. The same inputs give the same messages, byte for byte.
 //!
-//! - [`clock`]: local time (UTC+7), working days and office hours, parsing of `--start` and
-//!   `--duration`, and the pacing of the simulated clock against the wall clock;
-//! - `sim`: the engine, a queue of timed jobs ([`Simulation`], [`Outgoing`]);
-//! - `weather`: what every source shares, decided day by day: rain cells, traffic incidents,
-//!   platform outages, the day's air and temperature, the monsoon's surge;
-//! - `traffic`, `air`, `flood`, `platforms`: the telemetry sources, one model per domain;
-//! - `complaints`, `services`: the 1022 complaints and the public-service dossiers, arrivals and
-//!   the course of each one;
-//! - `inject`: anomalies injected into the telemetry with their ground truth ([`Anomaly`],
-//!   [`Simulation::inject`]), to score the server's anomaly detection;
-//! - `rng`: seeded randomness, one generator per source;
-//! - [`publish`]: MQTT publishing, paced, with QoS 1 acknowledgements waited for, and the
-//!   truth log.
+//! The modules, in layers: each depends only on the layers above it.
+//!
+//! - What every model shares, nothing domain-specific:
+//!   - [`clock`]: local time (UTC+7), working days and office hours, parsing of `--start` and
+//!     `--duration`, and the pacing of the simulated clock against the wall clock;
+//!   - `rng`: seeded randomness, one generator per source;
+//!   - `source_id`: the ids of the sensors added by `--scale`;
+//!   - `demand`: the daily rhythm of the roads, by hour and day of the week;
+//!   - `world`: the city's conditions, decided day by day, that every source sees alike: rain
+//!     cells, traffic incidents, platform outages, the day's air and temperature, the
+//!     monsoon's surge;
+//!   - `course`: the course of a case (a complaint, a dossier), its timed status changes.
+//! - The domains, one model each, reading the shared modules only:
+//!   - `traffic`, `air`, `flood`, `platforms`: the telemetry sources;
+//!   - `complaints`, `services`: the 1022 complaints and the public-service dossiers, arrivals
+//!     and the course of each one;
+//!   - `inject`: anomalies injected into the telemetry with their ground truth ([`Anomaly`],
+//!     [`Simulation::inject`]), to score the server's anomaly detection.
+//! - The engine over the domains: `sim`, a queue of timed jobs ([`Simulation`], [`Outgoing`]).
+//! - Out to the broker: [`publish`], MQTT publishing, paced, with QoS 1 acknowledgements waited
+//!   for, and the truth log.
 //!
 //! ## Scoring anomaly detection
 //!
@@ -45,16 +53,24 @@
 pub mod clock;
 pub mod publish;
 
+// What the models share.
+mod course;
+mod demand;
+mod rng;
+mod source_id;
+mod world;
+
+// The domains.
 mod air;
 mod complaints;
 mod flood;
 mod inject;
 mod platforms;
-mod rng;
 mod services;
-mod sim;
 mod traffic;
-mod weather;
+
+// The engine.
+mod sim;
 
 pub use air::vn_aqi_pm25;
 pub use inject::{Anomaly, Change};

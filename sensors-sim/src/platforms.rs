@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 
 use crate::clock::{HOUR_MS, LocalTime, daily_curve, day_start};
 use crate::rng::{Drift, normal, rng_for, round1, round2, uniform};
-use crate::weather::World;
+use crate::world::World;
 
 pub(crate) const PERIOD_MS: i64 = 15_000;
 

@@ -16,7 +16,7 @@ use crate::clock::{
     DAY_MS, DailyIds, LocalTime, MINUTE_MS, add_office_minutes, add_working_days, daily_curve,
     next_office_time,
 };
-use crate::complaints::{Step, fix_order};
+use crate::course::{Step, fix_order};
 use crate::rng::{backlog_delay, chance, exponential, pick, rng_for, uniform};
 
 /// Dossiers per online service per working day.

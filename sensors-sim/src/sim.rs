@@ -24,7 +24,7 @@ use crate::platforms::{self, PlatformHealth};
 use crate::rng::sub_seed;
 use crate::services::{Dossier, Portal};
 use crate::traffic::{self, TrafficSensor};
-use crate::weather::World;
+use crate::world::World;
 
 /// A message to publish: its topic, its JSON payload, and its `ts` (epoch ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,17 +99,6 @@ impl Ord for Pending {
     fn cmp(&self, other: &Self) -> Ordering {
         (self.at, self.order).cmp(&(other.at, other.order))
     }
-}
-
-/// The source id of the `k`-th (from 1) sensor at a place of the preset: the preset's id for
-/// the first, `{id}-{k}` for the others (`--scale`), shortened to stay a valid source id.
-pub(crate) fn scaled_id(id: &str, k: u32) -> String {
-    if k <= 1 {
-        return id.to_owned();
-    }
-    let suffix = format!("-{k}");
-    let keep = id.len().min(64 - suffix.len());
-    format!("{}{suffix}", &id[..keep])
 }
 
 /// Where the events of a domain are sent from: the preset's platform that publishes the
@@ -569,7 +558,7 @@ impl Simulation {
 mod tests {
     use super::*;
     use crate::clock::{HOUR_MS, LocalTime};
-    use crate::traffic::demand_profile;
+    use crate::demand::demand_profile;
 
     /// Tuesday 2025-11-04, 00:00 local.
     const TUESDAY: i64 = 1_762_189_200_000;
@@ -609,15 +598,5 @@ mod tests {
             during < 0.75 * before,
             "{topic}: {during:.1} km/h in the incident, {before:.1} before"
         );
-    }
-
-    #[test]
-    fn scaled_ids_stay_valid_source_ids() {
-        assert_eq!(scaled_id("tc-ql1a", 1), "tc-ql1a");
-        assert_eq!(scaled_id("tc-ql1a", 12), "tc-ql1a-12");
-        let long = "a".repeat(64);
-        let id = scaled_id(&long, 300);
-        assert_eq!(id.len(), 64);
-        assert!(ioc_protocol::topic::is_source_id(&id));
     }
 }

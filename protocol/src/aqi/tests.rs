@@ -1,7 +1,9 @@
 //! VN_AQI against cases computed by hand (in the comments) and against the worked examples
 //! of Decision 1459/QĐ-TCMT (§2.3 and the O₃ table of §2.2.2.a).
 
+use super::index::max_8h_mean;
 use super::*;
+use crate::ingest::{Reading, Value};
 
 use Averaging::{EightHour, NowCast, OneHour, TwentyFourHour};
 use Pollutant::{Co, No2, O3, Pm10, Pm25, So2};

@@ -12,8 +12,8 @@ use ioc_protocol::preset::{LatLon, Preset};
 use rand::rngs::StdRng;
 
 use crate::clock::{DAY_MS, HOUR_MS, LocalTime, MINUTE_MS, day_start, local_day};
+use crate::demand::demand_profile;
 use crate::rng::{chance, exponential, log_normal, normal, pick, poisson, rng_for, uniform};
-use crate::traffic::demand_profile;
 
 /// A convective rain cell: a burst of rain over part of the city.
 #[derive(Debug, Clone)]
