@@ -7,6 +7,8 @@
 //! the ingest report.
 //!
 //! - [`config`]: settings from defaults, a TOML file, environment and flags.
+//! - [`cli`]: the command line (`--config`, the admin subcommands).
+//! - [`secret`]: the redacting type of passwords and tokens.
 //! - [`city`]: the city preset (areas and their names).
 //! - [`broker`]: the embedded MQTT broker.
 //! - [`ingest`]: the MQTT subscriber and the rejected-message counts.
@@ -20,6 +22,7 @@ pub mod alerts;
 pub mod auth;
 pub mod broker;
 pub mod city;
+pub mod cli;
 pub mod config;
 pub mod figures;
 pub mod http;
@@ -27,6 +30,7 @@ pub mod http_ingest;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod secret;
 pub mod store;
 pub mod tls;
 
@@ -264,7 +268,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         },
         password: match (&mqtt_addr, &gateways) {
             (Some(_), Some(_)) => Some(internal.1.clone()),
-            _ => config.mqtt.password.clone(),
+            _ => config.mqtt.password.as_ref().map(|p| p.expose().to_owned()),
         },
         max_packet_bytes: config.mqtt.max_packet_bytes,
         role: ingest::Role::All,
@@ -397,7 +401,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             auth,
             pipeline: http_pipeline,
             gateways: all_gateways,
-            metrics_token: config.http.metrics_token.as_deref().map(Arc::from),
+            metrics_token: config
+                .http
+                .metrics_token
+                .as_ref()
+                .map(|t| Arc::from(t.expose())),
             stopping: stops.rest.subscribe(),
             alerts: alerts.clone(),
         },
