@@ -1,5 +1,17 @@
-//! Configuration: defaults, then a TOML file, then environment variables and command-line
-//! flags (clap gives both from one declaration; the flag wins over the variable).
+//! The settings: one struct per section of the TOML file, their defaults and their checks
+//! ([`Config::validate`]). Each setting is declared once, for the file, its environment
+//! variable and its flag alike.
+//!
+//! Where a setting comes from, each overriding the one before: its default, the TOML file
+//! (serde), its environment variable, its flag (clap: `#[arg(long, env)]` on the field). [`Config::load`] reads the file over the defaults, then sets the settings
+//! given as variables or flags, and only those. A field with `#[arg(skip)]` is set in the file
+//! only. The command line itself (`--config`, the admin subcommands) is the `cli` module's.
+//!
+//! A field's doc says what the setting does; its `help` is the one line `--help` shows.
+//! The settings have no defaults on the command line, so their flags are added with
+//! [`augment_args_for_update`](clap::Args::augment_args_for_update) (none required) and the
+//! matches set over a config ([`Config::override_with`]), never
+//! `<Config as FromArgMatches>::from_arg_matches` alone.
 //!
 //! Every setting has a default that runs the demo on one machine, so no file is needed.
 
@@ -8,8 +20,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clap::FromArgMatches;
 use ioc_protocol::Domain;
 use serde::Deserialize;
+
+use crate::secret::Secret;
+use crate::store::embedded::Retention;
+use crate::store::influx::InfluxConfig;
 
 /// rumqttd's router logs an ERROR for every client that sends DISCONNECT before closing its
 /// socket (a well-behaved client: the router sees two disconnections), so its routing module is
@@ -17,29 +34,57 @@ use serde::Deserialize;
 pub const DEFAULT_LOG: &str = "info,rumqttd=warn,rumqttd::router::routing=off";
 
 /// The server's whole configuration, validated.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where the HTTP server (app, API, websocket) listens. Port 0 picks a free port.
+    #[arg(
+        long,
+        env = "IOC_HTTP_LISTEN",
+        help = "Address for HTTP, the app and the websocket (port 0: any free port)"
+    )]
     pub http_listen: SocketAddr,
     /// The built app (Trunk's output), served at `/`.
+    #[arg(long, env = "IOC_DIST_DIR", help = "The built app to serve")]
     pub dist_dir: PathBuf,
     /// Where the server keeps its files (store, spool, users).
+    #[arg(long, env = "IOC_DATA_DIR", help = "Directory for the server's files")]
     pub data_dir: PathBuf,
     /// The city preset; `None` is the built-in Ho Chi Minh City preset.
+    #[arg(
+        long,
+        env = "IOC_CITY_PRESET",
+        help = "City preset file (default: the built-in Ho Chi Minh City preset)"
+    )]
     pub city_preset: Option<PathBuf>,
     /// A GeoJSON file of the areas' boundaries, drawn on the map; overrides the one the
     /// preset names. Features are matched to areas by name.
+    #[arg(
+        long,
+        env = "IOC_CITY_BOUNDARIES",
+        help = "GeoJSON boundaries of the city's areas, for the map (default: the preset's own, if any)"
+    )]
     pub city_boundaries: Option<PathBuf>,
     /// Log filter in `tracing`'s env-filter syntax, e.g. `info` or `ioc_server=debug`.
+    #[arg(
+        long,
+        env = "IOC_LOG",
+        help = "Log filter, e.g. `info` or `ioc_server=debug`"
+    )]
     pub log: String,
     /// How log lines look: text for a terminal, or JSON (one object per line) for a log
     /// collector.
+    #[arg(long, env = "IOC_LOG_FORMAT", help = "Log lines as text or JSON")]
     pub log_format: LogFormat,
+    #[command(flatten)]
     pub mqtt: MqttConfig,
+    #[command(flatten)]
     pub live: LiveConfig,
+    #[command(flatten)]
     pub http: HttpConfig,
+    #[command(flatten)]
     pub store: StoreConfig,
+    #[arg(skip)]
     pub alerts: AlertsConfig,
 }
 
@@ -93,23 +138,93 @@ impl Default for AlertsConfig {
 }
 
 /// Which time-series store, and how the writer batches into it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
+    #[arg(
+        long = "store",
+        value_name = "STORE",
+        env = "IOC_STORE",
+        help = "The time-series store: embedded (SQLite) or influxdb"
+    )]
     pub backend: StoreBackend,
     /// How long the embedded store keeps each resolution.
-    pub retention: crate::store::embedded::Retention,
+    #[arg(skip)]
+    pub retention: Retention,
     /// The InfluxDB 2 server, when `backend = "influxdb"`.
-    pub influxdb: crate::store::influx::InfluxConfig,
+    #[command(flatten)]
+    pub influxdb: InfluxConfig,
     /// A batch is written at least this often (ms); at most 1000.
+    #[arg(skip)]
     pub flush_ms: u64,
     /// Data points per write to InfluxDB, at most (at most 5,000). The embedded store commits
     /// up to 50,000 points per transaction (`EMBEDDED_BATCH_POINTS`), as SQLite pays per commit.
+    #[arg(skip)]
     pub max_batch_points: usize,
     /// Messages waiting for the writer, at most.
+    #[arg(skip)]
     pub queue_capacity: usize,
     /// Size of the on-disk spool used while the store is down, MiB.
+    #[arg(skip)]
     pub spool_max_mb: u64,
+}
+
+/// The flags of `[store.influxdb]`. Its settings, [`InfluxConfig`], are the store's
+/// (`store/influx.rs`), which does not know clap: their flags are declared here, and set over
+/// it by the `FromArgMatches` below, only those given.
+#[derive(clap::Args)]
+struct InfluxFlags {
+    #[arg(
+        long,
+        env = "IOC_INFLUXDB_URL",
+        help = "InfluxDB 2 URL (with --store influxdb)"
+    )]
+    influxdb_url: Option<String>,
+    #[arg(long, env = "IOC_INFLUXDB_ORG")]
+    influxdb_org: Option<String>,
+    #[arg(long, env = "IOC_INFLUXDB_BUCKET")]
+    influxdb_bucket: Option<String>,
+    #[arg(
+        long,
+        env = "IOC_INFLUXDB_TOKEN",
+        hide_env_values = true,
+        help = "InfluxDB 2 API token; prefer the environment variable to the flag"
+    )]
+    influxdb_token: Option<Secret>,
+}
+
+impl clap::Args for InfluxConfig {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        InfluxFlags::augment_args(cmd)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        InfluxFlags::augment_args_for_update(cmd)
+    }
+}
+
+impl FromArgMatches for InfluxConfig {
+    fn from_arg_matches(given: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut config = InfluxConfig::default();
+        config.update_from_arg_matches(given)?;
+        Ok(config)
+    }
+
+    fn update_from_arg_matches(&mut self, given: &clap::ArgMatches) -> Result<(), clap::Error> {
+        let flags = InfluxFlags::from_arg_matches(given)?;
+        let set = |slot: &mut String, value: Option<String>| {
+            if let Some(value) = value {
+                *slot = value;
+            }
+        };
+        set(&mut self.url, flags.influxdb_url);
+        set(&mut self.org, flags.influxdb_org);
+        set(&mut self.bucket, flags.influxdb_bucket);
+        if let Some(token) = flags.influxdb_token {
+            self.token = token;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -143,72 +258,140 @@ impl Default for StoreConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct MqttConfig {
     /// An external broker (`mqtt://host:port`). When set, no broker is embedded.
+    #[arg(
+        long = "mqtt-url",
+        value_name = "MQTT_URL",
+        env = "IOC_MQTT_URL",
+        help = "External MQTT broker, `mqtt://host:port`; no broker is embedded when set"
+    )]
     pub url: Option<String>,
     /// Where the embedded broker listens when no external broker is set. Port 0 picks one.
+    #[arg(
+        long = "mqtt-listen",
+        value_name = "MQTT_LISTEN",
+        env = "IOC_MQTT_LISTEN",
+        help = "Address of the embedded MQTT broker (port 0: any free port)"
+    )]
     pub embedded_listen: SocketAddr,
     /// The subscriber's client id. It must be stable across restarts: the broker keeps the
     /// persistent session (and the QoS 1 messages not yet acknowledged) under this id.
+    #[arg(
+        long = "mqtt-client-id",
+        value_name = "MQTT_CLIENT_ID",
+        env = "IOC_MQTT_CLIENT_ID",
+        help = "The subscriber's stable MQTT client id"
+    )]
     pub client_id: String,
+    #[arg(
+        long = "mqtt-username",
+        value_name = "MQTT_USERNAME",
+        env = "IOC_MQTT_USERNAME"
+    )]
     pub username: Option<String>,
-    pub password: Option<String>,
+    #[arg(
+        long = "mqtt-password",
+        value_name = "MQTT_PASSWORD",
+        env = "IOC_MQTT_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<Secret>,
     /// Gateways must log in (`ioc-server gateway add`): the embedded broker refuses anonymous
-    /// and unknown clients, and ingest refuses what a gateway is not granted.
+    /// and unknown clients, and ingest refuses what a gateway is not granted. A switch: its
+    /// flag or variable turns it on, never off ([`Config::override_with`]).
+    #[arg(
+        long,
+        env = "IOC_GATEWAY_AUTH",
+        help = "Gateways must log in with their credentials (`ioc-server gateway add`)"
+    )]
     pub gateway_auth: bool,
     /// Run as one replica of several (docs/scaling.md): the store's subscription is shared in
     /// this group (`$share/GROUP/ioc/v1/#`), so each reading is written by one replica, and a
     /// second connection (`client_id` + `-live`, QoS 0) reads every reading for the live
     /// picture. Needs an external broker with shared subscriptions (Mosquitto 2, EMQX) and a
     /// store the replicas share (InfluxDB); each replica has its own `client_id`.
+    #[arg(
+        long = "mqtt-shared-group",
+        value_name = "MQTT_SHARED_GROUP",
+        env = "IOC_MQTT_SHARED_GROUP",
+        help = "Run as a replica: share the store's subscription in this group (docs/scaling.md)"
+    )]
     pub shared_group: Option<String>,
     /// The largest MQTT packet the subscriber accepts. Larger than the contract's 16 KiB
     /// payload limit on purpose, so that an oversized payload is counted as `too_large`
     /// instead of breaking the connection.
+    #[arg(skip)]
     pub max_packet_bytes: usize,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct LiveConfig {
     /// Changes within this window are sent to browsers as one delta. The first change after
     /// a quiet spell is sent at once.
+    #[arg(
+        long,
+        env = "IOC_COALESCE_MS",
+        help = "Coalescing window of live updates, in milliseconds"
+    )]
     pub coalesce_ms: u64,
     /// Seconds without a reading after which a domain's figures of an area are stale.
+    #[arg(skip)]
     pub stale_after_s: BTreeMap<Domain, u32>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// Origins allowed to open `/ws`, besides the server's own (same host and port).
+    #[arg(skip)]
     pub allowed_origins: Vec<String>,
     /// A websocket send that takes longer than this drops the client: it is not reading.
+    #[arg(skip)]
     pub ws_send_timeout_ms: u64,
     /// How often the server pings each websocket (and sends a heartbeat message).
+    #[arg(skip)]
     pub ws_ping_ms: u64,
     /// A websocket peer silent this long (not even answering pings) is dropped as dead.
+    #[arg(skip)]
     pub ws_dead_after_ms: u64,
     /// The session cookie as `__Host-ioc_session` with `Secure`: browsers then send it over
     /// HTTPS only. Turn on when the server is reached over TLS (a TLS proxy in front of it);
     /// off, the cookie is `ioc_session`, for plain HTTP on a trusted network or localhost.
+    #[arg(skip)]
     pub secure_cookie: bool,
     /// A user's session ends after this many minutes without a request (an open console
     /// counts as activity).
+    #[arg(skip)]
     pub session_idle_minutes: u64,
     /// And after this many hours whatever happens.
+    #[arg(skip)]
     pub session_hours: u64,
     /// A wall display's session, days.
+    #[arg(skip)]
     pub display_session_days: u64,
     /// HTTPS: a PEM certificate chain and its PEM private key. With both, the server speaks
     /// TLS only, and the session cookie is `__Host-` and Secure.
+    #[arg(
+        long,
+        env = "IOC_TLS_CERT",
+        help = "HTTPS certificate chain (PEM); with --tls-key, the server speaks TLS"
+    )]
     pub tls_cert: Option<PathBuf>,
+    #[arg(long, env = "IOC_TLS_KEY", help = "HTTPS private key (PEM)")]
     pub tls_key: Option<PathBuf>,
     /// A bearer token that lets a Prometheus scraper read `/metrics` without a session
     /// (supervisors and admins can read it with theirs). Prefer `IOC_METRICS_TOKEN`.
-    pub metrics_token: Option<String>,
+    #[arg(
+        long,
+        env = "IOC_METRICS_TOKEN",
+        hide_env_values = true,
+        help = "A bearer token for Prometheus to read `/metrics` (else a supervisor's session)"
+    )]
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for Config {
@@ -297,145 +480,6 @@ impl LiveConfig {
     }
 }
 
-/// What `ioc-server` does besides serving.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum Command {
-    /// Manages the users who may log in (in the data directory).
-    #[command(subcommand)]
-    User(UserCommand),
-    /// Manages the keys of wall displays.
-    #[command(subcommand, name = "display-key")]
-    DisplayKey(KeyCommand),
-    /// Manages the gateways that may publish, and what each may publish.
-    #[command(subcommand)]
-    Gateway(GatewayCommand),
-}
-
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum GatewayCommand {
-    /// Adds a gateway; prints its MQTT user name and password, once.
-    Add {
-        name: String,
-        /// Area codes it may publish under, comma-separated, or `*`.
-        #[arg(long, value_delimiter = ',', required = true)]
-        areas: Vec<String>,
-        /// Source ids it may publish as, comma-separated; `aqs-*` for a prefix, `*` for any.
-        #[arg(long, value_delimiter = ',', required = true)]
-        sources: Vec<String>,
-    },
-    /// Revokes a gateway: it can no longer connect nor publish.
-    Revoke { name: String },
-    /// Lists the gateways and their grants.
-    List,
-}
-
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum UserCommand {
-    /// Adds a user; prints a random password, once.
-    Add {
-        name: String,
-        /// admin, supervisor, officer or viewer.
-        #[arg(long, default_value = "officer")]
-        role: String,
-    },
-    /// Gives a user a new random password (printed once), enables them, ends their sessions.
-    Reset { name: String },
-    /// Disables a user and ends their sessions.
-    Disable { name: String },
-    /// Lists the users.
-    List,
-}
-
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum KeyCommand {
-    /// Creates a display key; prints the wall's address, once.
-    Add { name: String },
-    /// Revokes a display key (its walls are cut off at once if the server runs).
-    Revoke { id: String },
-    /// Lists the display keys.
-    List,
-}
-
-/// The command line. Each flag can also be given by its environment variable.
-#[derive(Debug, Clone, Default, clap::Parser)]
-#[command(
-    name = "ioc-server",
-    version,
-    about = "The city operations center's server"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// A TOML configuration file (every setting is optional).
-    #[arg(long, short, env = "IOC_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Address for HTTP, the app and the websocket (port 0: any free port).
-    #[arg(long, env = "IOC_HTTP_LISTEN")]
-    pub http_listen: Option<SocketAddr>,
-    /// The built app to serve.
-    #[arg(long, env = "IOC_DIST_DIR")]
-    pub dist_dir: Option<PathBuf>,
-    /// Directory for the server's files.
-    #[arg(long, env = "IOC_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// City preset file (default: the built-in Ho Chi Minh City preset).
-    #[arg(long, env = "IOC_CITY_PRESET")]
-    pub city_preset: Option<PathBuf>,
-    /// Gateways must log in with their credentials (`ioc-server gateway add`).
-    #[arg(long, env = "IOC_GATEWAY_AUTH")]
-    pub gateway_auth: bool,
-    /// HTTPS certificate chain (PEM); with --tls-key, the server speaks TLS.
-    #[arg(long, env = "IOC_TLS_CERT")]
-    pub tls_cert: Option<PathBuf>,
-    /// HTTPS private key (PEM).
-    #[arg(long, env = "IOC_TLS_KEY")]
-    pub tls_key: Option<PathBuf>,
-    /// A bearer token for Prometheus to read `/metrics` (else a supervisor's session).
-    #[arg(long, env = "IOC_METRICS_TOKEN", hide_env_values = true)]
-    pub metrics_token: Option<String>,
-    /// GeoJSON boundaries of the city's areas, for the map (default: the preset's own, if any).
-    #[arg(long, env = "IOC_CITY_BOUNDARIES")]
-    pub city_boundaries: Option<PathBuf>,
-    /// External MQTT broker, `mqtt://host:port`; no broker is embedded when set.
-    #[arg(long, env = "IOC_MQTT_URL")]
-    pub mqtt_url: Option<String>,
-    /// Address of the embedded MQTT broker (port 0: any free port).
-    #[arg(long, env = "IOC_MQTT_LISTEN")]
-    pub mqtt_listen: Option<SocketAddr>,
-    /// The subscriber's stable MQTT client id.
-    #[arg(long, env = "IOC_MQTT_CLIENT_ID")]
-    pub mqtt_client_id: Option<String>,
-    /// Run as a replica: share the store's subscription in this group (docs/scaling.md).
-    #[arg(long, env = "IOC_MQTT_SHARED_GROUP")]
-    pub mqtt_shared_group: Option<String>,
-    #[arg(long, env = "IOC_MQTT_USERNAME")]
-    pub mqtt_username: Option<String>,
-    #[arg(long, env = "IOC_MQTT_PASSWORD", hide_env_values = true)]
-    pub mqtt_password: Option<String>,
-    /// Coalescing window of live updates, in milliseconds.
-    #[arg(long, env = "IOC_COALESCE_MS")]
-    pub coalesce_ms: Option<u64>,
-    /// Log filter, e.g. `info` or `ioc_server=debug`.
-    #[arg(long, env = "IOC_LOG")]
-    pub log: Option<String>,
-    /// Log lines as text or JSON.
-    #[arg(long, env = "IOC_LOG_FORMAT")]
-    pub log_format: Option<LogFormat>,
-    /// The time-series store: embedded (SQLite) or influxdb.
-    #[arg(long, env = "IOC_STORE")]
-    pub store: Option<StoreBackend>,
-    /// InfluxDB 2 URL (with --store influxdb).
-    #[arg(long, env = "IOC_INFLUXDB_URL")]
-    pub influxdb_url: Option<String>,
-    #[arg(long, env = "IOC_INFLUXDB_ORG")]
-    pub influxdb_org: Option<String>,
-    #[arg(long, env = "IOC_INFLUXDB_BUCKET")]
-    pub influxdb_bucket: Option<String>,
-    /// InfluxDB 2 API token; prefer the environment variable to the flag.
-    #[arg(long, env = "IOC_INFLUXDB_TOKEN", hide_env_values = true)]
-    pub influxdb_token: Option<String>,
-}
-
 /// A configuration that cannot be used, said so that the operator can fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -451,19 +495,34 @@ pub enum ConfigError {
     },
     #[error("invalid setting {field}: {why}")]
     Invalid { field: &'static str, why: String },
+    /// The environment variables and flags do not fit the settings: a bug, not the operator's.
+    #[error(transparent)]
+    Args(#[from] clap::Error),
 }
 
 impl Config {
-    /// Builds the configuration from the command line (and its environment variables),
-    /// reading the TOML file it names, if any.
-    pub fn from_cli(cli: &Cli) -> Result<Config, ConfigError> {
-        let mut config = match &cli.config {
+    /// The configuration: the defaults, then the TOML file, if any, then the settings `given`
+    /// as environment variables or flags (matched against a command that
+    /// [`augment_args_for_update`](clap::Args::augment_args_for_update) gave the settings'
+    /// flags); validated.
+    pub fn load(file: Option<&Path>, given: &clap::ArgMatches) -> Result<Config, ConfigError> {
+        let mut config = match file {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
         };
-        config.apply(cli);
+        config.override_with(given)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Sets the settings given as environment variables or flags, and only those.
+    pub fn override_with(&mut self, given: &clap::ArgMatches) -> Result<(), clap::Error> {
+        // A switch always has a value on the command line, false when not given: it turns its
+        // setting on, never off what the file turned on.
+        let gateway_auth = self.mqtt.gateway_auth;
+        self.update_from_arg_matches(given)?;
+        self.mqtt.gateway_auth |= gateway_auth;
+        Ok(())
     }
 
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
@@ -479,59 +538,6 @@ impl Config {
 
     pub fn from_toml(text: &str) -> Result<Config, toml::de::Error> {
         toml::from_str(text)
-    }
-
-    fn apply(&mut self, cli: &Cli) {
-        fn set<T: Clone>(slot: &mut T, v: &Option<T>) {
-            if let Some(v) = v {
-                *slot = v.clone();
-            }
-        }
-        set(&mut self.http_listen, &cli.http_listen);
-        set(&mut self.dist_dir, &cli.dist_dir);
-        set(&mut self.data_dir, &cli.data_dir);
-        set(&mut self.log, &cli.log);
-        set(&mut self.log_format, &cli.log_format);
-        set(&mut self.mqtt.embedded_listen, &cli.mqtt_listen);
-        set(&mut self.mqtt.client_id, &cli.mqtt_client_id);
-        set(&mut self.live.coalesce_ms, &cli.coalesce_ms);
-        set(&mut self.store.backend, &cli.store);
-        set(&mut self.store.influxdb.url, &cli.influxdb_url);
-        set(&mut self.store.influxdb.org, &cli.influxdb_org);
-        set(&mut self.store.influxdb.bucket, &cli.influxdb_bucket);
-        if let Some(t) = &cli.influxdb_token {
-            self.store.influxdb.token = crate::store::influx::Token::new(t.clone());
-        }
-        if cli.city_preset.is_some() {
-            self.city_preset.clone_from(&cli.city_preset);
-        }
-        if cli.gateway_auth {
-            self.mqtt.gateway_auth = true;
-        }
-        if cli.tls_cert.is_some() {
-            self.http.tls_cert.clone_from(&cli.tls_cert);
-        }
-        if cli.metrics_token.is_some() {
-            self.http.metrics_token.clone_from(&cli.metrics_token);
-        }
-        if cli.tls_key.is_some() {
-            self.http.tls_key.clone_from(&cli.tls_key);
-        }
-        if cli.city_boundaries.is_some() {
-            self.city_boundaries.clone_from(&cli.city_boundaries);
-        }
-        if cli.mqtt_url.is_some() {
-            self.mqtt.url.clone_from(&cli.mqtt_url);
-        }
-        if cli.mqtt_shared_group.is_some() {
-            self.mqtt.shared_group.clone_from(&cli.mqtt_shared_group);
-        }
-        if cli.mqtt_username.is_some() {
-            self.mqtt.username.clone_from(&cli.mqtt_username);
-        }
-        if cli.mqtt_password.is_some() {
-            self.mqtt.password.clone_from(&cli.mqtt_password);
-        }
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -657,11 +663,20 @@ pub fn parse_mqtt_url(url: &str) -> Result<(String, u16), String> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Args as _;
+
     use super::*;
+
+    /// The settings given by these flags (and by the environment, as `ioc-server` reads it).
+    fn given(flags: &[&str]) -> clap::ArgMatches {
+        Config::augment_args_for_update(clap::Command::new("ioc-server"))
+            .try_get_matches_from(std::iter::once(&"ioc-server").chain(flags))
+            .unwrap()
+    }
 
     #[test]
     fn defaults_need_no_file() {
-        let c = Config::from_cli(&Cli::default()).unwrap();
+        let c = Config::load(None, &given(&[])).unwrap();
         assert_eq!(c.http_listen.port(), 8080);
         assert_eq!(c.mqtt.embedded_listen.to_string(), "127.0.0.1:1883");
         assert!(c.mqtt.url.is_none());
@@ -687,13 +702,142 @@ mod tests {
             c.live.stale_after(Domain::Traffic),
             Duration::from_secs(180)
         );
-        c.apply(&Cli {
-            http_listen: Some("127.0.0.1:9100".parse().unwrap()),
-            ..Cli::default()
-        });
+        c.override_with(&given(&["--http-listen", "127.0.0.1:9100"]))
+            .unwrap();
         assert_eq!(c.http_listen.port(), 9100);
         assert_eq!(c.live.coalesce_ms, 50);
     }
+
+    #[test]
+    fn flags_set_only_what_they_name_in_every_section() {
+        let mut c = Config::from_toml(
+            "log = \"warn\"\n[mqtt]\nclient_id = \"from-file\"\ngateway_auth = true\n\
+             [store.influxdb]\norg = \"file-org\"\nbucket = \"file-bucket\"\n",
+        )
+        .unwrap();
+        c.override_with(&given(&[
+            "--mqtt-url=mqtt://b:1884",
+            "--coalesce-ms",
+            "20",
+            "--tls-key",
+            "k.pem",
+            "--store",
+            "influxdb",
+            "--influxdb-org",
+            "flag-org",
+        ]))
+        .unwrap();
+        assert_eq!(c.log, "warn");
+        assert_eq!(c.mqtt.client_id, "from-file");
+        assert_eq!(c.mqtt.url.as_deref(), Some("mqtt://b:1884"));
+        // A switch not given leaves the file's setting on.
+        assert!(c.mqtt.gateway_auth);
+        assert_eq!(c.live.coalesce_ms, 20);
+        assert_eq!(c.http.tls_key, Some(PathBuf::from("k.pem")));
+        assert_eq!(c.store.backend, StoreBackend::Influxdb);
+        assert_eq!(c.store.influxdb.org, "flag-org");
+        assert_eq!(c.store.influxdb.bucket, "file-bucket");
+        assert_eq!(c.store.influxdb.url, "http://127.0.0.1:8086");
+
+        let mut c = Config::default();
+        c.override_with(&given(&["--gateway-auth"])).unwrap();
+        assert!(c.mqtt.gateway_auth);
+    }
+
+    #[test]
+    fn no_secret_is_shown() {
+        let mut c = Config::from_toml(
+            "[mqtt]\nusername = \"ioc\"\npassword = \"mqtt-pa55word\"\n\
+             [http]\nmetrics_token = \"metr1cs-token\"\n",
+        )
+        .unwrap();
+        c.override_with(&given(&["--influxdb-token", "infl0x-token"]))
+            .unwrap();
+        let secrets = [
+            c.mqtt.password.as_ref().unwrap().expose(),
+            c.http.metrics_token.as_ref().unwrap().expose(),
+            c.store.influxdb.token.expose(),
+        ];
+        assert_eq!(secrets, ["mqtt-pa55word", "metr1cs-token", "infl0x-token"]);
+        let shown = format!("{c:?} {c:#?}");
+        for secret in secrets {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("password: Some(Secret(<redacted>))"),
+            "{shown}"
+        );
+    }
+
+    /// The sample of README.md's "Running the server", copied as it is.
+    #[test]
+    fn the_readme_sample_loads() {
+        let c = Config::from_toml(README_SAMPLE).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.http_listen.port(), 8080);
+        assert_eq!(c.log, "info");
+        assert_eq!(c.live.stale_after(Domain::Flood), Duration::from_secs(600));
+        assert_eq!(c.store.retention.hour_days, 1825);
+        assert_eq!(
+            c.alerts.anomaly_skip_fields,
+            ["up", "rain_mmh", "congestion"]
+        );
+        assert!(c.store.influxdb.token.is_empty());
+    }
+
+    const README_SAMPLE: &str = r#"
+http_listen = "127.0.0.1:8080"   # IOC_HTTP_LISTEN
+dist_dir = "dist"                 # IOC_DIST_DIR
+data_dir = "data"                 # IOC_DATA_DIR
+# city_preset = "my-city.toml"    # IOC_CITY_PRESET: default, the built-in Ho Chi Minh City
+# city_boundaries = "districts.geojson"  # IOC_CITY_BOUNDARIES: the areas' outlines for the map
+log = "info"                      # IOC_LOG (tracing env-filter syntax)
+log_format = "text"               # IOC_LOG_FORMAT: text, or json (one object per line)
+
+[mqtt]
+# url = "mqtt://broker.local:1883"  # IOC_MQTT_URL: an external broker (Mosquitto, EMQX);
+                                    # when set, no broker is embedded
+embedded_listen = "127.0.0.1:1883"  # IOC_MQTT_LISTEN
+client_id = "ioc-server-1"          # IOC_MQTT_CLIENT_ID: stable, the broker keeps our session
+                                    # (the embedded broker's links: this id with -1, -2, ... -rest)
+# shared_group = "ioc"              # IOC_MQTT_SHARED_GROUP: one replica of several, with an
+                                    # external broker and InfluxDB (docs/scaling.md)
+
+[live]
+coalesce_ms = 100                   # IOC_COALESCE_MS
+stale_after_s = { traffic = 180, env = 600, flood = 600, system = 120 }
+
+[http]
+allowed_origins = []                # origins allowed to open /ws besides the server's own
+ws_send_timeout_ms = 10000          # a browser that takes longer to accept a frame is dropped
+ws_ping_ms = 10000                  # ping and heartbeat on every websocket
+ws_dead_after_ms = 35000            # a browser silent this long (no pong) is dropped
+# metrics_token = "..."             # IOC_METRICS_TOKEN: Prometheus' bearer token for /metrics
+
+[store]
+backend = "embedded"                # IOC_STORE: embedded (SQLite in data_dir) or influxdb
+flush_ms = 200                      # a batch is written at least this often
+max_batch_points = 5000             # per InfluxDB write; SQLite commits up to 50,000 points at once
+spool_max_mb = 1024                 # on-disk spool used while the store is down
+retention = { raw_days = 7, minute_days = 90, hour_days = 1825, event_days = 90 }
+
+[alerts]                            # the rules themselves are in the city preset
+max_new_per_minute = 30             # beyond it, one summary alert counts those held
+close_resolved_after_h = 24         # resolved alerts no one closed are closed then
+anomaly = true                      # anomaly detection on every numeric series
+anomaly_score = 6.0                 # departure from the recent course, robust std. deviations
+anomaly_seasonal_score = 2.0        # and from the hour's baseline (weekday, Saturday, Sunday)
+anomaly_clear_score = 3.0
+anomaly_window_s = 300              # sustained this long, over 3 readings at least
+anomaly_skip_fields = ["up", "rain_mmh", "congestion"]
+
+[store.influxdb]                    # with backend = "influxdb"
+url = "http://127.0.0.1:8086"       # IOC_INFLUXDB_URL
+org = "ioc"                         # IOC_INFLUXDB_ORG
+bucket = "ioc"                      # IOC_INFLUXDB_BUCKET
+token = ""                          # IOC_INFLUXDB_TOKEN (never logged)
+timeout_ms = 10000
+"#;
 
     #[test]
     fn logs_and_websocket_timing_from_the_file_and_checked() {

@@ -7,6 +7,8 @@
 //! the ingest report.
 //!
 //! - [`config`]: settings from defaults, a TOML file, environment and flags.
+//! - [`cli`]: the command line (`--config`, the admin subcommands).
+//! - [`secret`]: the redacting type of passwords and tokens.
 //! - [`city`]: the city preset (areas and their names).
 //! - [`broker`]: the embedded MQTT broker.
 //! - [`ingest`]: the MQTT subscriber and the rejected-message counts.
@@ -20,11 +22,13 @@
 pub mod alerts;
 pub mod auth;
 pub mod city;
+pub mod cli;
 pub mod config;
 pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod live;
+pub mod secret;
 pub mod store;
 
 pub use ingest::broker;
@@ -230,7 +234,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         },
         password: match (&mqtt_addr, &gateways) {
             (Some(_), Some(_)) => Some(internal.1.clone()),
-            _ => config.mqtt.password.clone(),
+            _ => config.mqtt.password.as_ref().map(|p| p.expose().to_owned()),
         },
         max_packet_bytes: config.mqtt.max_packet_bytes,
         role: ingest::Role::All,
@@ -362,7 +366,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             auth,
             pipeline: http_pipeline,
             gateways: all_gateways,
-            metrics_token: config.http.metrics_token.as_deref().map(Arc::from),
+            metrics_token: config
+                .http
+                .metrics_token
+                .as_ref()
+                .map(|t| Arc::from(t.expose())),
             stopping: stops.rest.subscribe(),
             alerts: alerts.clone(),
         },

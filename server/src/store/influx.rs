@@ -97,37 +97,9 @@ impl Default for InfluxConfig {
     }
 }
 
-/// An API token. Its `Debug` shows only whether it is set, and it has no `Display`, so it
-/// cannot end up in a log line, an error or a config dump by accident; [`Token::expose`] is
-/// the one way to read it, for the `Authorization` header.
-#[derive(Clone, Default, Deserialize)]
-#[serde(transparent)]
-pub struct Token(String);
-
-impl Token {
-    pub fn new(token: impl Into<String>) -> Token {
-        Token(token.into())
-    }
-
-    /// The token itself. Only for the request header.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            f.write_str("Token(<empty>)")
-        } else {
-            f.write_str("Token(<redacted>)")
-        }
-    }
-}
+/// An API token: a [`Secret`](crate::secret::Secret), which never shows in a log line, an error
+/// or a config dump; `expose` is the one way to read it, for the `Authorization` header.
+pub type Token = crate::secret::Secret;
 
 /// Why an [`InfluxConfig`] cannot be used, said so that the operator can fix it.
 #[derive(Debug, thiserror::Error)]

@@ -509,7 +509,7 @@ fn config_has_defaults_and_never_shows_the_token() {
     assert_eq!(config.token.expose(), "s3cr3t-t0ken");
     let shown = format!("{config:?}");
     assert!(!shown.contains("s3cr3t"), "{shown}");
-    assert!(shown.contains("Token(<redacted>)"), "{shown}");
+    assert!(shown.contains("Secret(<redacted>)"), "{shown}");
     let store = InfluxStore::new(&config).expect("a store");
     let shown = format!("{store:?}");
     assert!(!shown.contains("s3cr3t"), "{shown}");
