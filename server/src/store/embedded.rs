@@ -25,6 +25,7 @@
 //!
 //! The file says its layout in `PRAGMA user_version`. A file of the first layout (one raw row
 //! per field, schema 0) is moved aside, never deleted, and a new file is started.
+//!
 //! The parts, in the order a batch goes through them:
 //!
 //! - `journal.rs`: where a batch becomes durable, before it is acknowledged;
