@@ -25,8 +25,9 @@ use ioc_protocol::Domain;
 use serde::Deserialize;
 
 use crate::secret::Secret;
-use crate::store::embedded::Retention;
-use crate::store::influx::InfluxConfig;
+
+mod store;
+pub use store::{InfluxConfig, Retention, StoreBackend, StoreConfig};
 
 /// rumqttd's router logs an ERROR for every client that sends DISCONNECT before closing its
 /// socket (a well-behaved client: the router sees two disconnections), so its routing module is
@@ -137,125 +138,12 @@ impl Default for AlertsConfig {
     }
 }
 
-/// Which time-series store, and how the writer batches into it.
-#[derive(Debug, Clone, Deserialize, clap::Args)]
-#[serde(default, deny_unknown_fields)]
-pub struct StoreConfig {
-    #[arg(
-        long = "store",
-        value_name = "STORE",
-        env = "IOC_STORE",
-        help = "The time-series store: embedded (SQLite) or influxdb"
-    )]
-    pub backend: StoreBackend,
-    /// How long the embedded store keeps each resolution.
-    #[arg(skip)]
-    pub retention: Retention,
-    /// The InfluxDB 2 server, when `backend = "influxdb"`.
-    #[command(flatten)]
-    pub influxdb: InfluxConfig,
-    /// A batch is written at least this often (ms); at most 1000.
-    #[arg(skip)]
-    pub flush_ms: u64,
-    /// Data points per write to InfluxDB, at most (at most 5,000). The embedded store commits
-    /// up to 50,000 points per transaction (`EMBEDDED_BATCH_POINTS`), as SQLite pays per commit.
-    #[arg(skip)]
-    pub max_batch_points: usize,
-    /// Messages waiting for the writer, at most.
-    #[arg(skip)]
-    pub queue_capacity: usize,
-    /// Size of the on-disk spool used while the store is down, MiB.
-    #[arg(skip)]
-    pub spool_max_mb: u64,
-}
-
-/// The flags of `[store.influxdb]`. Its settings, [`InfluxConfig`], are the store's
-/// (`store/influx.rs`), which does not know clap: their flags are declared here, and set over
-/// it by the `FromArgMatches` below, only those given.
-#[derive(clap::Args)]
-struct InfluxFlags {
-    #[arg(
-        long,
-        env = "IOC_INFLUXDB_URL",
-        help = "InfluxDB 2 URL (with --store influxdb)"
-    )]
-    influxdb_url: Option<String>,
-    #[arg(long, env = "IOC_INFLUXDB_ORG")]
-    influxdb_org: Option<String>,
-    #[arg(long, env = "IOC_INFLUXDB_BUCKET")]
-    influxdb_bucket: Option<String>,
-    #[arg(
-        long,
-        env = "IOC_INFLUXDB_TOKEN",
-        hide_env_values = true,
-        help = "InfluxDB 2 API token; prefer the environment variable to the flag"
-    )]
-    influxdb_token: Option<Secret>,
-}
-
-impl clap::Args for InfluxConfig {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        InfluxFlags::augment_args(cmd)
-    }
-
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        InfluxFlags::augment_args_for_update(cmd)
-    }
-}
-
-impl FromArgMatches for InfluxConfig {
-    fn from_arg_matches(given: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        let mut config = InfluxConfig::default();
-        config.update_from_arg_matches(given)?;
-        Ok(config)
-    }
-
-    fn update_from_arg_matches(&mut self, given: &clap::ArgMatches) -> Result<(), clap::Error> {
-        let flags = InfluxFlags::from_arg_matches(given)?;
-        let set = |slot: &mut String, value: Option<String>| {
-            if let Some(value) = value {
-                *slot = value;
-            }
-        };
-        set(&mut self.url, flags.influxdb_url);
-        set(&mut self.org, flags.influxdb_org);
-        set(&mut self.bucket, flags.influxdb_bucket);
-        if let Some(token) = flags.influxdb_token {
-            self.token = token;
-        }
-        Ok(())
-    }
-}
-
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
     Text,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreBackend {
-    /// SQLite in the data directory.
-    Embedded,
-    /// InfluxDB 2 (`[store.influxdb]`).
-    Influxdb,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        StoreConfig {
-            backend: StoreBackend::Embedded,
-            retention: Default::default(),
-            influxdb: Default::default(),
-            flush_ms: 200,
-            max_batch_points: 5000,
-            queue_capacity: 20_000,
-            spool_max_mb: 1024,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize, clap::Args)]

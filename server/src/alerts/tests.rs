@@ -1,5 +1,13 @@
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use ioc_protocol::alerts::{Alert, AlertKind, AlertState, Severity};
+use ioc_protocol::{Body, Domain, Message, Topic, Value};
+
 use super::*;
-use ioc_protocol::{Topic, Value};
+use crate::city::City;
+use crate::config::{AlertsConfig, LiveConfig};
 
 /// 2026-11-16 08:00 in Ho Chi Minh City.
 const T0: i64 = 1_794_762_000_000 + 8 * 3_600_000;

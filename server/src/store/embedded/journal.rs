@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use ioc_protocol::{Body, Domain, Event, Message, Topic};
 
-use super::{Cursor, put_str, put_value, put_varint};
+use super::codec::{Cursor, put_str, put_value, put_varint};
 
 /// Why the journal failed.
 #[derive(Debug, thiserror::Error)]

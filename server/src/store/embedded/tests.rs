@@ -1,8 +1,15 @@
 //! The embedded store: writes, rollups, retention, recovery after restart, readers while
 //! writing.
 
+use std::sync::Arc;
+
+use ioc_protocol::{Body, Complaint, Domain, Event, Message, Topic, Value};
+use rusqlite::Connection;
+
+use super::codec::{Agg, field_number, pack_aggs, pack_fields, unpack_aggs, unpack_fields};
+use super::schema::{DAY, HOUR, MINUTE, SCHEMA_VERSION};
 use super::*;
-use ioc_protocol::Complaint;
+use crate::store::HistoryQuery;
 
 const T0: i64 = 1_795_309_200_000; // 2026-11-22 08:00 in Ho Chi Minh City, on the hour
 

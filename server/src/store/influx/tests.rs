@@ -6,9 +6,15 @@ use axum::extract::RawQuery;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use influxdb2_structmap::value::Value as FluxValue;
 use ioc_protocol::{Body, Complaint, Domain, Dossier, Event, Message, Topic, Value};
 
+use super::client::{MAX_MESSAGE_CHARS, server_message};
+use super::flux::{events_flux, history_flux, latest_flux, readings_flux, window_ms};
+use super::line_protocol::{event_offset_ns, line_protocol};
+use super::records::protocol_value;
 use super::*;
+use crate::store::{Bucket, HistoryQuery, StoreError};
 
 /// 2026-11-22T01:00:00Z.
 const T0: i64 = 1_795_309_200_000;
