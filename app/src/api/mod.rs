@@ -27,12 +27,22 @@ use wasm_bindgen_futures::JsFuture;
 pub struct Unreachable;
 
 /// A GET of `url` on the server: its status and body.
+///
+/// It and [`request`] each read the response themselves: an `async fn` awaited inside another
+/// costs the app's wasm about 750 bytes (gzipped) more than these few lines twice.
 pub async fn get_text(url: &str) -> Result<(u16, String), Unreachable> {
     let window = web_sys::window().ok_or(Unreachable)?;
     let resp = JsFuture::from(window.fetch_with_str(url))
         .await
         .map_err(|_| Unreachable)?;
-    body(resp).await
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| Unreachable)?;
+    let status = resp.status();
+    let text = JsFuture::from(resp.text().map_err(|_| Unreachable)?)
+        .await
+        .map_err(|_| Unreachable)?
+        .as_string()
+        .unwrap_or_default();
+    Ok((status, text))
 }
 
 /// A request with an optional JSON body, asking for JSON: its status and body.
@@ -58,11 +68,6 @@ pub async fn request(
     let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(|_| Unreachable)?;
-    body(resp).await
-}
-
-/// The status and text of a `fetch`'s response.
-async fn body(resp: JsValue) -> Result<(u16, String), Unreachable> {
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| Unreachable)?;
     let status = resp.status();
     let text = JsFuture::from(resp.text().map_err(|_| Unreachable)?)
