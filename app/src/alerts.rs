@@ -8,8 +8,9 @@
 //! typed survives the live updates.
 //!
 //! An action is `POST /api/v1/alerts/{id}/{ack|resolve|close}` with `{"note": "..."}`, for
-//! officers and above; the changed alert comes back over the websocket within a second. The
-//! texts and figures are pure functions of the live state, tested on the host.
+//! officers and above ([`crate::api::alerts`]); the changed alert comes back over the
+//! websocket within a second. The texts and figures are pure functions of the live state,
+//! tested on the host.
 
 use ioc_protocol::Domain;
 use ioc_protocol::alerts::{Alert, AlertKind, AlertState, AlertsFigure, Severity};
@@ -17,13 +18,15 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::auth::{self, AuthError, use_auth};
+use crate::api::alerts::{act, action_url};
+use crate::api::auth::AuthError;
+use crate::auth::use_auth;
 use crate::city::{City, use_city};
+use crate::clock::{hcmc_clock, use_clock};
 use crate::i18n::{
     Lang, Word, ago, critical_alerts, dec, int, pct, server_error, span, t, try_again_in, use_lang,
 };
 use crate::live::{Live, LiveState};
-use crate::{hcmc_clock, use_clock};
 
 /// Whether a role may act on alerts: duty officers and above.
 pub fn may_act(role: &str) -> bool {
@@ -98,7 +101,7 @@ pub fn area_label(state: &LiveState, code: &str, lang: Lang) -> String {
     if code == "city" {
         return t(lang, Word::CityWide).to_owned();
     }
-    crate::domains::area_name(state, code, lang)
+    state.area_name(code, lang)
 }
 
 /// The rule's name in `lang`.
@@ -459,10 +462,6 @@ fn note_form(id: u64, action: Action, ctx: Ctx) -> impl IntoView {
             return;
         }
         let note = input.get_untracked().map(|i| i.value()).unwrap_or_default();
-        let note = js_sys::JSON::stringify(&note.trim().into())
-            .ok()
-            .and_then(|s| s.as_string())
-            .unwrap_or_else(|| "\"\"".into());
         let set = move |busy: bool, error: Option<AuthError>| {
             // The panel may be gone by now (a logout): hence `try_`.
             let _ = ctx.form.try_update(|f| {
@@ -474,17 +473,12 @@ fn note_form(id: u64, action: Action, ctx: Ctx) -> impl IntoView {
         };
         set(true, None);
         spawn_local(async move {
-            let url = format!("/api/v1/alerts/{id}/{}", action.path());
-            let answer = auth::request("POST", &url, Some(format!("{{\"note\":{note}}}"))).await;
             // The websocket brings the changed alert within a second.
-            let failed = match answer {
-                Ok((status, _)) if (200..300).contains(&status) => {
-                    let _ = ctx.form.try_set(None);
-                    return;
-                }
-                Ok((status, text)) => auth::parse_error(status, &text),
-                Err(e) => e,
+            let Err(failed) = act(id, action.path(), &note).await else {
+                let _ = ctx.form.try_set(None);
+                return;
             };
+            let url = action_url(id, action.path());
             web_sys::console::warn_1(&format!("{url}: {failed:?}").into());
             set(false, Some(failed));
         });

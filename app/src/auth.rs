@@ -1,37 +1,26 @@
-//! Who is at the screen: the session (`GET /api/v1/me`), logging in and out, and a wall
-//! display's key.
+//! Who is at the screen: where the session stands ([`Auth`]), and a wall display's key.
 //!
-//! The session is an HttpOnly cookie that the app never sees: same-origin requests carry it.
 //! At start the app asks `GET /api/v1/me`; the console shows its login page without a session,
 //! the wall its "no access" message. A wall opened at `/wall?key=...` first trades the key for
-//! a session (`POST /api/v1/display/session`) and takes the key out of the address bar.
+//! a session (`POST /api/v1/display/session`) and takes the key out of the address bar. The
+//! requests themselves are in [`crate::api::auth`].
 //!
-//! Reading the server's answers and editing the address are pure (tested on the host); the
-//! `async` functions talk to the server.
+//! Editing the address is pure (tested on the host); the `async` functions talk to the server.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::{Deserialize, Serialize};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::JsValue;
 
-use crate::history::sleep_ms;
+use crate::api::auth::{AuthError, Session, display_session, logout, me};
+use crate::api::sleep_ms;
 
 /// How often the wall asks again whether it has been given a session.
 const NO_ACCESS_RETRY_MS: i32 = 10_000;
 /// How often the app asks again when the server cannot be reached.
 const UNREACHABLE_RETRY_MS: i32 = 3_000;
-
-/// A session, as `GET /api/v1/me` and the login answer give it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Session {
-    pub user: String,
-    /// `admin`, `supervisor`, `officer`, `viewer`, or `display` for a wall display.
-    pub role: String,
-}
 
 /// Where the screen stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +87,8 @@ impl Auth {
         self.state.set(AuthState::In(session));
     }
 
-    /// The server ended the session (websocket closed with 4401, or a refused reconnect).
+    /// The server ended the session (websocket closed with
+    /// [`ioc_protocol::close_code::SESSION_ENDED`], or a refused reconnect).
     pub fn ended(self) {
         if !self.leaving.get_untracked() {
             self.reason.set(Some(OutReason::SessionEnded));
@@ -130,139 +120,6 @@ impl Default for Auth {
 
 pub fn use_auth() -> Auth {
     expect_context::<Auth>()
-}
-
-/// Why a request about the session failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthError {
-    /// 401: no valid session, a wrong user name or password, an unknown or revoked key.
-    Refused,
-    /// 429: too many attempts; the server says when to try again.
-    Throttled { retry_after_s: u64 },
-    /// Any other status, and the server's message if it gave one.
-    Status(u16, String),
-    /// No answer (network down, server gone).
-    Network,
-}
-
-#[derive(Deserialize)]
-struct ErrorAnswer {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    retry_after_s: Option<f64>,
-}
-
-/// Reads an answer that carries a session (`/me`, login, display session).
-pub fn parse_session(status: u16, body: &str) -> Result<Session, AuthError> {
-    /// `GET /api/v1/me` answers 200 with `"user": null` when there is no session (so that a
-    /// login page loads without an error in the browser's console).
-    #[derive(Deserialize)]
-    struct Answer {
-        user: Option<String>,
-        role: Option<String>,
-    }
-    if (200..300).contains(&status) {
-        let a = serde_json::from_str::<Answer>(body)
-            .map_err(|e| AuthError::Status(status, format!("not a session: {e}")))?;
-        return match (a.user, a.role) {
-            (Some(user), Some(role)) => Ok(Session { user, role }),
-            _ => Err(AuthError::Refused),
-        };
-    }
-    Err(parse_error(status, body))
-}
-
-/// Reads an error answer.
-pub fn parse_error(status: u16, body: &str) -> AuthError {
-    let answer = serde_json::from_str::<ErrorAnswer>(body).ok();
-    match status {
-        401 => AuthError::Refused,
-        429 => AuthError::Throttled {
-            // Whole seconds, rounded up; at least one.
-            retry_after_s: answer
-                .and_then(|a| a.retry_after_s)
-                .filter(|s| s.is_finite())
-                .map_or(1, |s| s.ceil().max(1.0) as u64),
-        },
-        _ => AuthError::Status(status, answer.map(|a| a.error).unwrap_or_default()),
-    }
-}
-
-#[derive(Serialize)]
-struct Credentials<'a> {
-    user: &'a str,
-    password: &'a str,
-}
-
-#[derive(Serialize)]
-struct DisplayKey<'a> {
-    key: &'a str,
-}
-
-/// Who this browser is logged in as.
-pub async fn me() -> Result<Session, AuthError> {
-    let (status, body) = request("GET", "/api/v1/me", None).await?;
-    parse_session(status, &body)
-}
-
-/// `POST /api/v1/login`: the server sets the session's cookie on success.
-pub async fn login(user: &str, password: &str) -> Result<Session, AuthError> {
-    let body = serde_json::to_string(&Credentials { user, password })
-        .map_err(|e| AuthError::Status(0, e.to_string()))?;
-    let (status, body) = request("POST", "/api/v1/login", Some(body)).await?;
-    parse_session(status, &body)
-}
-
-/// `POST /api/v1/logout`. A 401 (the session had already ended) is as good as a logout.
-pub async fn logout() -> Result<(), AuthError> {
-    let (status, body) = request("POST", "/api/v1/logout", None).await?;
-    if (200..300).contains(&status) || status == 401 {
-        Ok(())
-    } else {
-        Err(parse_error(status, &body))
-    }
-}
-
-/// `POST /api/v1/display/session`: trades a wall display's key for a session.
-pub async fn display_session(key: &str) -> Result<Session, AuthError> {
-    let body = serde_json::to_string(&DisplayKey { key })
-        .map_err(|e| AuthError::Status(0, e.to_string()))?;
-    let (status, body) = request("POST", "/api/v1/display/session", Some(body)).await?;
-    parse_session(status, &body)
-}
-
-/// A same-origin request with an optional JSON body: its status and body.
-pub(crate) async fn request(
-    method: &str,
-    url: &str,
-    json: Option<String>,
-) -> Result<(u16, String), AuthError> {
-    let window = web_sys::window().ok_or(AuthError::Network)?;
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    let headers = web_sys::Headers::new().map_err(|_| AuthError::Network)?;
-    headers
-        .set("accept", "application/json")
-        .map_err(|_| AuthError::Network)?;
-    if let Some(json) = json {
-        headers
-            .set("content-type", "application/json")
-            .map_err(|_| AuthError::Network)?;
-        init.set_body(&JsValue::from_str(&json));
-    }
-    init.set_headers(&headers);
-    let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(|_| AuthError::Network)?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| AuthError::Network)?;
-    let status = resp.status();
-    let text = JsFuture::from(resp.text().map_err(|_| AuthError::Network)?)
-        .await
-        .map_err(|_| AuthError::Network)?
-        .as_string()
-        .unwrap_or_default();
-    Ok((status, text))
 }
 
 /// Finds out where the screen stands and sets `auth` accordingly: on the wall, trades a `key`
@@ -475,45 +332,5 @@ mod tests {
         assert_eq!(percent_decode("%C3%A9t%C3%A9"), "été");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
-    }
-
-    #[test]
-    fn answers_are_read() {
-        assert_eq!(
-            parse_session(200, r#"{"user":"admin","role":"admin"}"#),
-            Ok(Session {
-                user: "admin".into(),
-                role: "admin".into()
-            })
-        );
-        assert_eq!(
-            parse_session(401, r#"{"error":"wrong user name or password"}"#),
-            Err(AuthError::Refused)
-        );
-        assert_eq!(parse_session(401, ""), Err(AuthError::Refused));
-        assert_eq!(
-            parse_session(429, r#"{"error":"too many attempts","retry_after_s":42}"#),
-            Err(AuthError::Throttled { retry_after_s: 42 })
-        );
-        assert_eq!(
-            parse_session(429, r#"{"error":"x","retry_after_s":0.2}"#),
-            Err(AuthError::Throttled { retry_after_s: 1 })
-        );
-        assert_eq!(
-            parse_session(429, "Too Many Requests"),
-            Err(AuthError::Throttled { retry_after_s: 1 })
-        );
-        assert_eq!(
-            parse_session(500, r#"{"error":"the store is down"}"#),
-            Err(AuthError::Status(500, "the store is down".into()))
-        );
-        assert_eq!(
-            parse_session(502, "<html>"),
-            Err(AuthError::Status(502, String::new()))
-        );
-        assert!(matches!(
-            parse_session(200, "<html>"),
-            Err(AuthError::Status(200, _))
-        ));
     }
 }

@@ -1,6 +1,10 @@
 //! The city as the screens draw it (`GET /api/v1/city`): names of what the figures refer to
 //! by id, the tile grid and the areas' outlines. Fetched once there is a session, again until
 //! it comes.
+//!
+//! Its own room, not inside the `map` folder: the tiles and the alerts name corridors, gauges,
+//! stations and agencies through it too, and the map shows the alerts' marks, so a city inside
+//! the map would make the map and the alerts depend on each other.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -9,8 +13,9 @@ use ioc_protocol::map::{CityMap, MapArea, Named};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::api::city::{CityError, city_map};
+use crate::api::sleep_ms;
 use crate::auth::Auth;
-use crate::history::{get_text, sleep_ms};
 use crate::i18n::Lang;
 
 /// The city map, `None` until it has come.
@@ -45,16 +50,15 @@ pub fn load(auth: Auth) -> City {
         let fetching = fetching.clone();
         spawn_local(async move {
             while auth.logged_in_untracked() {
-                if let Ok((200, text)) = get_text("/api/v1/city").await {
-                    match serde_json::from_str::<CityMap>(&text) {
-                        Ok(map) => {
-                            city.0.set(Some(map));
-                            break;
-                        }
-                        Err(e) => web_sys::console::warn_1(
-                            &format!("the city map could not be read: {e}").into(),
-                        ),
+                match city_map().await {
+                    Ok(map) => {
+                        city.0.set(Some(map));
+                        break;
                     }
+                    Err(CityError::Unreadable(e)) => web_sys::console::warn_1(
+                        &format!("the city map could not be read: {e}").into(),
+                    ),
+                    Err(CityError::NoAnswer) => {}
                 }
                 sleep_ms(2000).await;
             }

@@ -1,9 +1,12 @@
 //! The live connection: `/ws`, reconnect with backoff, resync from a fresh snapshot.
 //!
 //! The connection lives only while the screen has a session: [`connect`] opens it,
-//! [`Link::stop`] closes it for good. When the server ends the session (close code 4401), or a
-//! reconnect is refused and `GET /api/v1/me` says there is no session any more, it is not
-//! reopened: the app is told instead. Any other cut is retried, for ever.
+//! [`Link::stop`] closes it for good. When the server ends the session (close code 4401,
+//! [`SESSION_ENDED`]), or a reconnect is refused and `GET /api/v1/me` says there is no session
+//! any more, it is not reopened: the app is told instead. Any other cut is retried, for ever.
+//!
+//! Its own room rather than a part of [`crate::api`]: what it holds is the state every tile
+//! reads, kept current by a push connection, not a request and its answer.
 //!
 //! The state is one signal of [`LiveState`]; the tiles derive their rows from it. Deltas are
 //! applied only in order (`seq` one more than the last); anything else asks the server for a
@@ -14,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use ioc_protocol::alerts::AlertsFigure;
+use ioc_protocol::close_code::SESSION_ENDED;
 use ioc_protocol::live::{
     ComplaintFigures, EnvFigures, FloodFigures, ServiceFigures, SystemFigures, TrafficFigures,
 };
@@ -23,7 +27,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::auth::{self, AuthError};
+use crate::api::auth::{AuthError, me};
+use crate::i18n::Lang;
 
 /// Silence longer than this means the connection is dead, even if the browser has not
 /// noticed (the server sends a heartbeat every 10 s).
@@ -32,9 +37,6 @@ const BACKOFF_MIN_MS: f64 = 250.0;
 /// At most this long between attempts: a wall display must be back within seconds of the
 /// server's return (with the jitter below, an attempt comes every 1 to 2 s at worst).
 const BACKOFF_MAX_MS: f64 = 2_000.0;
-/// The close code of a websocket whose session has ended (logout, expiry, a revoked display
-/// key): the server will refuse it again, so it is not reopened.
-pub const SESSION_ENDED: u16 = 4401;
 /// A refused handshake looks like any other cut to the browser (code 1006), so after one the
 /// session is checked with `GET /api/v1/me`, at most this often.
 const SESSION_CHECK_MS: f64 = 5_000.0;
@@ -101,6 +103,20 @@ impl LiveState {
             DomainFigures::System(f) => Some(f),
             _ => None,
         }
+    }
+
+    /// An area's name in `lang`, the code itself when unknown.
+    pub fn area_name(&self, code: &str, lang: Lang) -> String {
+        self.areas.iter().find(|a| a.code == code).map_or_else(
+            || code.to_owned(),
+            |a| {
+                if lang == Lang::Vi {
+                    a.name_vi.clone()
+                } else {
+                    a.name_en.clone()
+                }
+            },
+        )
     }
 
     /// The newest reading behind any area figure of a domain, epoch ms (0: none).
@@ -353,7 +369,7 @@ fn check_session(inner: &Rc<RefCell<Inner>>) {
     }
     let inner = inner.clone();
     leptos::task::spawn_local(async move {
-        let answer = auth::me().await;
+        let answer = me().await;
         inner.borrow_mut().session_checking = false;
         if answer == Err(AuthError::Refused) {
             session_ended(&inner);

@@ -10,7 +10,10 @@
 //!   v1 (`docs/ingest.md`), into a typed [`ingest::Message`] or a [`ingest::Rejection`] with
 //!   its reason.
 //! - [`live`]: the live figures (tiles) and the websocket messages that carry them
-//!   (`docs/websocket.md`).
+//!   (`docs/websocket.md`); [`close_code`]: the codes the server closes a websocket with.
+//! - [`history`]: `GET /api/v1/history`, its query, its answer and its [`history::Bucket`]s.
+//! - [`time`]: local time (Asia/Ho_Chi_Minh, UTC+7 all year) and local midnight, where
+//!   today's counts start.
 //! - [`map`]: the city as the screens draw it (`GET /api/v1/city`): names, the tile grid and
 //!   the areas' outlines as SVG paths.
 //! - `preset` (cargo feature `preset`, for the server and the simulator): the city preset, its
@@ -20,11 +23,14 @@
 
 pub mod alerts;
 pub mod aqi;
+pub mod close_code;
+pub mod history;
 pub mod ingest;
 pub mod live;
 pub mod map;
 #[cfg(feature = "preset")]
 pub mod preset;
+pub mod time;
 pub mod topic;
 
 pub use ingest::{

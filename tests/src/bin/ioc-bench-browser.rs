@@ -186,7 +186,7 @@ return {
   newest: Object.fromEntries(newest),
 }"#;
 
-/// The wall's panels in turn, each [`WALL_ROTATE_MS`] by the clock (app/src/wall.rs, its
+/// The wall's panels in turn, each [`WALL_ROTATE_MS`] by the clock (app/src/pages/wall.rs, its
 /// default period).
 const WALL_PANELS: [&str; 5] = ["air", "flood", "traffic", "complaints", "services"];
 const WALL_ROTATE_MS: i64 = 20_000;

@@ -6,9 +6,11 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::auth::{self, AuthError, OutReason, use_auth};
+use super::header::LangSwitch;
+use crate::api::auth::{AuthError, login};
+use crate::auth::{OutReason, use_auth};
+use crate::clock::use_clock;
 use crate::i18n::{Lang, Word, server_error, t, try_again_in, use_lang};
-use crate::use_clock;
 
 /// What went wrong with the last attempt to log in.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,7 +85,7 @@ pub fn Login() -> impl IntoView {
         problem.set(None);
         auth.reason.set(None);
         spawn_local(async move {
-            let answer = auth::login(&name, &secret).await;
+            let answer = login(&name, &secret).await;
             // The page may be gone by now (another tab's login, say): hence `try_`.
             let _ = busy.try_set(false);
             let failed = match answer {
@@ -114,7 +116,7 @@ pub fn Login() -> impl IntoView {
             <form class="login-card" data-testid="login" on:submit=submit>
                 <div class="login-head">
                     <h1>{move || t(lang.get(), Word::OperationsCenter)}</h1>
-                    <crate::LangSwitch />
+                    <LangSwitch />
                 </div>
                 {move || note().map(|n| view! { <p class="login-note" data-testid="login-note" role="status">{n}</p> })}
                 <label>

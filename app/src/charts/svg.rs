@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::charts::{gauge_fraction, pie_slices};
+use super::draw::{gauge_fraction, pie_slices};
 
 /// One bar of a [`Bars`] chart, or one share of a [`Donut`].
 #[derive(Debug, Clone, PartialEq)]

@@ -12,9 +12,14 @@ use ioc_protocol::Domain;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::charts::{sparkline, window};
-use crate::history::{HistoryError, Query, SPARK_POINTS, SPARK_SPAN_MS, fetch, page_hidden};
+use super::draw::sparkline;
+use crate::api::history::{HistoryError, Query, fetch, window};
+use crate::api::page_hidden;
 use crate::live::Live;
+
+/// The span and buckets of the tiles' sparklines: the last hour, in 2-minute buckets.
+pub const SPARK_SPAN_MS: i64 = 3_600_000;
+pub const SPARK_POINTS: u32 = 30;
 
 /// How often each area's sparkline is fetched again.
 const REFRESH_MS: f64 = 60_000.0;

@@ -16,16 +16,18 @@
 
 use leptos::prelude::*;
 
+use super::header::Header;
+use super::login::ScreenMessage;
 use crate::auth::{OutReason, use_auth};
-use crate::domains::{
+use crate::clock::use_clock;
+use crate::i18n::{Word, t, use_lang};
+use crate::live::{Connection, Live};
+use crate::map::CityMapView;
+use crate::map::layers::Layer;
+use crate::tiles::{
     ComplaintDetail, ComplaintTile, EnvDetail, EnvTile, FloodDetail, FloodTile, ServiceDetail,
     ServiceTile, SystemTile, TrafficDetail, TrafficTile,
 };
-use crate::i18n::{Word, t, use_lang};
-use crate::layers::Layer;
-use crate::live::{Connection, Live};
-use crate::map::CityMapView;
-use crate::use_clock;
 
 /// The default time each panel stays, seconds.
 const DEFAULT_ROTATE_S: f64 = 20.0;
@@ -127,7 +129,7 @@ pub fn Wall() -> impl IntoView {
 
     view! {
         <div class="ioc wall" class:cut=cut>
-            <crate::Header alert_banner=true />
+            <Header alert_banner=true />
             <Show when=cut>
                 <div class="cut-banner" role="alert" data-testid="cut-banner">
                     {move || format!("{} · {}…", t(lang.get(), Word::Cut), t(lang.get(), Word::Reconnecting))}
@@ -180,7 +182,7 @@ pub fn NoAccess() -> impl IntoView {
         None => String::new(),
     });
     view! {
-        <crate::login::ScreenMessage testid="no-access" title=title hint=hint detail=detail wall=true />
+        <ScreenMessage testid="no-access" title=title hint=hint detail=detail wall=true />
     }
 }
 

@@ -7,12 +7,13 @@ use ioc_protocol::alerts::{AlertsFigure, Severity};
 use ioc_protocol::map::CityMap;
 use leptos::prelude::*;
 
+use super::layers::{
+    Layer, NO_DATA, area_value, colour, dark_text_on, legend, offline_sources, value_text,
+};
 use crate::alerts::{area_mark, severity_class, severity_word};
-
+use crate::charts::drilldown::use_drill;
 use crate::city::{short_label, use_city};
-use crate::drilldown::use_drill;
 use crate::i18n::{Lang, Word, t, use_lang};
-use crate::layers::{Layer, area_value, colour, dark_text_on, legend, offline_sources, value_text};
 use crate::live::{Live, LiveState};
 
 /// Areas smaller than this get no label on the outline map.
@@ -172,7 +173,7 @@ pub fn CityMapView(layer: RwSignal<Layer>, #[prop(optional)] chooser: bool) -> i
                                 class:has-offline=move || cell(&c1).is_some_and(|c| c.offline > 0)
                                 data-area=code.clone()
                                 d=a.d.clone()
-                                fill=move || cell(&c2).map_or(crate::layers::NO_DATA, |c| c.fill)
+                                fill=move || cell(&c2).map_or(NO_DATA, |c| c.fill)
                                 on:click=move |_| drill.0.set(Some(open.clone()))
                             ><title>{let c = code.clone(); move || cell(&c).map(|c| tooltip(&c, lang.get())).unwrap_or_default()}</title></path>
                         }
@@ -240,7 +241,7 @@ pub fn CityMapView(layer: RwSignal<Layer>, #[prop(optional)] chooser: bool) -> i
                                 class:dark=move || cell(&c4).is_some_and(|c| c.dark_text)
                                 on:click=move |_| drill.0.set(Some(c5.clone()))>
                                 <rect x=x + 3.0 y=y + 3.0 width="94" height="94" rx="8"
-                                    fill=move || cell(&c2).map_or(crate::layers::NO_DATA, |c| c.fill) />
+                                    fill=move || cell(&c2).map_or(NO_DATA, |c| c.fill) />
                                 <text class="map-label" x=x + 50.0 y=y + 38.0 text-anchor="middle" font-size="19"
                                     textLength=move || cell(&c3).filter(|c| c.label.chars().count() > 8).map(|_| "88")
                                     lengthAdjust="spacingAndGlyphs">

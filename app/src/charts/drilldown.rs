@@ -12,8 +12,9 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::charts::{Bucket, ChartSpec, Frame, Window, chart};
-use crate::history::{HistoryError, METRICS, Metric, Query, Range, fetch, page_hidden};
+use super::history::{ChartData, HistoryChart, METRICS, Range};
+use crate::api::history::{Query, fetch};
+use crate::api::page_hidden;
 use crate::i18n::{Lang, Word, t, use_lang};
 use crate::live::Live;
 
@@ -28,27 +29,6 @@ pub fn use_drill() -> Drill {
 
 /// How often an open drill-down fetches its charts again.
 const REFRESH_MS: u64 = 60_000;
-
-/// The SVG box of a chart, in user units; CSS scales it to the panel, text with it.
-const FRAME: Frame = Frame {
-    width: 800.0,
-    height: 330.0,
-    left: 64.0,
-    right: 30.0,
-    top: 34.0,
-    bottom: 40.0,
-};
-
-/// What a chart has to show.
-#[derive(Debug, Clone, PartialEq)]
-enum ChartData {
-    Loading,
-    Ready {
-        window: Window,
-        buckets: Vec<Bucket>,
-    },
-    Failed(HistoryError),
-}
 
 /// The drill-down panel, shown while an area is chosen.
 #[component]
@@ -227,124 +207,5 @@ fn DrillPanel(
                 </div>
             </section>
         </div>
-    }
-}
-
-/// The chart of one series: min–max band, mean line, time and value axes, unit, and a word
-/// when there is nothing to draw.
-#[component]
-fn HistoryChart(
-    /// The series charted.
-    metric: Metric,
-    /// Its data, as fetched.
-    data: RwSignal<ChartData>,
-) -> impl IntoView {
-    let lang = use_lang();
-    let guides = metric.guide_values();
-    let latest = move || {
-        data.with(|d| match d {
-            ChartData::Ready { buckets, .. } => buckets.iter().max_by_key(|b| b.t).map(|b| b.mean),
-            _ => None,
-        })
-    };
-    let svg = move || {
-        let l = lang.get();
-        data.with(|d| {
-            let (model, message) = match d {
-                ChartData::Loading => (None, Some(t(l, Word::Loading).to_owned())),
-                ChartData::Failed(e) => (
-                    None,
-                    Some(match e {
-                        HistoryError::Status(_, msg) if !msg.is_empty() => {
-                            format!("{} ({msg})", t(l, Word::HistoryUnavailable))
-                        }
-                        _ => t(l, Word::HistoryUnavailable).to_owned(),
-                    }),
-                ),
-                ChartData::Ready { window, buckets } => {
-                    let spec = ChartSpec {
-                        include: metric.include,
-                        max_value_ticks: 5,
-                        max_time_ticks: 8,
-                        guides: &guides,
-                    };
-                    let m = chart(buckets, *window, FRAME, spec);
-                    let msg = m.empty.then(|| t(l, Word::NoData).to_owned());
-                    (Some(m), msg)
-                }
-            };
-            let (x0, x1, y0, y1) = (FRAME.x0(), FRAME.x1(), FRAME.y0(), FRAME.y1());
-            let (band, mean, x_ticks, y_ticks, guide_lines, dots) = model
-                .map(|m| (m.band, m.mean, m.x_ticks, m.y_ticks, m.guides, m.dots))
-                .unwrap_or_default();
-            view! {
-                <svg
-                    class="chart-svg"
-                    viewBox=format!("0 0 {} {}", FRAME.width, FRAME.height)
-                    role="img"
-                    aria-label=t(l, metric.title)
-                >
-                    <text class="unit" x="4" y="18">{metric.unit.text(l)}</text>
-                    {y_ticks
-                        .into_iter()
-                        .map(|(y, label)| {
-                            view! {
-                                <line class="grid" x1=x0 x2=x1 y1=y y2=y />
-                                <text class="ytick" x={x0 - 10.0} y=y dy="0.35em" text-anchor="end">{label}</text>
-                            }
-                        })
-                        .collect_view()}
-                    {guide_lines
-                        .into_iter()
-                        .map(|(i, y)| {
-                            let class = format!("guide {}", metric.guides[i].1);
-                            view! { <line class=class x1=x0 x2=x1 y1=y y2=y /> }
-                        })
-                        .collect_view()}
-                    <line class="axis" x1=x0 x2=x1 y1=y1 y2=y1 />
-                    {x_ticks
-                        .into_iter()
-                        .map(|(x, label)| {
-                            view! {
-                                <line class="tick" x1=x x2=x y1=y1 y2={y1 + 6.0} />
-                                <text class="xtick" x=x y={FRAME.height - 8.0} text-anchor="middle">{label}</text>
-                            }
-                        })
-                        .collect_view()}
-                    <path class="band" d=band />
-                    <path class="mean" d=mean />
-                    {dots
-                        .into_iter()
-                        .map(|(cx, cy)| view! { <circle class="dot" cx=cx cy=cy r="5" /> })
-                        .collect_view()}
-                    {message
-                        .map(|msg| {
-                            view! {
-                                <text class="chart-msg" x={(x0 + x1) / 2.0} y={(y0 + y1) / 2.0} text-anchor="middle" dy="0.35em">
-                                    {msg}
-                                </text>
-                            }
-                        })}
-                </svg>
-            }
-        })
-    };
-    view! {
-        <figure class="chart" data-chart=metric.field>
-            <figcaption>
-                <span class="chart-title">{move || t(lang.get(), metric.title)}</span>
-                <span class="chart-latest">
-                    {move || {
-                        latest()
-                            .map(|v| {
-                                let l = lang.get();
-                                format!("{}: {}", t(l, Word::Latest), metric.describe(l, v))
-                            })
-                            .unwrap_or_default()
-                    }}
-                </span>
-            </figcaption>
-            {svg}
-        </figure>
     }
 }

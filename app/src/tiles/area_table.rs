@@ -1,5 +1,6 @@
-//! The areas' tables of the air-quality and traffic tiles. Each row shows how old its data
-//! is, and turns visibly stale when its sources stop.
+//! The areas' table that the air-quality and traffic tiles share ([`AreaTable`]): one row per
+//! area, worst first, with the tile's own two figures ([`Column`]), a sparkline of the last
+//! hour, and how old its data is; a row turns visibly stale when its sources stop.
 //!
 //! A tile's rows are keyed by area: a live delta updates the text of the cells that changed
 //! and moves rows when the order changes, but never rebuilds a row, so the sparkline in it
@@ -9,21 +10,21 @@
 use ioc_protocol::{AreaStat, Domain};
 use leptos::prelude::*;
 
-use crate::drilldown::use_drill;
-use crate::i18n::{Lang, Word, aqi_band, dec, t, updated_ago, use_lang};
+use crate::charts::drilldown::use_drill;
+use crate::charts::spark::{Sparkline, Sparks, sparklines};
+use crate::clock::use_clock;
+use crate::i18n::{Lang, Word, t, updated_ago, use_lang};
 use crate::live::{Live, LiveState};
-use crate::spark::{Sparkline, Sparks, sparklines};
-use crate::use_clock;
 
 /// One area's row, as a tile shows it.
 #[derive(Debug, Clone, PartialEq)]
-struct Row {
+pub struct Row {
     code: String,
     name: String,
     stat: Option<AreaStat>,
     /// The official figure of the area, when the server computed one (VN_AQI from the
     /// stations' hourly averages); the row shows it rather than the sensors' own.
-    official: Option<f64>,
+    pub official: Option<f64>,
     age_ms: i64,
     stale: bool,
 }
@@ -59,7 +60,8 @@ fn rows(state: &LiveState, lang: Lang, domain: Domain, now_browser: f64) -> Vec<
         .collect()
 }
 
-fn field(row: &Row, name: &str) -> Option<f64> {
+/// The mean of a field of a row's area, if it has one.
+pub fn field(row: &Row, name: &str) -> Option<f64> {
     row.stat.as_ref()?.fields.get(name).map(|f| f.mean)
 }
 
@@ -99,7 +101,7 @@ fn area_row(rows: Memo<Vec<Row>>, code: String) -> Memo<Option<Row>> {
 }
 
 /// A figure of a row, formatted, or "—".
-fn cell(
+pub fn cell(
     row: Memo<Option<Row>>,
     lang: RwSignal<Lang>,
     f: impl Fn(&Row, Lang) -> Option<String> + Send + Sync + 'static,
@@ -159,22 +161,41 @@ fn worst_first(live: Live, domain: Domain, field_name: &'static str) -> Memo<Vec
     })
 }
 
-/// Air quality by area: VN_AQI with its band and colour, its last hour, and PM2.5. Worst
-/// first.
+/// A column of an area table with a figure of the tile's own: its header cell and, for a row,
+/// its cell (each a `<th>` or `<td>`, with its classes and `data-field`).
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub head: fn(RwSignal<Lang>) -> AnyView,
+    pub cell: fn(Memo<Option<Row>>, RwSignal<Lang>) -> AnyView,
+}
+
+/// The areas of `domain`, highest `worst` first: the area, the `before` figure, the last hour
+/// of `spark`, the `after` figure, and the age.
 #[component]
-pub fn EnvTable() -> impl IntoView {
+pub fn AreaTable(
+    /// The domain of the tile.
+    domain: Domain,
+    /// The field the rows are sorted by, highest first.
+    worst: &'static str,
+    /// The field the sparklines draw.
+    spark: &'static str,
+    /// The column between the area and the sparkline.
+    before: Column,
+    /// The column between the sparkline and the age.
+    after: Column,
+) -> impl IntoView {
     let lang = use_lang();
     let live = expect_context::<Live>();
-    let rows = worst_first(live, Domain::Env, "aqi");
-    let sparks = sparklines(live, Domain::Env, "aqi");
+    let rows = worst_first(live, domain, worst);
+    let sparks = sparklines(live, domain, spark);
     view! {
         <table class="areas">
             <thead>
                 <tr>
                     <th>{move || t(lang.get(), Word::Area)}</th>
-                    <th class="num">"VN_AQI"</th>
+                    {(before.head)(lang)}
                     <th class="spark-head">{move || t(lang.get(), Word::LastHour)}</th>
-                    <th class="num">"PM2.5 (µg/m³)"</th>
+                    {(after.head)(lang)}
                     <th class="age"></th>
                 </tr>
             </thead>
@@ -182,37 +203,30 @@ pub fn EnvTable() -> impl IntoView {
                 <For
                     each=move || area_codes(rows)
                     key=|code| code.clone()
-                    children=move |code| view! { <EnvRow rows=rows code=code sparks=sparks /> }
+                    children=move |code| view! {
+                        <AreaRow rows=rows code=code sparks=sparks before=before after=after />
+                    }
                 />
             </tbody>
         </table>
     }
 }
 
-/// One area in the environment tile.
+/// One area of a table.
 #[component]
-fn EnvRow(
-    /// The tile's rows.
+fn AreaRow(
+    /// The table's rows.
     rows: Memo<Vec<Row>>,
     /// The area of this row.
     code: String,
-    /// The tile's sparklines.
+    /// The table's sparklines.
     sparks: Sparks,
+    before: Column,
+    after: Column,
 ) -> impl IntoView {
     let lang = use_lang();
     let drill = use_drill();
     let row = area_row(rows, code.clone());
-    let aqi = move || {
-        row.with(|r| {
-            r.as_ref()
-                .and_then(|r| r.official.or_else(|| field(r, "aqi")))
-        })
-    };
-    let band = move || {
-        aqi()
-            .map(|v| aqi_band(lang.get(), v))
-            .unwrap_or(("aqi-none", ""))
-    };
     let open = {
         let code = code.clone();
         move |_| drill.0.set(Some(code.clone()))
@@ -225,95 +239,9 @@ fn EnvRow(
             on:click=open
         >
             <AreaCell row=row />
-            <td class="num">
-                <span class=move || format!("aqi {}", band().0) data-field="aqi">
-                    {move || aqi().map(|v| format!("{v:.0}")).unwrap_or_else(|| "—".into())}
-                </span>
-                <span class="band">{move || band().1}</span>
-            </td>
+            {(before.cell)(row, lang)}
             <td class="spark-cell"><Sparkline sparks=sparks area=code.clone() /></td>
-            <td class="num" data-field="pm25_ugm3">
-                {cell(row, lang, |r, l| field(r, "pm25_ugm3").map(|v| dec(l, v, 1)))}
-            </td>
-            <AgeCell row=row />
-        </tr>
-    }
-}
-
-/// Average speed (with its last hour) and congestion by area. Most congested first.
-#[component]
-pub fn TrafficTable() -> impl IntoView {
-    let lang = use_lang();
-    let live = expect_context::<Live>();
-    let rows = worst_first(live, Domain::Traffic, "congestion");
-    let sparks = sparklines(live, Domain::Traffic, "speed_kmh");
-    view! {
-        <table class="areas">
-            <thead>
-                <tr>
-                    <th>{move || t(lang.get(), Word::Area)}</th>
-                    <th class="num speed-head">{move || t(lang.get(), Word::AverageSpeed)} " (km/h)"</th>
-                    <th class="spark-head">{move || t(lang.get(), Word::LastHour)}</th>
-                    <th>{move || t(lang.get(), Word::Congestion)}</th>
-                    <th class="age"></th>
-                </tr>
-            </thead>
-            <tbody>
-                <For
-                    each=move || area_codes(rows)
-                    key=|code| code.clone()
-                    children=move |code| view! { <TrafficRow rows=rows code=code sparks=sparks /> }
-                />
-            </tbody>
-        </table>
-    }
-}
-
-/// One area in the traffic tile.
-#[component]
-fn TrafficRow(
-    /// The tile's rows.
-    rows: Memo<Vec<Row>>,
-    /// The area of this row.
-    code: String,
-    /// The tile's sparklines.
-    sparks: Sparks,
-) -> impl IntoView {
-    let lang = use_lang();
-    let drill = use_drill();
-    let row = area_row(rows, code.clone());
-    let level = move || row.with(|r| r.as_ref().and_then(|r| field(r, "congestion")));
-    let open = {
-        let code = code.clone();
-        move |_| drill.0.set(Some(code.clone()))
-    };
-    view! {
-        <tr
-            data-area=code.clone()
-            class:stale=move || row.with(|r| r.as_ref().is_some_and(|r| r.stale))
-            class:empty=move || row.with(|r| r.as_ref().is_none_or(|r| r.stat.is_none()))
-            on:click=open
-        >
-            <AreaCell row=row />
-            <td class="num" data-field="speed_kmh">
-                {cell(row, lang, |r, l| field(r, "speed_kmh").map(|v| dec(l, v, 1)))}
-            </td>
-            <td class="spark-cell"><Sparkline sparks=sparks area=code.clone() /></td>
-            <td class="congestion">
-                <span class="bar">
-                    <span
-                        class=move || format!("level level-{}", level().map_or(0, |v| v.round() as i64))
-                        style:width=move || format!("{:.0}%", level().map_or(0.0, |v| (v / 5.0 * 100.0).clamp(0.0, 100.0)))
-                    ></span>
-                </span>
-                <span class="level-text" data-field="congestion">
-                    {move || {
-                        level()
-                            .map(|v| dec(lang.get(), v, 1))
-                            .unwrap_or_else(|| "—".into())
-                    }}
-                </span>
-            </td>
+            {(after.cell)(row, lang)}
             <AgeCell row=row />
         </tr>
     }

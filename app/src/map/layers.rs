@@ -3,7 +3,7 @@
 
 use ioc_protocol::Domain;
 
-use crate::i18n::{Lang, Word, aqi_band, dec, t};
+use crate::i18n::{Lang, Word, aqi_band, congestion_name, dec, t};
 use crate::live::LiveState;
 
 /// A colour for an area with no figure on the layer.
@@ -237,7 +237,7 @@ pub fn legend(layer: Layer, lang: Lang) -> Vec<(&'static str, String)> {
                         } else {
                             l.to_string()
                         },
-                        crate::i18n::congestion_name(lang, l as f64)
+                        congestion_name(lang, l as f64)
                     ),
                 )
             })

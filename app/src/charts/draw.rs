@@ -1,56 +1,24 @@
-//! Chart drawing as pure functions: time windows, scales, SVG paths, axis ticks and labels.
+//! Chart drawing as pure functions: scales, SVG paths, axis ticks and labels over a query's
+//! time window.
 //!
-//! Nothing here touches the browser, so all of it is tested on the host. The components in
-//! [`crate::history`] only put the strings these functions return into SVG elements.
+//! Nothing here touches the browser, so all of it is tested on the host. The components
+//! ([`super::history`], [`super::spark`], [`super::svg`]) only put the strings these functions
+//! return into SVG elements.
 //!
 //! A history answer has one [`Bucket`] per time step with data; empty steps are left out. A
 //! chart draws the min–max band and the mean line over the whole query window (so missing data
 //! shows as empty space, and a recent hole at the right edge), and breaks both where more than
 //! a bucket or two is missing, instead of drawing a line across an outage.
 
-use serde::Deserialize;
+use ioc_protocol::history::Bucket;
+use ioc_protocol::time::LOCAL_OFFSET_MS;
 
-/// Ho Chi Minh City is UTC+7 all year (no daylight saving).
-pub const HCMC_OFFSET_MS: i64 = 7 * 3_600_000;
+use crate::api::history::Window;
+use crate::clock::{hcmc_date, hcmc_hour_minute};
+
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
-
-/// One bucket of a history answer (`GET /api/v1/history`).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-pub struct Bucket {
-    /// Start of the bucket, epoch ms.
-    pub t: i64,
-    pub min: f64,
-    pub mean: f64,
-    pub max: f64,
-    /// How many raw values the bucket holds.
-    #[serde(default)]
-    pub count: u64,
-}
-
-/// The time window of a query: `[from, to)`, cut into `points` buckets of `step` ms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub from: i64,
-    pub to: i64,
-    pub step: i64,
-}
-
-/// The window of `span_ms` that ends at `now_ms`, cut into `points` buckets, with its end
-/// rounded up to a whole bucket: the server then cuts buckets on whole minutes (hours), the
-/// same ones from one refresh to the next, and no reading of the current bucket is left out.
-pub fn window(now_ms: f64, span_ms: i64, points: u32) -> Window {
-    let points = i64::from(points.max(1));
-    let step = ((span_ms + points - 1) / points).max(1);
-    let now = now_ms.floor() as i64;
-    let to = now.div_euclid(step) * step + if now.rem_euclid(step) == 0 { 0 } else { step };
-    Window {
-        from: to - step * points,
-        to,
-        step,
-    }
-}
 
 /// A linear map from a domain of values to a range of coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -270,34 +238,6 @@ pub fn format_value(v: f64, step: f64) -> String {
     }
 }
 
-/// The date in the proleptic Gregorian calendar of a count of days since 1970-01-01
-/// (H. Hinnant's `civil_from_days`): (year, month, day).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// `22/11`: the day and month of a time in Asia/Ho_Chi_Minh.
-pub fn hcmc_date(epoch_ms: i64) -> String {
-    let (_, m, d) = civil_from_days((epoch_ms + HCMC_OFFSET_MS).div_euclid(DAY));
-    format!("{d:02}/{m:02}")
-}
-
-/// `14:30`: the hour and minute of a time in Asia/Ho_Chi_Minh.
-pub fn hcmc_hour_minute(epoch_ms: i64) -> String {
-    let s = (epoch_ms + HCMC_OFFSET_MS)
-        .div_euclid(MINUTE)
-        .rem_euclid(24 * 60);
-    format!("{:02}:{:02}", s / 60, s % 60)
-}
-
 /// Time ticks between `from` and `to` (epoch ms), at most `max_ticks` of them, on round local
 /// times (whole 10 minutes, whole 3 hours, local midnights): `HH:MM` below a day, `dd/mm` for
 /// days.
@@ -328,14 +268,14 @@ pub fn time_ticks(from: i64, to: i64, max_ticks: usize) -> Vec<(i64, String)> {
         .copied()
         .find(|s| span / s <= max_ticks)
         .unwrap_or(STEPS[STEPS.len() - 1]);
-    let local_from = from + HCMC_OFFSET_MS;
+    let local_from = from + LOCAL_OFFSET_MS;
     let first = local_from.div_euclid(step) * step
         + if local_from.rem_euclid(step) == 0 {
             0
         } else {
             step
         }
-        - HCMC_OFFSET_MS;
+        - LOCAL_OFFSET_MS;
     (0..)
         .map(|i| first + i * step)
         .take_while(|t| *t <= to)
@@ -568,21 +508,6 @@ mod tests {
     }
 
     #[test]
-    fn windows_end_on_a_whole_bucket() {
-        // One hour in 30 buckets: 2-minute steps, the end rounded up to the next 2 minutes.
-        let w = window(1_763_832_605_000.0, 3_600_000, 30);
-        assert_eq!(w.step, 120_000);
-        assert_eq!(w.to, 1_763_832_720_000);
-        assert_eq!(w.to % 120_000, 0);
-        assert_eq!(w.to - w.from, 3_600_000);
-        // Already on a bucket boundary: unchanged.
-        let w = window(1_763_832_720_000.0, 3_600_000, 30);
-        assert_eq!(w.to, 1_763_832_720_000);
-        // 7 days in 336 buckets: half hours.
-        assert_eq!(window(0.0, 7 * DAY, 336).step, 30 * MINUTE);
-    }
-
-    #[test]
     fn linear_maps_and_flips() {
         let y = Linear::new((0.0, 50.0), (200.0, 0.0));
         assert_eq!(y.map(0.0), 200.0);
@@ -799,17 +724,8 @@ mod tests {
             ]
         );
         // A local midnight is 17:00 UTC the day before.
-        assert_eq!((week[0].0 + HCMC_OFFSET_MS) % DAY, 0);
+        assert_eq!((week[0].0 + LOCAL_OFFSET_MS) % DAY, 0);
         assert!(time_ticks(10, 10, 8).is_empty());
-    }
-
-    #[test]
-    fn dates_across_years() {
-        // 2024-12-31T17:00:00Z is midnight on 1 January 2025 in Ho Chi Minh City.
-        assert_eq!(hcmc_date(1_735_664_400_000), "01/01");
-        assert_eq!(hcmc_date(1_735_664_399_999), "31/12");
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
     }
 
     fn frame() -> Frame {

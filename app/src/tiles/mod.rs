@@ -1,0 +1,23 @@
+//! The six tiles, one per domain, one file each: traffic, air quality, flooding, complaints
+//! (1022), public services and the system's health.
+//!
+//! Each tile is a frame (title, data age, stale state, [`frame`]) around its headline figures;
+//! on the console it also shows its details (`TrafficDetail`, ...), which the wall shows large
+//! in its rotating panel. Every figure comes from the live state (`LiveState::figures`). The
+//! air and traffic tiles end in the areas' table they share ([`area_table`]).
+
+pub mod air;
+pub mod area_table;
+pub mod complaints;
+pub mod flood;
+pub mod frame;
+pub mod services;
+pub mod system;
+pub mod traffic;
+
+pub use air::{EnvDetail, EnvTile};
+pub use complaints::{ComplaintDetail, ComplaintTile};
+pub use flood::{FloodDetail, FloodTile};
+pub use services::{ServiceDetail, ServiceTile};
+pub use system::{SystemDetail, SystemTile};
+pub use traffic::{TrafficDetail, TrafficTile};
