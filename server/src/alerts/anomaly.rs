@@ -74,11 +74,11 @@ impl Slot {
 
 /// The two slots of a time: (day type × hour, hour).
 pub fn slots_of(ts_ms: i64) -> (usize, usize) {
-    const LOCAL_OFFSET_MS: i64 = 7 * 3_600_000;
+    use ioc_protocol::time::{DAY_MS, LOCAL_OFFSET_MS};
     let local = ts_ms + LOCAL_OFFSET_MS;
-    let hour = local.rem_euclid(86_400_000) / 3_600_000;
+    let hour = local.rem_euclid(DAY_MS) / 3_600_000;
     // 1970-01-01 was a Thursday: day 0 -> Thursday (3, counting Monday as 0).
-    let weekday = (local.div_euclid(86_400_000) + 3).rem_euclid(7);
+    let weekday = (local.div_euclid(DAY_MS) + 3).rem_euclid(7);
     let day_type = match weekday {
         5 => 1, // Saturday
         6 => 2, // Sunday
@@ -352,7 +352,8 @@ mod tests {
 
     /// A daily cycle with noise: 40 by night, 20 at 8:00, a reading a minute.
     fn normal(ts: i64, noise: f64) -> f64 {
-        let hour = ((ts + 7 * 3_600_000).rem_euclid(86_400_000)) as f64 / 3_600_000.0;
+        let hour = ((ts + ioc_protocol::time::LOCAL_OFFSET_MS).rem_euclid(86_400_000)) as f64
+            / 3_600_000.0;
         let rush = (-((hour - 8.0) / 1.5).powi(2)).exp();
         40.0 - 20.0 * rush + noise
     }

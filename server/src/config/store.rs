@@ -1,6 +1,6 @@
 //! The `[store]` section and its `[store.influxdb]` part: which time-series store, how the
 //! writer batches into it, how long the embedded store keeps each resolution, and how to reach
-//! InfluxDB 2. The store (`crate::store`) is built from these; they know nothing of it.
+//! InfluxDB 2. The store module is built from these; they know nothing of it.
 
 use serde::Deserialize;
 

@@ -4,11 +4,10 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
-use serde_json::json;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use crate::store::HistoryQuery;
+use ioc_protocol::history::{HistoryAnswer, HistoryQuery};
 
 /// The most buckets one history query may ask for.
 const MAX_POINTS: u32 = 5000;
@@ -97,5 +96,5 @@ pub(crate) async fn history(
         tracing::error!(error = %e, "history query failed");
         ApiError::unavailable("the store cannot answer now")
     })?;
-    Ok(Json(json!({ "query": q, "buckets": buckets })).into_response())
+    Ok(Json(HistoryAnswer { query: q, buckets }).into_response())
 }

@@ -20,6 +20,7 @@ mod city;
 pub mod error;
 mod history;
 pub mod ingest;
+pub mod listen;
 pub mod metrics;
 mod probes;
 pub mod site;

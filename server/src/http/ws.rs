@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocketUpgrade, close_code};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -67,7 +67,7 @@ const WS_READ_BUFFER: usize = 4096;
 
 /// The close code of a websocket whose session ended (logout, expiry, a revoked key): the app
 /// goes to its login page instead of reconnecting.
-pub const CLOSE_SESSION_ENDED: u16 = 4401;
+pub const CLOSE_SESSION_ENDED: u16 = ioc_protocol::close_code::SESSION_ENDED;
 
 /// One browser: a snapshot, then deltas; a fresh snapshot whenever it fell behind or asks.
 /// `tx` sends to the browser, `rx` is what it sends; ends when either side is done.
@@ -119,7 +119,7 @@ where
             _ = stopping.changed() => {
                 // The server stops: say so (1001, going away); the app reconnects.
                 let frame = CloseFrame {
-                    code: close_code::AWAY,
+                    code: ioc_protocol::close_code::GOING_AWAY,
                     reason: "server restarting".into(),
                 };
                 let _ = send(&mut tx, WsMessage::Close(Some(frame)), limit).await;
@@ -395,7 +395,10 @@ mod tests {
         f.stop.send(true).expect("a receiver");
         assert_eq!(
             closed_with(&mut out).await,
-            (close_code::AWAY, "server restarting".to_owned())
+            (
+                axum::extract::ws::close_code::AWAY,
+                "server restarting".to_owned()
+            )
         );
         task.await.expect("the session ends");
     }

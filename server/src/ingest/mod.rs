@@ -5,7 +5,8 @@
 //! 1. **Ways in.** The embedded broker ([`broker`], rumqttd) or an external one; the server
 //!    reads it over in-process links (`local`, [`run_local`]) or MQTT connections (`mqtt`,
 //!    [`run_subscriber`]), laid out by `links` ([`SubscriberConfig`], [`Role`]). HTTP ingest
-//!    (`POST /api/v1/ingest`) is the third way in.
+//!    (`POST /api/v1/ingest`) is the third way in. `connect` starts them ([`connect`],
+//!    [`Ways`]).
 //! 2. **Decoding → gateway grant → counting** (`intake`, [`Intake`]): each message is decoded
 //!    and validated by the contract, checked against what its gateway is granted, and counted
 //!    in `stats` ([`IngestStats`]: accepted, rejected with the reason, lost from `seq` gaps).
@@ -16,12 +17,14 @@
 //!    or the in-process link's [`broker::LocalAcker`]), or the HTTP request's answer.
 
 pub mod broker;
+mod connect;
 mod intake;
 mod links;
 mod local;
 mod mqtt;
 mod stats;
 
+pub use connect::{EMBEDDED_BROKER_LINKS, Started, Ways, connect};
 pub use intake::{Intake, Pipeline};
 pub use links::{Role, SubscriberConfig};
 pub use local::run_local;

@@ -9,47 +9,25 @@
 //!   is durable in its journal (`embedded/journal.rs`) and folded into the file in large
 //!   transactions (`embedded/folder.rs`).
 //! - `influx.rs`: InfluxDB 2 through the `influxdb2` crate, line protocol and Flux.
+//! - `open.rs`: opening the configured backend and the spool ([`open`]).
+//! - `spool.rs`: the on-disk spool of batches the store could not take.
 
 pub mod embedded;
 pub mod influx;
+mod open;
 pub mod spool;
 pub mod writer;
 
 use std::sync::Arc;
 
 use ioc_protocol::{Domain, Message};
-use serde::{Deserialize, Serialize};
 
 use self::embedded::EmbeddedReader;
 use self::embedded::folder::EmbeddedWriter;
+pub use self::open::{EMBEDDED_BATCH_POINTS, Opened, open, writer_config};
 
-/// A range query of one field: `GET /api/v1/history`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryQuery {
-    pub domain: Domain,
-    pub area: String,
-    /// One source, or every source of the area (their readings pooled).
-    pub source: Option<String>,
-    pub field: String,
-    /// Epoch ms, inclusive.
-    pub from: i64,
-    /// Epoch ms, exclusive.
-    pub to: i64,
-    /// At most this many buckets come back.
-    pub points: u32,
-}
-
-/// One bucket of a history answer.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Bucket {
-    /// Start of the bucket, epoch ms.
-    pub t: i64,
-    pub min: f64,
-    pub mean: f64,
-    pub max: f64,
-    /// How many raw values the bucket holds.
-    pub count: u64,
-}
+/// A range query of one field, and a bucket of its answer: the wire's (`GET /api/v1/history`).
+pub use ioc_protocol::history::{Bucket, HistoryQuery};
 
 /// Why a store operation failed, and so what the writer does about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

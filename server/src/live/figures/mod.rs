@@ -36,17 +36,14 @@ pub use air::MAX_STATIONS_LISTED;
 use complaints::{COMPLAINT_OPEN, COMPLAINT_ORDER};
 use services::{DOSSIER_OPEN, DOSSIER_ORDER, Uptime};
 
-const DAY_MS: i64 = 86_400_000;
+use ioc_protocol::time::DAY_MS;
 const HOUR_MS: i64 = 3_600_000;
 /// Closed complaints and dossiers are kept this long after their last change, so that a late
 /// duplicate (the contract accepts readings up to 7 days old) finds them and changes nothing.
 const KEEP_CLOSED_MS: i64 = 8 * DAY_MS;
 
-/// Local midnight (Asia/Ho_Chi_Minh, UTC+7 all year) at or before `now_ms`.
-pub fn local_midnight_ms(now_ms: i64) -> i64 {
-    const OFFSET: i64 = 7 * 3_600_000;
-    (now_ms + OFFSET).div_euclid(DAY_MS) * DAY_MS - OFFSET
-}
+/// Local midnight (Asia/Ho_Chi_Minh, UTC+7 all year) at or before a time: the wire's.
+pub use ioc_protocol::time::local_midnight_ms;
 
 /// The newest telemetry reading of one source: numbers, and text fields (an incident's kind).
 #[derive(Debug, Clone, Default)]

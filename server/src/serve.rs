@@ -1,0 +1,178 @@
+//! [`start`]: the stages composed in the order data flows through them, each built by its own
+//! module; and [`Running::shutdown`], which stops them in the order that loses nothing.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::alerts::Alerts;
+use crate::auth::{Auth, gateways::Gateways};
+use crate::city::City;
+use crate::config::Config;
+use crate::http::{self, AppState, listen::Listen};
+use crate::ingest::{self, IngestStats, Intake};
+use crate::live::{self, Hub};
+use crate::store;
+
+/// A started server.
+#[derive(Debug)]
+pub struct Running {
+    /// Where HTTP and the websocket listen.
+    pub http_addr: SocketAddr,
+    /// Where the embedded broker listens, when there is one.
+    pub mqtt_addr: Option<SocketAddr>,
+    pub hub: Arc<Hub>,
+    pub ingest: Arc<IngestStats>,
+    stops: Stops,
+    tasks: Tasks,
+}
+
+/// One stop signal per stage, so that shutdown goes in order: ingest stops taking messages,
+/// then the writer makes what it holds durable, then HTTP closes.
+#[derive(Debug)]
+struct Stops {
+    ingest: watch::Sender<bool>,
+    writer: watch::Sender<bool>,
+    rest: watch::Sender<bool>,
+}
+
+#[derive(Debug)]
+struct Tasks {
+    /// The links' tasks that hand messages to the writer (one per link, see
+    /// [`ingest::EMBEDDED_BROKER_LINKS`]), and the MQTT clients among them.
+    ingest: Vec<JoinHandle<()>>,
+    writer: JoinHandle<()>,
+    rest: Vec<JoinHandle<()>>,
+    mqtt: Vec<rumqttc::AsyncClient>,
+}
+
+/// Starts, in the order data flows: the ways in (the embedded broker unless an external one is
+/// configured), the store, the live picture rebuilt from it, the writer, the alerts, the links
+/// reading, then HTTP. Every socket is the config's (port 0 allowed).
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let stops = Stops {
+        ingest: watch::channel(false).0,
+        writer: watch::channel(false).0,
+        rest: watch::channel(false).0,
+    };
+    let city = Arc::new(City::load_with(
+        config.city_preset.as_deref(),
+        config.city_boundaries.as_deref(),
+    )?);
+    let all_gateways = Arc::new(Gateways::open(&config.data_dir)?);
+    let gateways = config.mqtt.gateway_auth.then(|| all_gateways.clone());
+    let stats = Arc::new(IngestStats::default());
+
+    // 1. The ways in: the broker and the server's links to it, not reading yet.
+    let mut ways = ingest::connect(&config.mqtt, &city, gateways.clone(), &stats).await?;
+    // 2. The store, and what it holds rebuilt as the live picture before HTTP opens, so that
+    //    what happened before a restart stays on screen from the first snapshot.
+    let opened = store::open(&config.store, &config.data_dir)?;
+    let hub = Arc::new(Hub::new(city.clone(), config.live.clone()));
+    live::restore(&hub, &opened.reader, chrono::Utc::now().timestamp_millis()).await;
+    hub.set_intake(stats.clone());
+    // 3. The writer, which acknowledges on the links once a message is durable.
+    let (writer, writer_stats, writer_task) = store::writer::spawn(
+        opened.backend,
+        opened.spool,
+        ways.take_ackers(),
+        store::writer_config(&config.store),
+        stops.writer.subscribe(),
+    );
+    hub.set_store(writer_stats);
+    // 4. The alerts, judged on what the intake hands on.
+    let alerts = Arc::new(Alerts::open(
+        city.clone(),
+        config.alerts.clone(),
+        config.live.clone(),
+        &config.data_dir,
+    )?);
+    // 5. The links read: decode, grant, count, hand on to the hub, the alerts and the writer.
+    let intake = Intake {
+        city: city.clone(),
+        hub: hub.clone(),
+        stats: stats.clone(),
+        gateways,
+        alerts: Some(alerts.clone()),
+    };
+    let mqtt_addr = ways.mqtt_addr;
+    let links = ways.spawn(&intake, &writer, &stops.ingest);
+    let mut rest = vec![
+        tokio::spawn(hub.clone().run_publisher(stops.rest.subscribe())),
+        tokio::spawn(alerts.clone().run(hub.clone(), stops.rest.subscribe())),
+    ];
+    rest.extend(links.live);
+    // 6. HTTP: the app, the API, the websocket.
+    let listen = Listen::bind(
+        config.http_listen,
+        config.http.tls_cert.as_ref(),
+        config.http.tls_key.as_ref(),
+    )?;
+    let http_addr = listen.local_addr()?;
+    let state = AppState {
+        hub: hub.clone(),
+        ingest: stats.clone(),
+        store: opened.reader,
+        writer,
+        city,
+        allowed_origins: Arc::new(config.http.allowed_origins.clone()),
+        ws_send_timeout: Duration::from_millis(config.http.ws_send_timeout_ms),
+        ws_ping: Duration::from_millis(config.http.ws_ping_ms),
+        ws_dead_after: Duration::from_millis(config.http.ws_dead_after_ms),
+        auth: Arc::new(Auth::open(&config)?),
+        pipeline: intake,
+        gateways: all_gateways,
+        metrics_token: config
+            .http
+            .metrics_token
+            .as_ref()
+            .map(|t| Arc::from(t.expose())),
+        stopping: stops.rest.subscribe(),
+        alerts,
+    };
+    rest.push(listen.spawn(http::app(state, &config.dist_dir), &stops.rest));
+
+    Ok(Running {
+        http_addr,
+        mqtt_addr,
+        hub,
+        ingest: stats,
+        stops,
+        tasks: Tasks {
+            ingest: links.storing,
+            writer: writer_task,
+            rest,
+            mqtt: links.clients,
+        },
+    })
+}
+
+impl Running {
+    /// Stops in order within `grace`: ingest, then the writer (what it holds becomes
+    /// durable), then HTTP.
+    pub async fn shutdown(self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
+        let Running { stops, tasks, .. } = self;
+        let _ = stops.ingest.send(true);
+        let _ =
+            tokio::time::timeout_at(deadline, futures_util::future::join_all(tasks.ingest)).await;
+        let _ = stops.writer.send(true);
+        if tokio::time::timeout_at(deadline, tasks.writer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the store writer did not finish in time");
+        }
+        for client in &tasks.mqtt {
+            ingest::disconnect(client).await;
+        }
+        let _ = stops.rest.send(true);
+        let all = futures_util::future::join_all(tasks.rest);
+        if tokio::time::timeout_at(deadline, all).await.is_err() {
+            tracing::warn!("shutdown took longer than {grace:?}; exiting anyway");
+        }
+    }
+}
