@@ -91,6 +91,7 @@ pub struct InfluxConfig {
     /// library; to encrypt the link, put a TLS-terminating proxy next to this server. No
     /// path either: the client always talks to `/api/v2/...` at the root.
     #[arg(
+        id = "influxdb_url",
         long = "influxdb-url",
         value_name = "INFLUXDB_URL",
         env = "IOC_INFLUXDB_URL",
@@ -99,6 +100,7 @@ pub struct InfluxConfig {
     pub url: String,
     /// The organization that owns the bucket.
     #[arg(
+        id = "influxdb_org",
         long = "influxdb-org",
         value_name = "INFLUXDB_ORG",
         env = "IOC_INFLUXDB_ORG"
@@ -106,6 +108,7 @@ pub struct InfluxConfig {
     pub org: String,
     /// The bucket every point goes to; its retention is configured in InfluxDB.
     #[arg(
+        id = "influxdb_bucket",
         long = "influxdb-bucket",
         value_name = "INFLUXDB_BUCKET",
         env = "IOC_INFLUXDB_BUCKET"
@@ -114,6 +117,7 @@ pub struct InfluxConfig {
     /// An API token allowed to write and read the bucket. Empty sends no `Authorization`
     /// header (for servers that need none).
     #[arg(
+        id = "influxdb_token",
         long = "influxdb-token",
         value_name = "INFLUXDB_TOKEN",
         env = "IOC_INFLUXDB_TOKEN",
