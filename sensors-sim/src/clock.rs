@@ -12,10 +12,10 @@ use chrono::{DateTime, Datelike, NaiveDate};
 pub const SECOND_MS: i64 = 1000;
 pub const MINUTE_MS: i64 = 60 * SECOND_MS;
 pub const HOUR_MS: i64 = 60 * MINUTE_MS;
-pub const DAY_MS: i64 = 24 * HOUR_MS;
+pub const DAY_MS: i64 = ioc_protocol::time::DAY_MS;
 
-/// Ho Chi Minh City's offset from UTC: +7 h all year.
-pub const UTC_OFFSET_MS: i64 = 7 * HOUR_MS;
+/// Ho Chi Minh City's offset from UTC: +7 h all year (the wire's, `ioc_protocol::time`).
+pub const UTC_OFFSET_MS: i64 = ioc_protocol::time::LOCAL_OFFSET_MS;
 
 /// The contract's limits (`shared/CONTRACT.md`): the server rejects a `ts` more than 1 hour
 /// ahead of its clock or more than 7 days behind it.
