@@ -1,7 +1,7 @@
 //! The alert engine: rules of the preset, anomaly detection, the alerts' lifecycle, and the
 //! rate limit (see `docs/alerts.md`).
 //!
-//! - Readings are judged as they come ([`Alerts::observe`], from the pipeline, on the
+//! - Readings are judged as they come ([`Alerts::observe`], from the intake, on the
 //!   readings' own time): the rules on a reading field (`water_level_cm`, `congestion`, `up`)
 //!   and the anomaly detector of every numeric series.
 //! - Every second ([`Alerts::sweep`], on the server's clock), the rules on the figures the

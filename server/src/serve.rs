@@ -123,7 +123,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ws_ping: Duration::from_millis(config.http.ws_ping_ms),
         ws_dead_after: Duration::from_millis(config.http.ws_dead_after_ms),
         auth: Arc::new(Auth::open(&config)?),
-        pipeline: intake,
+        intake,
         gateways: all_gateways,
         metrics_token: config
             .http

@@ -98,7 +98,7 @@ pub async fn ingest(
             }
         };
         let payload = serde_json::to_vec(&fields).expect("serialises");
-        match state.pipeline.handle_from(&topic, &payload, Some(&gateway)) {
+        match state.intake.handle_from(&topic, &payload, Some(&gateway)) {
             Ok(msg) => accepted.push(msg),
             Err(r) => refused.push(Refused {
                 index,

@@ -85,7 +85,7 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// What HTTP ingest runs each element through, as MQTT ingest does: the same decoding,
     /// grants, counts and hand-on to the hub and the alerts.
-    pub pipeline: crate::ingest::Pipeline,
+    pub intake: crate::ingest::Intake,
     /// The gateways and their tokens: the guard of HTTP ingest finds the sender's by its
     /// bearer token.
     pub gateways: Arc<crate::auth::gateways::Gateways>,

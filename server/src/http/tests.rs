@@ -87,7 +87,7 @@ impl Fixture {
             ws_ping: Duration::from_secs(3600),
             ws_dead_after: Duration::from_secs(7200),
             auth: Arc::new(auth),
-            pipeline: crate::ingest::Pipeline {
+            intake: crate::ingest::Intake {
                 city,
                 hub,
                 stats: ingest,

@@ -111,9 +111,6 @@ impl Intake {
     }
 }
 
-/// The intake under its former name.
-pub type Pipeline = Intake;
-
 /// How often a link retries handing on what waits for room in the writer's queue. It must not
 /// wait for the next packet: the broker may be holding back until those are acknowledged.
 pub(crate) const RETRY_WAITING: Duration = Duration::from_millis(5);

@@ -25,7 +25,7 @@ mod mqtt;
 mod stats;
 
 pub use connect::{EMBEDDED_BROKER_LINKS, Started, Ways, connect};
-pub use intake::{Intake, Pipeline};
+pub use intake::Intake;
 pub use links::{Role, SubscriberConfig};
 pub use local::run_local;
 pub use mqtt::{disconnect, mqtt_client, run_subscriber};
