@@ -693,6 +693,18 @@ mod tests {
         assert!(c.store.influxdb.token.is_empty());
     }
 
+    /// The sample the package installs as /etc/ioc/ioc-server.toml (`scripts/package`).
+    #[test]
+    fn the_packaged_sample_loads() {
+        let c = Config::from_toml(include_str!("../../packaging/ioc-server.toml")).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.data_dir, Path::new("/var/lib/ioc"));
+        assert_eq!(c.dist_dir, None, "the app built into the binary");
+        assert_eq!(c.http_listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.log, DEFAULT_LOG);
+        assert_eq!(c.store.backend, StoreBackend::Embedded);
+    }
+
     const README_SAMPLE: &str = r#"
 http_listen = "127.0.0.1:8080"   # IOC_HTTP_LISTEN
 # dist_dir = "dist"               # IOC_DIST_DIR: serve the app from disk (development);
