@@ -1,26 +1,22 @@
 //! Builds the app into the binary: when the app is built (`dist/index.html`, Trunk's output,
 //! made by `scripts/build-app` before the server), every file of `dist/` becomes a static of
 //! the server (`include_bytes!` in generated code, read by `http/embedded.rs`), so that one
-//! file serves the console, the wall and the login page. `IOC_APP_DIST` names another
-//! directory than the workspace's `dist/`.
+//! file serves the console, the wall and the login page.
 //!
 //! Without a built app the list is empty and the server still compiles; it then serves
 //! `dist/` from its working directory, or the page that says how to build the app. Cargo runs
-//! this again when `dist/` changes (`rerun-if-changed` on the directory: any file in it) or
-//! `IOC_APP_DIST` does; with no `dist/` at all there is nothing to watch, so it runs again on
-//! any change in `server/` (cargo's default), and `scripts/package` sets `IOC_APP_DIST` to
-//! be sure its release build carries the app it has just built.
+//! this again when `dist/` changes (`rerun-if-changed` on the directory: any file in it).
+//! With no `dist/` there is nothing to watch (a missing path would rerun this, and recompile
+//! the server, on every build), so cargo's default applies: it runs again on any change in
+//! `server/`. A server built before its app must be rebuilt to carry it; `scripts/package`
+//! checks that its binary does, and touches this file if not.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=IOC_APP_DIST");
-    let dist = match std::env::var_os("IOC_APP_DIST") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(&env("CARGO_MANIFEST_DIR")).join("../dist"),
-    };
+    let dist = Path::new(&env("CARGO_MANIFEST_DIR")).join("../dist");
     let mut files = Vec::new();
     if dist.join("index.html").is_file() {
         println!("cargo:rerun-if-changed={}", dist.display());
