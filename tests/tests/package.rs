@@ -1,9 +1,10 @@
 //! The release package (`scripts/package`) as an operator meets it: the archive unpacked into
 //! an empty directory, and its binary alone there, with no `dist/` and no checkout beside it,
 //! serves the console, the wall with the app's files, and the city's map; the `.deb`
-//! installs with `dpkg -i` (the user `ioc`, `/var/lib/ioc`, the settings, the unit), its
-//! binary answers `/readyz` as the service would run it, and `dpkg --purge` leaves the machine
-//! as it was.
+//! installs with `dpkg -i` (the user `ioc`, `/var/lib/ioc`, the settings, the unit), and its
+//! binary, run as the service runs it after an admin is added as INSTALL.md says, answers
+//! `/readyz` and serves the same; installed again it keeps the data, `dpkg -r` keeps data and
+//! user, and `dpkg --purge` leaves the machine as it was.
 //!
 //! Needs the package built first: `scripts/package` (`scripts/test` runs it before the
 //! tests); it is looked for in `<target>/package/`, or `IOC_PACKAGE_DIR`. The `.deb` half
@@ -156,9 +157,13 @@ fn referenced(html: &str, suffix: &str) -> Option<String> {
 }
 
 /// What an officer's browser needs from the server: the console and the wall (the app's
-/// `index.html`, with the module, the wasm and the style it names), and, once logged in, the
-/// city's map: Ho Chi Minh City's 22 areas, each in a cell of the tile grid.
-async fn serves_the_app_and_the_map(http: SocketAddr) -> anyhow::Result<()> {
+/// `index.html`, with the module, the wasm and the style it names), and, once `user` has
+/// logged in, the city's map: Ho Chi Minh City's 22 areas, each in a cell of the tile grid.
+async fn serves_the_app_and_the_map(
+    http: SocketAddr,
+    user: &str,
+    password: &str,
+) -> anyhow::Result<()> {
     let (status, content_type, console) = get(http, "/").await?;
     ensure!(status == StatusCode::OK, "/: {status}");
     ensure!(content_type == "text/html", "/: {content_type}");
@@ -189,7 +194,7 @@ async fn serves_the_app_and_the_map(http: SocketAddr) -> anyhow::Result<()> {
             body.len()
         );
     }
-    let cookie = login(http, "admin", ADMIN_PASSWORD).await?;
+    let cookie = login(http, user, password).await?;
     let city: Value = reqwest::Client::new()
         .get(format!("http://{http}/api/v1/city"))
         .header(reqwest::header::COOKIE, cookie)
@@ -260,7 +265,7 @@ async fn the_archive_unpacked_alone_serves_the_console_the_wall_and_the_map() ->
         &["--config", "ioc-server.toml", "--data-dir", data_dir],
     )?;
     ready(http).await?;
-    serves_the_app_and_the_map(http).await?;
+    serves_the_app_and_the_map(http, "admin", ADMIN_PASSWORD).await?;
     ensure!(
         !unpacked.join("dist").exists() && !unpacked.join("data").exists(),
         "the server wrote beside itself, not in its data directory"
@@ -362,23 +367,37 @@ async fn the_deb_installs_runs_as_its_user_answers_readyz_and_purges_clean() -> 
         ]))?;
     }
 
-    // As the unit runs it: user ioc, the installed settings, /var/lib/ioc (no systemd here).
-    let (mut server, http) = start(
-        &[
-            "setpriv",
-            "--reuid=ioc",
-            "--regid=ioc",
-            "--init-groups",
-            "--",
-            "/usr/bin/ioc-server",
-            "--config",
-            "/etc/ioc/ioc-server.toml",
-        ],
-        Path::new("/var/lib/ioc"),
-        &[],
-    )?;
+    // INSTALL.md's steps, as the unit runs it (no systemd here): user ioc, the installed
+    // settings, /var/lib/ioc. First an admin of one's own, then the server.
+    let as_ioc = [
+        "setpriv",
+        "--reuid=ioc",
+        "--regid=ioc",
+        "--init-groups",
+        "--",
+        "/usr/bin/ioc-server",
+        "--config",
+        "/etc/ioc/ioc-server.toml",
+    ];
+    let added = run(Command::new(as_ioc[0])
+        .args(&as_ioc[1..])
+        .args(["user", "add", "chief", "--role", "admin"])
+        .current_dir("/"))?;
+    let added = String::from_utf8(added.stdout)?;
+    let password = added
+        .rsplit(": ")
+        .next()
+        .map(str::trim)
+        .filter(|p| p.len() == 20)
+        .with_context(|| format!("no password in {added:?}"))?
+        .to_owned();
+    let (mut server, http) = start(&as_ioc, Path::new("/var/lib/ioc"), &[])?;
     ready(http).await?;
-    serves_the_app_and_the_map(http).await?;
+    serves_the_app_and_the_map(http, "chief", &password).await?;
+    ensure!(
+        login(http, "admin", ADMIN_PASSWORD).await.is_err(),
+        "an admin was created beside the one added before the first start"
+    );
     run(Command::new("kill").args(["-TERM", &server.pid().to_string()]))?;
     let deadline = Instant::now() + WAIT;
     while server.child.try_wait()?.is_none() {
@@ -388,8 +407,13 @@ async fn the_deb_installs_runs_as_its_user_answers_readyz_and_purges_clean() -> 
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let store = std::fs::read_dir("/var/lib/ioc")?.count();
-    ensure!(store > 0, "the server wrote nothing in /var/lib/ioc");
+    let files = std::fs::read_dir("/var/lib/ioc")?.count();
+    ensure!(files > 0, "the server wrote nothing in /var/lib/ioc");
+
+    // Installed again (an upgrade's path): the user, the data and the settings stay.
+    run(Command::new("dpkg").arg("-i").arg(&deb))?;
+    ensure!(ioc_user().is_some_and(|u| u[2] == uid.to_string()));
+    ensure!(std::fs::read_dir("/var/lib/ioc")?.count() == files);
 
     // Removed, the data, settings and user stay; purged, nothing does.
     run(Command::new("dpkg").args(["-r", "ioc-server"]))?;

@@ -485,6 +485,9 @@ async fn the_app_built_into_the_binary_answers_as_the_same_files_on_disk() {
         request(&Method::DELETE, "/main-1.css", &Creds::None),
         request(&Method::GET, "/api/v1/nothing", &Creds::None),
         request(&Method::GET, "/healthz", &Creds::None),
+        request(&Method::POST, "/healthz", &Creds::None),
+        request(&Method::GET, "/api/v1/login", &Creds::None),
+        request(&Method::GET, "/api/v1/city", &Creds::None),
         with(
             Method::GET,
             "/main-1.css",
