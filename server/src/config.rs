@@ -45,9 +45,15 @@ pub struct Config {
         help = "Address for HTTP, the app and the websocket (port 0: any free port)"
     )]
     pub http_listen: SocketAddr,
-    /// The built app (Trunk's output), served at `/`.
-    #[arg(long, env = "IOC_DIST_DIR", help = "The built app to serve")]
-    pub dist_dir: PathBuf,
+    /// The built app (Trunk's output) to serve at `/` from disk, for development. Unset, the
+    /// app built into the binary (or `dist` in the working directory, for a binary built
+    /// without it).
+    #[arg(
+        long,
+        env = "IOC_DIST_DIR",
+        help = "Serve the app from this directory (default: the app built into the binary)"
+    )]
+    pub dist_dir: Option<PathBuf>,
     /// Where the server keeps its files (store, spool, users).
     #[arg(long, env = "IOC_DATA_DIR", help = "Directory for the server's files")]
     pub data_dir: PathBuf,
@@ -286,7 +292,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             http_listen: ([127, 0, 0, 1], 8080).into(),
-            dist_dir: PathBuf::from("dist"),
+            dist_dir: None,
             data_dir: PathBuf::from("data"),
             city_preset: None,
             city_boundaries: None,
@@ -569,6 +575,19 @@ mod tests {
         assert_eq!(c.mqtt.embedded_listen.to_string(), "127.0.0.1:1883");
         assert!(c.mqtt.url.is_none());
         assert_eq!(c.live.stale_after(Domain::Env), Duration::from_secs(600));
+        // No directory: the app built into the binary.
+        assert_eq!(c.dist_dir, None);
+    }
+
+    #[test]
+    fn a_dist_dir_set_in_the_file_or_by_a_flag_is_served_from_disk() {
+        let mut c = Config::from_toml("dist_dir = \"/srv/app\"\n").unwrap();
+        assert_eq!(c.dist_dir.as_deref(), Some(Path::new("/srv/app")));
+        c.override_with(&given(&["--http-listen", "127.0.0.1:9100"]))
+            .unwrap();
+        assert_eq!(c.dist_dir.as_deref(), Some(Path::new("/srv/app")));
+        c.override_with(&given(&["--dist-dir", "dist"])).unwrap();
+        assert_eq!(c.dist_dir.as_deref(), Some(Path::new("dist")));
     }
 
     #[test]
@@ -664,6 +683,7 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.http_listen.port(), 8080);
         assert_eq!(c.log, "info");
+        assert_eq!(c.dist_dir, None);
         assert_eq!(c.live.stale_after(Domain::Flood), Duration::from_secs(600));
         assert_eq!(c.store.retention.hour_days, 1825);
         assert_eq!(
@@ -673,9 +693,22 @@ mod tests {
         assert!(c.store.influxdb.token.is_empty());
     }
 
+    /// The sample the package installs as /etc/ioc/ioc-server.toml (`scripts/package`).
+    #[test]
+    fn the_packaged_sample_loads() {
+        let c = Config::from_toml(include_str!("../../packaging/ioc-server.toml")).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.data_dir, Path::new("/var/lib/ioc"));
+        assert_eq!(c.dist_dir, None, "the app built into the binary");
+        assert_eq!(c.http_listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.log, DEFAULT_LOG);
+        assert_eq!(c.store.backend, StoreBackend::Embedded);
+    }
+
     const README_SAMPLE: &str = r#"
 http_listen = "127.0.0.1:8080"   # IOC_HTTP_LISTEN
-dist_dir = "dist"                 # IOC_DIST_DIR
+# dist_dir = "dist"               # IOC_DIST_DIR: serve the app from disk (development);
+                                  # default, the app built into the binary
 data_dir = "data"                 # IOC_DATA_DIR
 # city_preset = "my-city.toml"    # IOC_CITY_PRESET: default, the built-in Ho Chi Minh City
 # city_boundaries = "districts.geojson"  # IOC_CITY_BOUNDARIES: the areas' outlines for the map

@@ -133,7 +133,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stopping: stops.rest.subscribe(),
         alerts,
     };
-    rest.push(listen.spawn(http::app(state, &config.dist_dir), &stops.rest));
+    let site = http::Site::choose(config.dist_dir.as_deref());
+    rest.push(listen.spawn(http::app(state, &site), &stops.rest));
 
     Ok(Running {
         http_addr,

@@ -11,12 +11,14 @@
 //! - One file per resource: [`auth`] (login, sessions, display keys, users, audit, and the
 //!   guard), [`alerts`], [`history`], [`ingest`] (HTTP ingest and its report), [`city`],
 //!   [`store`], [`probes`] (`/healthz`, `/readyz`), [`metrics`] (`/metrics`), [`ws`] (the
-//!   websocket session), [`site`] (the app's files and the security headers).
+//!   websocket session), [`site`] (the app's files, from disk or [`embedded`] in the binary,
+//!   and the security headers).
 //! - [`tls`]: HTTPS, a listener that hands axum finished TLS handshakes.
 
 pub mod alerts;
 pub mod auth;
 mod city;
+pub mod embedded;
 pub mod error;
 mod history;
 pub mod ingest;
@@ -31,7 +33,6 @@ pub mod ws;
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ use axum::http::Method;
 use axum::routing::{MethodRouter, any, delete, get, post};
 
 pub use error::{ApiError, ApiResult};
-pub use site::content_security_policy;
+pub use site::{Site, content_security_policy};
 pub use ws::CLOSE_SESSION_ENDED;
 
 use crate::auth::{Access, Auth, Role};
@@ -199,7 +200,7 @@ const API_PREFIX: &str = "/api/";
 /// path under `/api/` and a JSON 405 for a method an API path does not take; the built app
 /// (public: it is the login page too) with `index.html` as the fallback of every other path;
 /// and the security headers on every answer.
-pub fn app(state: AppState, dist_dir: &Path) -> Router {
+pub fn app(state: AppState, site: &Site) -> Router {
     let mut api = Router::new();
     for r in routes() {
         let handler = if r.path.starts_with(API_PREFIX) {
@@ -226,6 +227,6 @@ pub fn app(state: AppState, dist_dir: &Path) -> Router {
     let api = api
         .route("/api/", any(error::api_not_found))
         .route("/api/{*rest}", any(error::api_not_found));
-    let csp = content_security_policy(&dist_dir.join("index.html"));
-    site::security_headers(site::with_app(api, dist_dir).with_state(state), &csp)
+    let csp = content_security_policy(site);
+    site::security_headers(site::with_app(api, site).with_state(state), &csp)
 }

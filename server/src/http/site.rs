@@ -1,35 +1,85 @@
-//! The app itself: its built files (`dist/`) for every path no route has, `index.html` for the
-//! app's own pages (`/`, `/wall`, `/login`, ...), a page that says how to build it when it is
-//! not built, and the security headers every answer carries (its Content-Security-Policy
-//! allows the app's inline loader by hash).
+//! The app itself: its built files for every path no route has, `index.html` for the app's
+//! own pages (`/`, `/wall`, `/login`, ...), a page that says how to build it when it is not
+//! built, and the security headers every answer carries (its Content-Security-Policy allows
+//! the app's inline loader by hash).
+//!
+//! Where the files come from ([`Site::choose`]): a `dist_dir` that is set (flag, variable or
+//! file) is served from disk, for development; unset, the app built into the binary
+//! ([`embedded`](super::embedded)); a binary built without the app serves `dist/` of its
+//! working directory, as before the app was built in, or the page that says how to build it.
 
-use std::path::Path;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use tower_http::services::{ServeDir, ServeFile};
 
 use super::AppState;
+use super::embedded::Files;
+
+/// Where the app's files come from.
+#[derive(Debug, Clone)]
+pub enum Site {
+    /// A directory on disk (Trunk's `dist/`), read at each request.
+    Dir(PathBuf),
+    /// Files built into the binary.
+    Embedded(Files),
+}
+
+impl Site {
+    /// The directory `dist_dir` names when it is set; else the app this binary carries; else
+    /// `dist` in the working directory.
+    pub fn choose(dist_dir: Option<&Path>) -> Site {
+        match (dist_dir, Files::built_in()) {
+            (Some(dir), _) => Site::Dir(dir.to_owned()),
+            (None, Some(files)) => Site::Embedded(files),
+            (None, None) => Site::Dir(PathBuf::from("dist")),
+        }
+    }
+
+    /// The app's `index.html`, if it is built.
+    fn index_html(&self) -> Option<Cow<'static, str>> {
+        match self {
+            Site::Dir(dir) => std::fs::read_to_string(dir.join("index.html"))
+                .ok()
+                .map(Cow::Owned),
+            Site::Embedded(files) => Some(String::from_utf8_lossy(files.index().bytes)),
+        }
+    }
+}
 
 /// `router` with the app's files as its fallback, `index.html` for any path not a file.
-pub(crate) fn with_app(router: Router<AppState>, dist_dir: &Path) -> Router<AppState> {
-    let index = dist_dir.join("index.html");
-    if index.is_file() {
-        router.fallback_service(ServeDir::new(dist_dir).fallback(ServeFile::new(index)))
-    } else {
-        tracing::warn!(
-            dist = %dist_dir.display(),
-            "the app is not built; `/` explains how to build it"
-        );
-        router.fallback(not_built)
+pub(crate) fn with_app(router: Router<AppState>, site: &Site) -> Router<AppState> {
+    match site {
+        Site::Embedded(files) => {
+            let files = *files;
+            tracing::info!(files = files.len(), "serving the app built into the binary");
+            router.fallback(move |req: Request| async move { files.answer(&req) })
+        }
+        Site::Dir(dir) if dir.join("index.html").is_file() => {
+            tracing::info!(dist = %dir.display(), "serving the app from disk");
+            router.fallback_service(
+                ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))),
+            )
+        }
+        Site::Dir(dir) => {
+            tracing::warn!(
+                dist = %dir.display(),
+                "the app is not built; `/` explains how to build it"
+            );
+            router.fallback(not_built)
+        }
     }
 }
 
 /// The Content-Security-Policy: what a WASM app needs and nothing more. Trunk's loader is an
 /// inline module script; it is allowed by its hash, read from the built `index.html`.
-pub fn content_security_policy(index: &Path) -> String {
-    let hashes: String = std::fs::read_to_string(index)
+pub fn content_security_policy(site: &Site) -> String {
+    let hashes: String = site
+        .index_html()
         .map(|html| inline_script_hashes(&html))
         .unwrap_or_default()
         .iter()
@@ -94,8 +144,9 @@ async fn not_built() -> Response {
         Html(
             "<!doctype html><meta charset=utf-8><title>IOC</title>\
              <h1>The app is not built</h1>\
-             <p>Run <code>scripts/demo</code> (or <code>trunk build --release</code>) \
-             and start the server again.</p>",
+             <p>Build it with <code>scripts/build-app</code>, then build the server again \
+             (it carries the app) or start it with <code>--dist-dir dist</code>. \
+             <code>scripts/demo</code> does all of it.</p>",
         ),
     )
         .into_response()

@@ -126,7 +126,7 @@ impl Fixture {
     }
 
     fn router(&self) -> Router {
-        app(self.state.clone(), &self.dir.path().join("dist"))
+        app(self.state.clone(), &Site::Dir(self.dir.path().join("dist")))
     }
 }
 
@@ -352,7 +352,7 @@ async fn the_app_pages_and_the_probes_are_as_before() {
 #[tokio::test]
 async fn without_a_built_app_the_api_still_answers_in_json() {
     let f = Fixture::new(Lifetimes::default());
-    let router = app(f.state.clone(), &f.dir.path().join("no-dist"));
+    let router = app(f.state.clone(), &Site::Dir(f.dir.path().join("no-dist")));
     let a = ask(&router, request(&Method::GET, "/api/v1/x", &Creds::None)).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert_eq!(a.json(), json!({ "error": "no such API path" }));
@@ -398,4 +398,179 @@ async fn client_errors_keep_their_words() {
     let a = ask(&router, login).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     assert_eq!(a.body, r#"{"error":"wrong user name or password"}"#);
+}
+
+/// A built app on disk, `dist/` of the fixture's directory: Trunk's files (an inline loader,
+/// the module, the wasm, the CSS) and a subdirectory; and the same files as the binary
+/// carries them ([`embedded::Files`]).
+fn built_app(f: &Fixture) -> (Site, Site) {
+    let dist = f.dir.path().join("dist");
+    let files: [(&str, &[u8]); 6] = [
+        (
+            "index.html",
+            b"<!doctype html><title>IOC</title><script type=\"module\">import init from \
+              '/ioc-app-1_bg.js'; await init();</script><link rel=stylesheet href=/main-1.css>",
+        ),
+        ("ioc-app-1.js", b"export default async function init() {}"),
+        ("ioc-app-1_bg.wasm", b"\0asm\x01\0\0\0"),
+        ("main-1.css", b"body { color: #fff }"),
+        ("snippets/x/inline0.js", b"export const x = 1;"),
+        ("favicon.ico", b"\0\0\x01\0"),
+    ];
+    let mut embedded = Vec::new();
+    for (path, bytes) in files {
+        let file = dist.join(path);
+        std::fs::create_dir_all(file.parent().expect("a parent")).expect("a directory");
+        std::fs::write(&file, bytes).expect("a file");
+        let modified = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .expect("an mtime")
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        embedded.push(embedded::AppFile {
+            path,
+            modified,
+            bytes,
+        });
+    }
+    embedded.sort_by_key(|f| f.path);
+    let files = embedded::Files::new(Vec::leak(embedded)).expect("an index.html");
+    (Site::Dir(dist), Site::Embedded(files))
+}
+
+/// The app built into the binary answers every request as the same files on disk did: the
+/// app's pages, its files with their types, a directory, HEAD, a wrong method, the caching
+/// preconditions, the API's JSON 404 and the security headers (its CSP with the loader's
+/// hash). Only `Accept-Ranges` differs: the embedded files are not served by ranges.
+#[tokio::test]
+async fn the_app_built_into_the_binary_answers_as_the_same_files_on_disk() {
+    let f = Fixture::new(Lifetimes::default());
+    let (dir, embedded) = built_app(&f);
+    let (from_disk, built_in) = (app(f.state.clone(), &dir), app(f.state.clone(), &embedded));
+    let last_modified = ask(
+        &from_disk,
+        request(&Method::GET, "/main-1.css", &Creds::None),
+    )
+    .await
+    .headers[header::LAST_MODIFIED]
+        .clone();
+    let with = |method: Method, path: &str, name: header::HeaderName, value: &str| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(name, value)
+            .body(Body::empty())
+            .expect("a request")
+    };
+    let long_ago = "Sun, 06 Nov 1994 08:49:37 GMT";
+    let cases: Vec<Request<Body>> = vec![
+        request(&Method::GET, "/", &Creds::None),
+        request(&Method::GET, "/wall", &Creds::None),
+        request(&Method::GET, "/wall?rotate=5&panel=flood", &Creds::None),
+        request(&Method::GET, "/login", &Creds::None),
+        request(&Method::GET, "/console/area/q1", &Creds::None),
+        request(&Method::GET, "/ioc-app-1.js", &Creds::None),
+        request(&Method::GET, "/ioc-app-1_bg.wasm", &Creds::None),
+        request(&Method::GET, "/main-1.css", &Creds::None),
+        request(&Method::GET, "/favicon.ico", &Creds::None),
+        request(&Method::GET, "/snippets/x/inline0.js", &Creds::None),
+        request(&Method::GET, "/snippets/x?a=1", &Creds::None),
+        request(&Method::GET, "/snippets/", &Creds::None),
+        request(&Method::GET, "/main-1.css/", &Creds::None),
+        request(&Method::GET, "/../Cargo.toml", &Creds::None),
+        request(&Method::HEAD, "/ioc-app-1_bg.wasm", &Creds::None),
+        request(&Method::HEAD, "/wall", &Creds::None),
+        request(&Method::POST, "/wall", &Creds::None),
+        request(&Method::DELETE, "/main-1.css", &Creds::None),
+        request(&Method::GET, "/api/v1/nothing", &Creds::None),
+        request(&Method::GET, "/healthz", &Creds::None),
+        request(&Method::POST, "/healthz", &Creds::None),
+        request(&Method::GET, "/api/v1/login", &Creds::None),
+        request(&Method::GET, "/api/v1/city", &Creds::None),
+        with(
+            Method::GET,
+            "/main-1.css",
+            header::IF_MODIFIED_SINCE,
+            last_modified.to_str().expect("ASCII"),
+        ),
+        with(
+            Method::GET,
+            "/main-1.css",
+            header::IF_MODIFIED_SINCE,
+            long_ago,
+        ),
+        with(
+            Method::GET,
+            "/wall",
+            header::IF_MODIFIED_SINCE,
+            "not a date",
+        ),
+        with(
+            Method::GET,
+            "/main-1.css",
+            header::IF_UNMODIFIED_SINCE,
+            long_ago,
+        ),
+    ];
+    for req in cases {
+        let what = format!("{} {}", req.method(), req.uri());
+        let copy = || {
+            let mut b = Request::builder().method(req.method()).uri(req.uri());
+            for (k, v) in req.headers() {
+                b = b.header(k, v);
+            }
+            b.body(Body::empty()).expect("a request")
+        };
+        let (a, b) = (ask(&from_disk, copy()).await, ask(&built_in, copy()).await);
+        assert_eq!(a.status, b.status, "{what}");
+        assert_eq!(a.body, b.body, "{what}");
+        let (mut disk_headers, mut built_in_headers) = (a.headers.clone(), b.headers.clone());
+        disk_headers.remove(header::ACCEPT_RANGES);
+        // axum counts an empty body of known size (0) where ServeDir's size is unknown; on
+        // the wire hyper says 0 for both.
+        if !disk_headers.contains_key(header::CONTENT_LENGTH)
+            && built_in_headers
+                .get(header::CONTENT_LENGTH)
+                .is_some_and(|v| v == "0")
+        {
+            built_in_headers.remove(header::CONTENT_LENGTH);
+        }
+        assert_eq!(disk_headers, built_in_headers, "{what}");
+    }
+    // What a browser needs of them, whichever serves.
+    let a = ask(
+        &built_in,
+        request(&Method::GET, "/ioc-app-1_bg.wasm", &Creds::None),
+    )
+    .await;
+    assert_eq!(a.headers[header::CONTENT_TYPE], "application/wasm");
+    assert!(a.body.starts_with("\0asm"), "{:?}", a.body);
+    let a = ask(&built_in, request(&Method::GET, "/wall", &Creds::None)).await;
+    assert_eq!(a.headers[header::CONTENT_TYPE], "text/html");
+    assert!(a.body.contains("<title>IOC</title>"), "{}", a.body);
+    let csp = a.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ASCII");
+    assert!(csp.contains("'sha256-"), "the loader's hash: {csp}");
+    assert_eq!(
+        content_security_policy(&dir),
+        content_security_policy(&embedded)
+    );
+}
+
+/// Unset, `dist_dir` is the app built into the binary when it carries one (a build after
+/// `scripts/build-app`), else `dist` of the working directory; set, the directory it names.
+#[test]
+fn a_set_dist_dir_is_served_from_disk_and_unset_the_built_in_app() {
+    let set = Site::choose(Some(std::path::Path::new("/srv/app")));
+    assert!(matches!(&set, Site::Dir(d) if d == std::path::Path::new("/srv/app")));
+    match (Site::choose(None), embedded::Files::built_in()) {
+        (Site::Embedded(files), Some(built_in)) => {
+            assert_eq!(files.len(), built_in.len());
+            assert_eq!(files.index(), built_in.index());
+        }
+        (Site::Dir(d), None) => assert_eq!(d, std::path::Path::new("dist")),
+        (site, built_in) => panic!("{site:?} chosen with {built_in:?} built in"),
+    }
 }
