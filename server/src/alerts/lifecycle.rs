@@ -173,7 +173,7 @@ impl Alerts {
     /// (`live.stale_after_s`) by the server's clock, like the simulator's replay of the day or
     /// a gateway's backlog. Such an alert tells of the past: it opens at its reading's time
     /// without counting against the minute's limit, which keeps officers from a storm of what
-    /// happens now. One (rule, source) opens once at most, however long the history.
+    /// happens now. At most one alert per (rule, source) is open, however long the history.
     fn is_history(&self, r: &Raise<'_>, now: i64) -> bool {
         now - r.at > self.live.stale_after(r.target.domain).as_millis() as i64
     }

@@ -12,8 +12,9 @@
 //! The figures are cut by domain, each file with what it takes from a message and what it
 //! computes: `traffic`, `air`, `flood`, `complaints`, `services` (dossiers and the
 //! platforms), `system` (the center's own sources). This file holds what they share: the
-//! newest reading of each source, the complaints' and dossiers' cases, and the freshness of
-//! a figure.
+//! newest reading of each source and when it was last heard from ([`Arrival`]: by the
+//! server's clock, live or as history), the complaints' and dossiers' cases, and the
+//! freshness of a figure.
 
 mod air;
 mod complaints;
