@@ -149,7 +149,7 @@ pub struct Alert {
     #[serde(default)]
     pub field: String,
     /// The value that raised it, then the latest while it is active (offline: seconds since
-    /// the source's last reading; summary: alerts held).
+    /// the source was last heard from; summary: alerts held).
     pub value: Option<f64>,
     /// The rule's threshold; for an anomaly, the baseline the value departed from.
     pub threshold: Option<f64>,

@@ -12,6 +12,9 @@
 //!   `hysteresis`. At most one alert per (rule, source) is not closed: a condition that comes
 //!   back reopens its resolved alert. At most `max_new_per_minute` new alerts open a minute;
 //!   those held open later if their condition still holds, and a summary alert counts them.
+//!   An alert raised by a reading that arrived as history (older than its domain's window)
+//!   opens at its reading's time and is not counted; sources only heard as history are not
+//!   judged offline (`docs/alerts.md`, History).
 //! - Changes are kept in memory and written to `alerts.sqlite` by [`Alerts::persist`] (every
 //!   250 ms, and before an officer's action is answered), then sent to the screens.
 //!

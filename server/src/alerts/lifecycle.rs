@@ -1,5 +1,5 @@
 //! An alert's life: opened (or reopened, or held back by the rate limit and counted in the
-//! storm's summary alert), its value kept current, resolved by itself when its condition
+//! storm's summary alert; never one raised by history), its value kept current, resolved by itself when its condition
 //! clears, acknowledged, resolved or closed by an officer ([`Action`]), closed when left
 //! resolved; every step an entry of its history.
 
@@ -121,7 +121,7 @@ impl Alerts {
             return Some(id);
         }
         self.roll_minute(st, now);
-        if r.kind != AlertKind::Summary {
+        if r.kind != AlertKind::Summary && !self.is_history(&r, now) {
             if st.limiter.opened >= self.config.max_new_per_minute {
                 let severity = st.limiter.held_severity.max(r.severity);
                 st.limiter.held_severity = severity;
@@ -167,6 +167,15 @@ impl Alerts {
         self.counters.opened.fetch_add(1, Ordering::Relaxed);
         Self::event(st, id, r.at, "opened", None, None);
         Some(id)
+    }
+
+    /// Raised by a reading that arrived as history: older than its domain's window
+    /// (`live.stale_after_s`) by the server's clock, like the simulator's replay of the day or
+    /// a gateway's backlog. Such an alert tells of the past: it opens at its reading's time
+    /// without counting against the minute's limit, which keeps officers from a storm of what
+    /// happens now. At most one alert per (rule, source) is open, however long the history.
+    fn is_history(&self, r: &Raise<'_>, now: i64) -> bool {
+        now - r.at > self.live.stale_after(r.target.domain).as_millis() as i64
     }
 
     /// Turns the rate limit's minute: what was held in the past one goes into the summary

@@ -1,7 +1,8 @@
 //! What the engine judges: the preset's rules on reading fields (as each reading comes, on its
 //! own time), on the figures the server computes and on sources offline (every second, on the
-//! server's clock), each numeric series' anomaly detector, and the conditions of alerts active
-//! before a restart taken up again.
+//! server's clock: silent since they were last heard from, among the sources heard live), each
+//! numeric series' anomaly detector, and the conditions of alerts active before a restart
+//! taken up again.
 
 use std::sync::atomic::Ordering;
 
@@ -348,11 +349,17 @@ impl Alerts {
             };
             if rule.offline {
                 let window = self.live.stale_after(rule.def.domain).as_secs_f64();
-                for s in sources.iter().filter(|s| s.domain == rule.def.domain) {
+                // Only sources heard live are watched: one heard only as history (a replay of
+                // the day, a backfill) has not stopped when the history ends.
+                for s in sources
+                    .iter()
+                    .filter(|s| s.domain == rule.def.domain && s.live)
+                {
                     if !rule.applies_to(&s.area) {
                         continue;
                     }
-                    let age = ((now - s.ts) as f64 / 1000.0).max(0.0).round();
+                    // Silent since it was last heard from, by the server's clock.
+                    let age = ((now - s.heard_at) as f64 / 1000.0).max(0.0).round();
                     let target = Target {
                         domain: s.domain,
                         area: &s.area,

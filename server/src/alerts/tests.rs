@@ -384,3 +384,77 @@ fn a_held_anomaly_opens_when_the_next_minute_has_room() {
         "and a summary of the held one"
     );
 }
+
+/// The simulator's replay of the day, in short: 100 gauge sensors' readings of hours ago
+/// arrive in a burst (crossing BĐ2 and back), then nothing; one gauge reports live, then
+/// stops. Only the live one is called offline, once silent past its window by the server's
+/// clock; the history's crossings open their alerts at their readings' time, resolved by the
+/// history itself, with nothing held back and no summary.
+#[test]
+fn history_then_silence_is_not_offline_nor_a_storm_but_a_live_source_that_stops_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), rules_only());
+    let hub = crate::live::Hub::new(Arc::new(City::built_in()), LiveConfig::default());
+    // What the intake does with each message that arrives at `now`.
+    let take = |msg: &Message, now: i64| {
+        hub.apply_as(msg, crate::live::figures::Arrival::At(now));
+        e.observe_at(msg, now);
+    };
+    let levels = [100.0, 120.0, 152.0, 155.0, 152.0, 130.0, 100.0];
+    for k in 2..102 {
+        let source = format!("fg-phu-an-{k}");
+        for (i, cm) in levels.into_iter().enumerate() {
+            let ts = T0 - 3 * 3_600_000 + i as i64 * 10 * MIN;
+            take(&level(&source, ts, cm), T0 + k);
+        }
+    }
+    // The live gauge: a reading a minute for 5 minutes, arriving as it is taken.
+    for i in 0..5 {
+        let ts = T0 + i * MIN;
+        take(
+            &reading(
+                Domain::Flood,
+                "nha-be",
+                "fg-nha-be",
+                ts,
+                "water_level_cm",
+                90.0,
+            ),
+            ts,
+        );
+    }
+    let last_live = T0 + 4 * MIN;
+    // Flooding's window is 600 s: every second up to it, then past it.
+    for now in (T0..=last_live + 600_000).step_by(1000) {
+        e.sweep_at(&hub, now);
+    }
+    assert!(
+        alerts_of(&e, "offline-flood").is_empty(),
+        "within the window"
+    );
+    for now in (last_live + 601_000..last_live + 900_000).step_by(1000) {
+        e.sweep_at(&hub, now);
+    }
+    let offline: Vec<String> = alerts_of(&e, "offline-flood")
+        .into_iter()
+        .map(|a| a.source)
+        .collect();
+    assert_eq!(offline, ["fg-nha-be"], "only the live gauge that stopped");
+    let bd2 = alerts_of(&e, "flood-bd2");
+    assert_eq!(
+        bd2.len(),
+        100,
+        "every crossing in the history opened its alert"
+    );
+    for a in &bd2 {
+        assert_eq!(a.opened_at, T0 - 3 * 3_600_000 + 20 * MIN, "{a:?}");
+        assert_eq!(a.raised_at, a.opened_at, "raised at its reading's time");
+        assert_eq!(a.state, AlertState::Resolved, "{a:?}");
+        assert_eq!(a.resolved_at, Some(T0 - 3 * 3_600_000 + 50 * MIN));
+    }
+    assert_eq!(e.counters.held.load(Ordering::Relaxed), 0);
+    assert!(
+        alerts_of(&e, "held").is_empty(),
+        "no summary of held alerts"
+    );
+}

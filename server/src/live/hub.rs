@@ -20,7 +20,7 @@ use ioc_protocol::{
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
 
-use super::figures::{Figures, SourceSeen, local_midnight_ms, sync_fields};
+use super::figures::{Arrival, Figures, SourceSeen, local_midnight_ms, sync_fields};
 use crate::city::City;
 use crate::config::LiveConfig;
 use crate::health::{Histogram, IntakeHealth, StoreHealth};
@@ -185,7 +185,8 @@ impl Hub {
         }
     }
 
-    /// Every telemetry source, its newest reading's time and whether it is online.
+    /// Every telemetry source: its newest reading's time, when it was last heard from, whether
+    /// it is online and whether it has been heard live.
     pub fn sources(&self, now: i64) -> Vec<SourceSeen> {
         self.lock().figures.sources_seen(now)
     }
@@ -222,12 +223,17 @@ impl Hub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes in one accepted message.
+    /// Takes in one accepted message, arrived now.
     pub fn apply(&self, msg: &Message) {
+        self.apply_as(msg, Arrival::At(Utc::now().timestamp_millis()));
+    }
+
+    /// Takes in one message, arrived as `arrival` says (now, or read back from the store).
+    pub fn apply_as(&self, msg: &Message, arrival: Arrival) {
         let key = (msg.topic.domain, msg.topic.area.clone());
         self.counters.applied.fetch_add(1, Ordering::Relaxed);
         let mut state = self.lock();
-        let domain = state.figures.apply(msg);
+        let domain = state.figures.apply(msg, arrival);
         state.dirty_domains.insert(domain);
         // Platforms report under `system` and show in the public-services figures.
         if domain == Domain::System {

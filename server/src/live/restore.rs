@@ -3,12 +3,14 @@
 //! of the day, the day's complaints and dossiers) are whole from the first snapshot.
 //!
 //! Each domain's rule says how far back it reads; a part the store cannot give is logged and
-//! left out, and the server starts anyway.
+//! left out, and the server starts anyway. The sources read back count as heard at the start
+//! ([`Arrival::Restored`]): each has its domain's window from then to report again before it
+//! is called offline, so a restart is not a storm of offline alerts while gateways reconnect.
 
 use ioc_protocol::Domain;
 
 use super::Hub;
-use super::figures::local_midnight_ms;
+use super::figures::{Arrival, local_midnight_ms};
 use crate::store::Reader;
 
 /// The air stations' readings read back: the official AQI needs the last 12 hours' hourly
@@ -27,7 +29,9 @@ pub async fn restore(hub: &Hub, reader: &Reader, now_ms: i64) {
     match reader.latest().await {
         Ok(latest) => {
             let n = latest.len();
-            latest.iter().for_each(|m| hub.apply(m));
+            latest
+                .iter()
+                .for_each(|m| hub.apply_as(m, Arrival::Restored(now_ms)));
             tracing::info!(sources = n, "live picture rebuilt from the store");
         }
         Err(e) => tracing::warn!(error = %e, "cannot rebuild the live picture from the store"),
@@ -36,7 +40,9 @@ pub async fn restore(hub: &Hub, reader: &Reader, now_ms: i64) {
         .readings_since(Domain::Env, now_ms - AIR_HOURS_MS)
         .await
     {
-        Ok(readings) => readings.iter().for_each(|m| hub.apply(m)),
+        Ok(readings) => readings
+            .iter()
+            .for_each(|m| hub.apply_as(m, Arrival::Restored(now_ms))),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the air stations' last hours from the store")
         }
@@ -46,14 +52,18 @@ pub async fn restore(hub: &Hub, reader: &Reader, now_ms: i64) {
         .readings_since(Domain::Flood, local_midnight_ms(now_ms))
         .await
     {
-        Ok(readings) => readings.iter().for_each(|m| hub.apply(m)),
+        Ok(readings) => readings
+            .iter()
+            .for_each(|m| hub.apply_as(m, Arrival::Restored(now_ms))),
         Err(e) => tracing::warn!(error = %e, "cannot read today's flood readings from the store"),
     }
     match reader
         .events_since(local_midnight_ms(now_ms) - EVENT_DAYS_MS)
         .await
     {
-        Ok(events) => events.iter().for_each(|m| hub.apply(m)),
+        Ok(events) => events
+            .iter()
+            .for_each(|m| hub.apply_as(m, Arrival::Restored(now_ms))),
         Err(e) => tracing::warn!(error = %e, "cannot read today's events from the store"),
     }
     hub.flush();

@@ -12,8 +12,9 @@
 //! The figures are cut by domain, each file with what it takes from a message and what it
 //! computes: `traffic`, `air`, `flood`, `complaints`, `services` (dossiers and the
 //! platforms), `system` (the center's own sources). This file holds what they share: the
-//! newest reading of each source, the complaints' and dossiers' cases, and the freshness of
-//! a figure.
+//! newest reading of each source and when it was last heard from ([`Arrival`]: by the
+//! server's clock, live or as history), the complaints' and dossiers' cases, and the
+//! freshness of a figure.
 
 mod air;
 mod complaints;
@@ -45,12 +46,30 @@ const KEEP_CLOSED_MS: i64 = 8 * DAY_MS;
 /// Local midnight (Asia/Ho_Chi_Minh, UTC+7 all year) at or before a time: the wire's.
 pub use ioc_protocol::time::local_midnight_ms;
 
-/// The newest telemetry reading of one source: numbers, and text fields (an incident's kind).
+/// How a message reaches the live picture, by the server's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// Arrived at this time (epoch ms) from a way in. A reading whose `ts` is within its
+    /// domain's window (`live.stale_after_s`) of it arrives live; an older one arrives as
+    /// history (the simulator's replay of the day, a backfill, a gateway's backlog).
+    At(i64),
+    /// Read back from the store when the server started at this time: the source counts as
+    /// heard live then, so it has its window from the start to be heard from again.
+    Restored(i64),
+}
+
+/// The newest telemetry reading of one source: numbers, and text fields (an incident's kind);
+/// and when the server last heard from the source.
 #[derive(Debug, Clone, Default)]
 struct Latest {
     ts: i64,
     numbers: BTreeMap<String, f64>,
     texts: BTreeMap<String, String>,
+    /// When any message of the source last arrived, by the server's clock.
+    heard_at: i64,
+    /// A reading of it has arrived live (or was restored): from then on its silence past its
+    /// window is an outage. A source only ever heard as history is never called offline.
+    live: bool,
 }
 
 impl Latest {
@@ -191,8 +210,9 @@ impl Figures {
         self.config.stale_after(domain).as_millis() as i64
     }
 
-    /// Takes in one accepted message. Returns the domain whose figures it may change.
-    pub fn apply(&mut self, msg: &Message) -> Domain {
+    /// Takes in one accepted message, arrived as `arrival` says. Returns the domain whose
+    /// figures it may change.
+    pub fn apply(&mut self, msg: &Message, arrival: Arrival) -> Domain {
         let t = &msg.topic;
         match &msg.body {
             Body::Reading(values) => {
@@ -204,15 +224,22 @@ impl Figures {
                     Domain::Flood => self.flood_reading(t, msg.ts, values),
                     _ => {}
                 }
-                match self.latest.get_mut(t) {
-                    Some(l) if l.ts > msg.ts => return t.domain,
-                    Some(l) => l.update(msg.ts, values),
-                    None => {
-                        let mut l = Latest::default();
-                        l.update(msg.ts, values);
-                        self.latest.insert(t.clone(), l);
-                    }
+                let window = self.window_ms(t.domain);
+                let (heard_at, live) = match arrival {
+                    Arrival::At(now) => (now, now - msg.ts <= window),
+                    Arrival::Restored(start) => (start, true),
+                };
+                let l = match self.latest.get_mut(t) {
+                    Some(l) => l,
+                    None => self.latest.entry(t.clone()).or_default(),
+                };
+                // Even a reading older than the newest says the source is there.
+                l.heard_at = l.heard_at.max(heard_at);
+                l.live |= live;
+                if l.ts > msg.ts {
+                    return t.domain;
                 }
+                l.update(msg.ts, values);
                 match t.domain {
                     Domain::Traffic => self.traffic_reading(t, msg.ts, values),
                     Domain::System => self.platform_reading(t, msg.ts, values),
@@ -288,7 +315,7 @@ impl Figures {
     }
 }
 
-/// One telemetry source as `/metrics` shows it.
+/// One telemetry source as `/metrics`, the System tile and the offline rules see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceSeen {
     pub domain: Domain,
@@ -296,7 +323,14 @@ pub struct SourceSeen {
     pub source: String,
     /// Its newest reading's `ts`, epoch ms.
     pub ts: i64,
+    /// When it was last heard from (any message's arrival), by the server's clock.
+    pub heard_at: i64,
+    /// Heard from within its domain's window (by the server's clock, not the readings' `ts`:
+    /// a replay of the day reports, however old its readings).
     pub online: bool,
+    /// It has been heard live (see [`Arrival`]): its silence past the window is an outage
+    /// that raises an offline alert. A source only heard as history is not watched.
+    pub live: bool,
 }
 
 #[cfg(test)]

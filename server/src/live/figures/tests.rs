@@ -12,6 +12,13 @@ fn figures() -> Figures {
     Figures::new(Arc::new(City::built_in()), LiveConfig::default())
 }
 
+impl Figures {
+    /// Takes in a message as if it arrived at its own `ts` (live).
+    fn apply_on_time(&mut self, msg: &Message) -> Domain {
+        self.apply(msg, Arrival::At(msg.ts))
+    }
+}
+
 fn complaint(area: &str, id: &str, status: &str, ts: i64, due: i64) -> Message {
     Message {
         topic: Topic::new(Domain::Complaint, area, "tong-dai-1022"),
@@ -79,14 +86,14 @@ fn complaint_counts_of_the_day() {
     let mut f = figures();
     let now = MIDNIGHT + 10 * H;
     // Yesterday, still open at midnight and resolved this morning, on time.
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q1",
         "a",
         "received",
         MIDNIGHT - 5 * H,
         MIDNIGHT + 12 * H,
     ));
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q1",
         "a",
         "resolved",
@@ -94,14 +101,14 @@ fn complaint_counts_of_the_day() {
         MIDNIGHT + 12 * H,
     ));
     // Today: received and in progress, overdue (due 9:00, now 10:00).
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q1",
         "b",
         "received",
         MIDNIGHT + H,
         MIDNIGHT + 9 * H,
     ));
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q1",
         "b",
         "in_progress",
@@ -109,14 +116,14 @@ fn complaint_counts_of_the_day() {
         MIDNIGHT + 9 * H,
     ));
     // Today, resolved late (due 4:00, resolved 5:00).
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q3",
         "cz",
         "received",
         MIDNIGHT + H,
         MIDNIGHT + 4 * H,
     ));
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q3",
         "cz",
         "resolved",
@@ -124,14 +131,14 @@ fn complaint_counts_of_the_day() {
         MIDNIGHT + 4 * H,
     ));
     // Yesterday, resolved yesterday: counts nowhere today.
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q3",
         "d",
         "received",
         MIDNIGHT - 9 * H,
         MIDNIGHT,
     ));
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q3",
         "d",
         "resolved",
@@ -175,7 +182,7 @@ fn complaint_counts_of_the_day() {
 #[test]
 fn counts_restart_at_local_midnight() {
     let mut f = figures();
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q1",
         "a",
         "received",
@@ -185,7 +192,7 @@ fn counts_restart_at_local_midnight() {
     // At 23:59 one was received that day; at 01:00 another one, the next day.
     let before = complaints(&f, MIDNIGHT - 60_000);
     assert_eq!((before.city.received, before.city.open), (1, 1));
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q1",
         "b",
         "received",
@@ -209,7 +216,7 @@ fn one_complaint_out_of_order_or_twice_counts_once() {
         complaint("q5", "x", "resolved", MIDNIGHT + 6 * H, due),
     ];
     for m in &msgs {
-        f.apply(m);
+        f.apply_on_time(m);
     }
     let c = complaints(&f, MIDNIGHT + 10 * H);
     // The last status by time is resolved, whatever order they came in.
@@ -225,7 +232,7 @@ fn one_complaint_out_of_order_or_twice_counts_once() {
     assert_eq!(c.city.on_time_rate, Some(1.0));
     // Replaying everything again (a restart rebuilding from the store) changes nothing.
     for m in msgs.iter().rev() {
-        f.apply(m);
+        f.apply_on_time(m);
     }
     assert_eq!(complaints(&f, MIDNIGHT + 10 * H), c);
 }
@@ -235,7 +242,7 @@ fn dossiers_on_time_online_share_and_backlog() {
     let mut f = figures();
     let now = MIDNIGHT + 15 * H;
     // Received today online, done on time.
-    f.apply(&dossier(
+    f.apply_on_time(&dossier(
         "city",
         "d1",
         "received",
@@ -243,7 +250,7 @@ fn dossiers_on_time_online_share_and_backlog() {
         MIDNIGHT + 14 * H,
         true,
     ));
-    f.apply(&dossier(
+    f.apply_on_time(&dossier(
         "city",
         "d1",
         "processing",
@@ -251,7 +258,7 @@ fn dossiers_on_time_online_share_and_backlog() {
         MIDNIGHT + 14 * H,
         true,
     ));
-    f.apply(&dossier(
+    f.apply_on_time(&dossier(
         "city",
         "d1",
         "done",
@@ -260,7 +267,7 @@ fn dossiers_on_time_online_share_and_backlog() {
         true,
     ));
     // Received today on paper, done late.
-    f.apply(&dossier(
+    f.apply_on_time(&dossier(
         "q1",
         "d2",
         "received",
@@ -268,7 +275,7 @@ fn dossiers_on_time_online_share_and_backlog() {
         MIDNIGHT + 10 * H,
         false,
     ));
-    f.apply(&dossier(
+    f.apply_on_time(&dossier(
         "q1",
         "d2",
         "done",
@@ -277,7 +284,7 @@ fn dossiers_on_time_online_share_and_backlog() {
         false,
     ));
     // Received yesterday, still processing and overdue.
-    f.apply(&dossier(
+    f.apply_on_time(&dossier(
         "q1",
         "d3",
         "received",
@@ -285,7 +292,7 @@ fn dossiers_on_time_online_share_and_backlog() {
         MIDNIGHT + 12 * H,
         true,
     ));
-    f.apply(&dossier(
+    f.apply_on_time(&dossier(
         "q1",
         "d3",
         "processing",
@@ -294,7 +301,7 @@ fn dossiers_on_time_online_share_and_backlog() {
         true,
     ));
     // Received today, returned.
-    f.apply(&dossier(
+    f.apply_on_time(&dossier(
         "q1",
         "d4",
         "received",
@@ -302,7 +309,7 @@ fn dossiers_on_time_online_share_and_backlog() {
         MIDNIGHT + 40 * H,
         true,
     ));
-    f.apply(&dossier(
+    f.apply_on_time(&dossier(
         "q1",
         "d4",
         "returned",
@@ -346,7 +353,7 @@ fn flood_gauges_against_alarm_levels_and_the_days_peak() {
     );
     let now = MIDNIGHT + 10 * H;
     let level = |f: &mut Figures, ts: i64, cm: f64| {
-        f.apply(&reading(
+        f.apply_on_time(&reading(
             Domain::Flood,
             &g.area,
             &g.id,
@@ -399,7 +406,7 @@ fn traffic_hotspots_and_incidents() {
         if i == 2 {
             values.push(("incident", Value::Text("accident".into())));
         }
-        f.apply(&reading(
+        f.apply_on_time(&reading(
             Domain::Traffic,
             &c.area,
             &c.id,
@@ -409,7 +416,7 @@ fn traffic_hotspots_and_incidents() {
     }
     // A second sensor on corridor 0 (`{id}-2`) is averaged with the first.
     let c0 = &corridors[0];
-    f.apply(&reading(
+    f.apply_on_time(&reading(
         Domain::Traffic,
         &c0.area,
         &format!("{}-2", c0.id),
@@ -445,7 +452,7 @@ fn traffic_hotspots_and_incidents() {
     );
     // Reported again, the incident keeps the time it was first seen.
     let c2 = &corridors[2];
-    f.apply(&reading(
+    f.apply_on_time(&reading(
         Domain::Traffic,
         &c2.area,
         &c2.id,
@@ -463,7 +470,7 @@ fn traffic_hotspots_and_incidents() {
     assert_eq!(t.incidents[0].since, now - 1000);
     // The incident clears when the corridor reports without it, and so does a field the
     // corridor no longer sends.
-    f.apply(&reading(
+    f.apply_on_time(&reading(
         Domain::Traffic,
         &c2.area,
         &c2.id,
@@ -495,7 +502,7 @@ fn platform_availability_and_offline_sources() {
     let now = MIDNIGHT + 5 * H;
     let p = f.city.preset().platforms[0].id.clone();
     for (i, up) in [true, true, false, true].into_iter().enumerate() {
-        f.apply(&reading(
+        f.apply_on_time(&reading(
             Domain::System,
             "city",
             &p,
@@ -506,7 +513,7 @@ fn platform_availability_and_offline_sources() {
             ],
         ));
     }
-    f.apply(&reading(
+    f.apply_on_time(&reading(
         Domain::Env,
         "q1",
         "old-station",
@@ -538,7 +545,7 @@ fn a_source_past_its_domains_interval_is_offline_in_metrics_too() {
     let now = MIDNIGHT + 10 * H;
     // Air: 600 s by default. One 9 minutes old (online), one 11 minutes old (offline).
     for (source, age_s) in [("fresh", 540), ("late", 660)] {
-        f.apply(&reading(
+        f.apply_on_time(&reading(
             Domain::Env,
             "q3",
             source,
@@ -565,21 +572,21 @@ fn a_source_past_its_domains_interval_is_offline_in_metrics_too() {
 #[test]
 fn closed_cases_are_forgotten_after_eight_days_open_ones_never() {
     let mut f = figures();
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q1",
         "old",
         "received",
         MIDNIGHT - 10 * DAY_MS,
         MIDNIGHT,
     ));
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q1",
         "old",
         "resolved",
         MIDNIGHT - 9 * DAY_MS,
         MIDNIGHT,
     ));
-    f.apply(&complaint(
+    f.apply_on_time(&complaint(
         "q1",
         "open",
         "received",
@@ -596,7 +603,7 @@ fn station_aqi_is_computed_from_concentrations_by_vn_aqi() {
     let now = MIDNIGHT + 10 * H;
     // Three hours of one reading a minute: PM2.5 40 µg/m³, PM10 60, NO2 80; the sensor claims 12.
     for m in 0..180 {
-        f.apply(&reading(
+        f.apply_on_time(&reading(
             Domain::Env,
             "q1",
             "q1-station",
@@ -623,7 +630,7 @@ fn station_aqi_is_computed_from_concentrations_by_vn_aqi() {
     let city = e.city.unwrap();
     assert_eq!((city.aqi, city.stations), (Some(80), 1));
     // A station with a single reading has no official index yet, only its own claim.
-    f.apply(&reading(
+    f.apply_on_time(&reading(
         Domain::Env,
         "q3",
         "new",
@@ -647,7 +654,7 @@ fn a_gauge_with_several_sensors_shows_the_newest_and_the_highest_peak() {
     let g = f.city.preset().flood_gauges[0].clone();
     let now = MIDNIGHT + 6 * H;
     let level = |f: &mut Figures, source: &str, ts: i64, cm: f64| {
-        f.apply(&reading(
+        f.apply_on_time(&reading(
             Domain::Flood,
             &g.area,
             source,
@@ -683,7 +690,7 @@ fn the_days_peak_takes_readings_older_than_the_newest() {
     let g = f.city.preset().flood_gauges[0].clone();
     let now = MIDNIGHT + 20 * H;
     let level = |f: &mut Figures, ts: i64, cm: f64| {
-        f.apply(&reading(
+        f.apply_on_time(&reading(
             Domain::Flood,
             &g.area,
             &g.id,
@@ -708,7 +715,7 @@ fn a_thousand_stations_list_the_worst_and_count_them_all() {
     let mut f = figures();
     let now = 1_795_365_600_000;
     for i in 0..1000 {
-        f.apply(&reading(
+        f.apply_on_time(&reading(
             Domain::Env,
             if i % 2 == 0 { "q1" } else { "q3" },
             &format!("s{i:04}"),
@@ -727,4 +734,42 @@ fn a_thousand_stations_list_the_worst_and_count_them_all() {
     assert_eq!(e.city.unwrap().stations, 1000);
     let areas: u32 = e.areas.iter().map(|a| a.stations).sum();
     assert_eq!(areas, 1000);
+}
+
+#[test]
+fn online_is_heard_by_the_servers_clock_and_only_a_live_source_is_watched() {
+    let mut f = figures();
+    let now = MIDNIGHT + 10 * H;
+    let air = |source: &str, ts: i64| {
+        reading(
+            Domain::Env,
+            "q3",
+            source,
+            ts,
+            &[("aqi", Value::Number(60.0))],
+        )
+    };
+    // Hours-old readings arriving now (a replay): online, but not heard live.
+    f.apply(&air("replayed", now - 5 * H), Arrival::At(now));
+    // A reading within its window (air: 600 s) on arrival: live.
+    f.apply(&air("live", now - 30_000), Arrival::At(now));
+    // Read back from the store at the start: watched, heard at the start.
+    f.apply(&air("restored", now - 2 * H), Arrival::Restored(now));
+    let state = |seen: &[SourceSeen], s: &str| {
+        seen.iter()
+            .find(|x| x.source == s)
+            .map(|x| (x.online, x.live))
+    };
+    let seen = f.sources_seen(now + 60_000);
+    assert_eq!(state(&seen, "replayed"), Some((true, false)));
+    assert_eq!(state(&seen, "live"), Some((true, true)));
+    assert_eq!(state(&seen, "restored"), Some((true, true)));
+    // Silent past the window, by the server's clock: offline, whatever their readings' ts.
+    let seen = f.sources_seen(now + 601_000);
+    assert_eq!(state(&seen, "replayed"), Some((false, false)));
+    assert_eq!(state(&seen, "live"), Some((false, true)));
+    // A live reading makes a replayed source watched from then on.
+    f.apply(&air("replayed", now + 700_000), Arrival::At(now + 700_000));
+    let seen = f.sources_seen(now + 700_000);
+    assert_eq!(state(&seen, "replayed"), Some((true, true)));
 }
