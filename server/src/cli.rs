@@ -286,10 +286,13 @@ fn run_backup(dir: &std::path::Path, config: &Config) -> anyhow::Result<()> {
 fn run_restore(dir: &std::path::Path, config: &Config) -> anyhow::Result<()> {
     let restored = backup::restore(dir, &config.data_dir)?;
     let m = &restored.manifest;
+    let taken = m
+        .started_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Audit::open(&config.data_dir)?.record(
         "command line",
         "backup_restored",
-        &format!("{} (taken {})", dir.display(), m.started_at),
+        &format!("{} (taken {taken})", dir.display()),
         None,
     );
     println!(
@@ -297,7 +300,7 @@ fn run_restore(dir: &std::path::Path, config: &Config) -> anyhow::Result<()> {
         dir.display(),
         config.data_dir.display(),
         m.data_dir.display(),
-        m.started_at,
+        taken,
         m.server_version,
         m.files.len()
     );
@@ -368,6 +371,21 @@ mod tests {
             config.mqtt.password.as_ref().map(Secret::expose),
             Some("pw")
         );
+    }
+
+    #[test]
+    fn backup_and_restore_take_a_directory_and_the_servers_data_directory() {
+        let cli = Cli::try_parse_from(["ioc-server", "--data-dir", "/srv/ioc", "backup", "/bk/1"])
+            .unwrap();
+        let Some(Command::Backup { dir }) = &cli.command else {
+            panic!("{:?}", cli.command);
+        };
+        assert_eq!(dir, &PathBuf::from("/bk/1"));
+        assert_eq!(cli.config().unwrap().data_dir, PathBuf::from("/srv/ioc"));
+        let cli = Cli::try_parse_from(["ioc-server", "restore", "/bk/1"]).unwrap();
+        assert!(matches!(&cli.command, Some(Command::Restore { dir }) if dir.ends_with("1")));
+        let e = Cli::try_parse_from(["ioc-server", "restore"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
     }
 
     #[test]

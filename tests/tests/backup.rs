@@ -306,7 +306,8 @@ async fn a_backup_taken_under_load_restores_to_a_server_that_shows_the_same_hist
         .filter_map(|f| f["bytes"].as_u64())
         .sum();
     eprintln!(
-        "backup taken with {durable} witness readings durable and {published} published by the          gateways; {journaled} bytes of journal not yet folded were copied"
+        "backup taken with {durable} witness readings durable and {published} published by \
+         the gateways; {journaled} bytes of journal not yet folded were copied"
     );
     ensure!(
         acknowledged.load(Ordering::SeqCst) > durable
