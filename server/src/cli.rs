@@ -1,7 +1,7 @@
 //! The command line: `ioc-server [OPTIONS] [COMMAND]`. The options are the settings' own
 //! flags (declared on the settings, in [`crate::config`]) and `--config`, the TOML file to read
-//! under them; the commands are the admin subcommands (users, display keys, gateways), run
-//! here on the data directory's files.
+//! under them; the commands are the admin subcommands (users, display keys, gateways, backup
+//! and restore), run here on the data directory's files.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use clap::{Args, CommandFactory, FromArgMatches};
 use crate::auth::audit::Audit;
 use crate::auth::gateways::Gateways;
 use crate::auth::{AuthStore, Lifetimes, Role, random_password};
+use crate::backup;
 use crate::config::{Config, ConfigError};
 use crate::secret::Secret;
 
@@ -89,6 +90,17 @@ pub enum Command {
     /// Manages the gateways that may publish, and what each may publish.
     #[command(subcommand)]
     Gateway(GatewayCommand),
+    /// Copies the data directory into DIR (new or empty), consistently, while the server runs.
+    Backup {
+        /// Where the backup goes: a new or empty directory outside the data directory.
+        dir: PathBuf,
+    },
+    /// Replaces the data directory's contents with the backup in DIR; the server must be
+    /// stopped. What the directory held is kept aside as `<data_dir>.before-restore-<time>`.
+    Restore {
+        /// A directory `ioc-server backup` wrote.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -139,6 +151,11 @@ pub enum KeyCommand {
 /// `ioc-server user ...` and `ioc-server display-key ...`: on the data directory's files; a
 /// running server sees the change at its next request.
 pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
+    match command {
+        Command::Backup { dir } => return run_backup(dir, config),
+        Command::Restore { dir } => return run_restore(dir, config),
+        _ => {}
+    }
     let store = AuthStore::open(&config.data_dir, Lifetimes::default())
         .with_context(|| format!("cannot open the users of {}", config.data_dir.display()))?;
     let audit = Audit::open(&config.data_dir)?;
@@ -236,6 +253,66 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
                 println!("{}\t{}\t{state}", k.id, k.name);
             }
         }
+        Command::Backup { .. } | Command::Restore { .. } => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+/// `ioc-server backup DIR`: while the server runs or not.
+fn run_backup(dir: &std::path::Path, config: &Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let manifest = backup::backup(&config.data_dir, dir)?;
+    Audit::open(&config.data_dir)?.record(
+        "command line",
+        "backup_made",
+        &dir.display().to_string(),
+        None,
+    );
+    println!(
+        "backup of {} written to {}: {} files, {:.1} MB, in {:.1} s",
+        manifest.data_dir.display(),
+        dir.display(),
+        manifest.files.len(),
+        manifest.bytes() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    for left in &manifest.left_out {
+        eprintln!("not copied: {} ({})", left.path, left.why);
+    }
+    Ok(())
+}
+
+/// `ioc-server restore DIR`: on a stopped server's data directory.
+fn run_restore(dir: &std::path::Path, config: &Config) -> anyhow::Result<()> {
+    let restored = backup::restore(dir, &config.data_dir)?;
+    let m = &restored.manifest;
+    let taken = m
+        .started_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Audit::open(&config.data_dir)?.record(
+        "command line",
+        "backup_restored",
+        &format!("{} (taken {taken})", dir.display()),
+        None,
+    );
+    println!(
+        "restored {} into {}: the backup of {} taken at {} by ioc-server {}, {} files",
+        dir.display(),
+        config.data_dir.display(),
+        m.data_dir.display(),
+        taken,
+        m.server_version,
+        m.files.len()
+    );
+    match &restored.aside {
+        Some(aside) => println!(
+            "what the data directory held is kept in {}",
+            aside.display()
+        ),
+        None => println!("the data directory was empty"),
+    }
+    for w in &restored.warnings {
+        eprintln!("warning: {w}");
     }
     Ok(())
 }
@@ -294,6 +371,21 @@ mod tests {
             config.mqtt.password.as_ref().map(Secret::expose),
             Some("pw")
         );
+    }
+
+    #[test]
+    fn backup_and_restore_take_a_directory_and_the_servers_data_directory() {
+        let cli = Cli::try_parse_from(["ioc-server", "--data-dir", "/srv/ioc", "backup", "/bk/1"])
+            .unwrap();
+        let Some(Command::Backup { dir }) = &cli.command else {
+            panic!("{:?}", cli.command);
+        };
+        assert_eq!(dir, &PathBuf::from("/bk/1"));
+        assert_eq!(cli.config().unwrap().data_dir, PathBuf::from("/srv/ioc"));
+        let cli = Cli::try_parse_from(["ioc-server", "restore", "/bk/1"]).unwrap();
+        assert!(matches!(&cli.command, Some(Command::Restore { dir }) if dir.ends_with("1")));
+        let e = Cli::try_parse_from(["ioc-server", "restore"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
     }
 
     #[test]

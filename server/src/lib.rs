@@ -27,6 +27,8 @@
 //!   (no HTTP inside).
 //! - [`health`]: the system's own health, read by the hub and by `/metrics` through one
 //!   narrow interface.
+//! - [`lock`]: the data directory's lock (one server per directory); [`backup`]: the
+//!   consistent copy of the data directory while the server runs, and its restore.
 //! - [`http`]: the HTTP edge: the route table and its access table, every handler, one
 //!   error type, the websocket session, TLS, the listener.
 //!
@@ -39,6 +41,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod backup;
 pub mod city;
 pub mod cli;
 pub mod config;
@@ -46,6 +49,7 @@ pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod live;
+pub mod lock;
 pub mod secret;
 mod serve;
 pub mod store;

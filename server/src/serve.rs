@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::http::{self, AppState, listen::Listen};
 use crate::ingest::{self, IngestStats, Intake};
 use crate::live::{self, Hub};
+use crate::lock::DataDirLock;
 use crate::store;
 
 /// A started server.
@@ -28,6 +29,9 @@ pub struct Running {
     pub ingest: Arc<IngestStats>,
     stops: Stops,
     tasks: Tasks,
+    /// The data directory is this server's until it has stopped: a second server on it, or a
+    /// restore into it, is refused meanwhile.
+    lock: DataDirLock,
 }
 
 /// One stop signal per stage, so that shutdown goes in order: ingest stops taking messages,
@@ -51,8 +55,10 @@ struct Tasks {
 
 /// Starts, in the order data flows: the ways in (the embedded broker unless an external one is
 /// configured), the store, the live picture rebuilt from it, the writer, the alerts, the links
-/// reading, then HTTP. Every socket is the config's (port 0 allowed).
+/// reading, then HTTP. Every socket is the config's (port 0 allowed). First of all it takes the
+/// data directory's lock: another server there is refused before it touches anything.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let lock = DataDirLock::acquire(&config.data_dir, "serving")?;
     let stops = Stops {
         ingest: watch::channel(false).0,
         writer: watch::channel(false).0,
@@ -148,6 +154,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             rest,
             mqtt: links.clients,
         },
+        lock,
     })
 }
 
@@ -156,7 +163,9 @@ impl Running {
     /// durable), then HTTP.
     pub async fn shutdown(self, grace: Duration) {
         let deadline = tokio::time::Instant::now() + grace;
-        let Running { stops, tasks, .. } = self;
+        let Running {
+            stops, tasks, lock, ..
+        } = self;
         let _ = stops.ingest.send(true);
         let _ =
             tokio::time::timeout_at(deadline, futures_util::future::join_all(tasks.ingest)).await;
@@ -175,5 +184,6 @@ impl Running {
         if tokio::time::timeout_at(deadline, all).await.is_err() {
             tracing::warn!("shutdown took longer than {grace:?}; exiting anyway");
         }
+        drop(lock);
     }
 }

@@ -196,6 +196,19 @@ impl TestServer {
         })
     }
 
+    /// Stops the server as an operator would (SIGTERM: it finishes what it holds), waits for
+    /// it to exit cleanly, at most `within`, and keeps what it needs to start again
+    /// ([`CrashedServer::restart`]).
+    pub fn stop(mut self, within: Duration) -> anyhow::Result<CrashedServer> {
+        let status = self.terminate(within)?;
+        ensure!(
+            status.success(),
+            "ioc-server exited with {status} on SIGTERM"
+        );
+        // Reaped already: this only takes its parts.
+        self.crash()
+    }
+
     /// Stops the server with SIGTERM and waits for it to exit, at most `within`.
     pub fn terminate(&mut self, within: Duration) -> anyhow::Result<std::process::ExitStatus> {
         let pid = self.proc.pid().to_string();
@@ -392,8 +405,8 @@ impl TestServer {
     }
 }
 
-/// A server killed by [`TestServer::crash`], not running: its data directory, arguments and
-/// addresses.
+/// A server killed by [`TestServer::crash`] or stopped by [`TestServer::stop`], not running:
+/// its data directory, arguments and addresses.
 #[derive(Debug)]
 pub struct CrashedServer {
     pub data_dir: tempfile::TempDir,

@@ -53,6 +53,18 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
     }
 }
 
+/// The number of a batch's file name (`<number>.batch`); `None` for any other name.
+fn batch_number(name: &str) -> Option<u64> {
+    name.strip_suffix(".batch")?.parse().ok()
+}
+
+/// Whether an entry of the spool's directory is a batch waiting (not a batch being written,
+/// which was never acknowledged, nor one set aside as unreadable). A batch is renamed into
+/// place whole, so a copy of it is whole too.
+pub fn is_batch(name: &str) -> bool {
+    batch_number(name).is_some()
+}
+
 impl Spool {
     /// Opens the spool in `dir`, picking up the batches left there.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<Spool, SpoolError> {
@@ -68,10 +80,7 @@ impl Spool {
                 let _ = fs::remove_file(&path);
                 continue;
             }
-            let Some(number) = name
-                .strip_suffix(".batch")
-                .and_then(|n| n.parse::<u64>().ok())
-            else {
+            let Some(number) = batch_number(&name) else {
                 continue;
             };
             let bytes = entry.metadata().map_err(io(&path))?.len();

@@ -69,22 +69,52 @@ fn segment_path(dir: &Path, n: u64) -> PathBuf {
     dir.join(format!("{n:016}.jnl"))
 }
 
+/// The number of a segment's file name (`<number>.jnl`); `None` for any other name.
+fn segment_number(name: &str) -> Option<u64> {
+    name.strip_suffix(".jnl")?.parse().ok()
+}
+
+/// Whether an entry of the journal's directory is a segment, one that replay reads (not a
+/// damaged segment set aside).
+pub fn is_segment(name: &str) -> bool {
+    segment_number(name).is_some()
+}
+
 /// The segment numbers in `dir`, in order.
 fn segments(dir: &Path) -> Result<Vec<u64>, JournalError> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(io(dir))? {
         let entry = entry.map_err(io(dir))?;
-        let name = entry.file_name();
-        if let Some(n) = name
-            .to_str()
-            .and_then(|n| n.strip_suffix(".jnl"))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
+        if let Some(n) = entry.file_name().to_str().and_then(segment_number) {
             out.push(n);
         }
     }
     out.sort_unstable();
     Ok(out)
+}
+
+/// The record at `pos` of a segment's bytes: its payload and where the next one starts, if it
+/// is whole and its checksum holds.
+fn record_at(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let head = data.get(pos..pos + 8)?;
+    let len = u32::from_le_bytes(head[0..4].try_into().expect("4 bytes")) as usize;
+    let crc = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
+    let end = pos + 8 + len;
+    let payload = data.get(pos + 8..end)?;
+    (crc32(payload) == crc).then_some((payload, end))
+}
+
+/// How many leading bytes of a segment's `data` are whole records whose checksum holds: what
+/// a copy of a segment may keep while the server appends to it (the backup). A record still
+/// being written when the bytes were read, or torn by a crash, is left out with everything
+/// after it; a record is only acknowledged once it is whole and synced, so nothing
+/// acknowledged is left out with it.
+pub fn whole_records(data: &[u8]) -> usize {
+    let mut pos = 0;
+    while let Some((_, next)) = record_at(data, pos) {
+        pos = next;
+    }
+    pos
 }
 
 fn sync_dir(dir: &Path) -> Result<(), JournalError> {
@@ -98,22 +128,14 @@ fn read_segment(path: &Path) -> Result<(Vec<Vec<Message>>, bool), JournalError> 
     let mut batches = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
-        let Some(head) = data.get(pos..pos + 8) else {
+        let Some((payload, next)) = record_at(&data, pos) else {
             return Ok((batches, false));
         };
-        let len = u32::from_le_bytes(head[0..4].try_into().expect("4 bytes")) as usize;
-        let crc = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
-        let Some(payload) = data.get(pos + 8..pos + 8 + len) else {
-            return Ok((batches, false));
-        };
-        if crc32(payload) != crc {
-            return Ok((batches, false));
-        }
         match decode_batch(payload) {
             Some(batch) => batches.push(batch),
             None => return Ok((batches, false)),
         }
-        pos += 8 + len;
+        pos = next;
     }
     Ok((batches, true))
 }
@@ -476,6 +498,46 @@ mod tests {
             name.starts_with(&format!("{first:016}.jnl.corrupt-")),
             "{name}"
         );
+    }
+
+    #[test]
+    fn a_copy_cut_to_its_whole_records_replays_every_record_appended_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        let mut ends = vec![0];
+        for ts in 1..=3 {
+            j.append([[reading("a", ts), complaint("c", ts)].as_slice()])
+                .unwrap();
+            ends.push(j.bytes as usize);
+        }
+        let path = segment_path(dir.path(), j.current);
+        drop(j);
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), *ends.last().unwrap());
+        // Read at any moment of an append: only the records before it are kept.
+        for cut in 0..=bytes.len() {
+            let whole = ends.iter().copied().filter(|&e| e <= cut).max().unwrap();
+            assert_eq!(whole_records(&bytes[..cut]), whole, "cut at {cut}");
+        }
+        let mut flipped = bytes.clone();
+        flipped[ends[1] + 10] ^= 1;
+        assert_eq!(whole_records(&flipped), ends[1]);
+        // A copy cut so, even as an older segment, replays whole: nothing is set aside.
+        let copy = tempfile::tempdir().unwrap();
+        let cut = ends[2] + 7;
+        fs::write(
+            segment_path(copy.path(), 1),
+            &bytes[..whole_records(&bytes[..cut])],
+        )
+        .unwrap();
+        fs::write(segment_path(copy.path(), 2), &bytes).unwrap();
+        let (_, replay) = Journal::open(copy.path()).unwrap();
+        assert_eq!(replay.batches.len(), 2 + 3);
+        assert!(replay.set_aside.is_empty());
+        assert!(is_segment("0000000000000001.jnl"));
+        assert!(!is_segment(
+            "0000000000000001.jnl.corrupt-20250101T000000.000Z"
+        ));
     }
 
     #[test]
