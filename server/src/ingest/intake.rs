@@ -21,6 +21,7 @@ use crate::alerts::Alerts;
 use crate::auth::gateways::{Gateway, Gateways};
 use crate::city::City;
 use crate::live::Hub;
+use crate::live::figures::Arrival;
 use crate::store::writer::{Ack, Pending, WriterHandle};
 
 /// Turns raw messages into accepted readings (to the hub and the alerts) or counted
@@ -52,7 +53,9 @@ impl Intake {
         payload: &[u8],
         from: Option<&Gateway>,
     ) -> Result<Message, Rejection> {
-        match self.decode(topic, payload, from) {
+        // One clock read serves the decoding, the hub's arrival and the alert rules.
+        let now = Utc::now().timestamp_millis();
+        match self.decode_at(topic, payload, from, now) {
             Ok(msg) => {
                 let points = match &msg.body {
                     Body::Reading(v) => v.len() as u64,
@@ -67,9 +70,9 @@ impl Intake {
                         .unwrap_or_else(|e| e.into_inner())
                         .observe(topic, seq);
                 }
-                self.hub.apply(&msg);
+                self.hub.apply_as(&msg, Arrival::At(now));
                 if let Some(alerts) = &self.alerts {
-                    alerts.observe(&msg);
+                    alerts.observe_at(&msg, now);
                 }
                 Ok(msg)
             }
@@ -89,7 +92,17 @@ impl Intake {
         payload: &[u8],
         from: Option<&Gateway>,
     ) -> Result<Message, Rejection> {
-        let now = Utc::now().timestamp_millis();
+        self.decode_at(topic, payload, from, Utc::now().timestamp_millis())
+    }
+
+    /// [`Intake::decode`] against the server's clock reading `now` (epoch ms).
+    fn decode_at(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        from: Option<&Gateway>,
+        now: i64,
+    ) -> Result<Message, Rejection> {
         let granted = |m: &Message| match (from, &self.gateways) {
             (Some(g), _) => g.grants(&m.topic.area, &m.topic.source),
             (None, Some(all)) => all.granted(&m.topic.area, &m.topic.source),
