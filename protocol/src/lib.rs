@@ -24,6 +24,7 @@
 pub mod alerts;
 pub mod aqi;
 pub mod close_code;
+pub mod filter;
 pub mod history;
 pub mod ingest;
 pub mod live;

@@ -1,8 +1,7 @@
-//! Publishing to a real broker: rumqttd, started in the test on a free port. Every message of
+//! Publishing to a real broker: Mosquitto, started in the test on a free port. Every message of
 //! the simulation reaches a subscriber and the truth log, QoS 1 acknowledgements are waited for,
 //! and the binary's command line does what it says.
 
-use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -13,61 +12,60 @@ use ioc_sim::Simulation;
 use ioc_sim::clock::{MINUTE_MS, Pacing};
 use ioc_sim::publish::{self, PublishOptions, TruthLog};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 use tokio::sync::mpsc;
 
-/// Starts rumqttd on a free port of 127.0.0.1 and waits until it accepts connections.
-fn start_broker() -> SocketAddr {
-    let addr = TcpListener::bind("127.0.0.1:0")
+/// Mosquitto on a free port of 127.0.0.1, killed (by its PID) when dropped.
+struct Broker {
+    child: std::process::Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts Mosquitto (installed by `scripts/setup`) and waits until it accepts connections.
+fn start_broker() -> Broker {
+    let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .expect("mosquitto is not installed (the test command installs it: scripts/setup)");
+    let addr: SocketAddr = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port");
-    let mut v4 = HashMap::new();
-    v4.insert(
-        "v4".to_owned(),
-        ServerSettings {
-            name: "test-v4".into(),
-            listen: addr,
-            tls: None,
-            next_connection_delay_ms: 1,
-            connections: ConnectionSettings {
-                connection_timeout_ms: 10_000,
-                max_payload_size: 64 * 1024,
-                max_inflight_count: 1000,
-                auth: None,
-                external_auth: None,
-                dynamic_filters: true,
-            },
-        },
-    );
-    let config = Config {
-        id: 0,
-        router: RouterConfig {
-            max_connections: 100,
-            max_outgoing_packet_count: 200,
-            max_segment_size: 100 * 1024 * 1024,
-            max_segment_count: 10,
-            custom_segment: None,
-            initialized_filters: None,
-            shared_subscriptions_strategy: Default::default(),
-        },
-        v4: Some(v4),
-        v5: None,
-        ws: None,
-        cluster: None,
-        console: None,
-        bridge: None,
-        prometheus: None,
-        metrics: None,
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let conf = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 1000\n\
+             max_queued_messages 1000000\n",
+            addr.port()
+        ),
+    )
+    .expect("the broker's config");
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto starts");
+    let broker = Broker {
+        child,
+        addr,
+        _dir: dir,
     };
-    std::thread::spawn(move || {
-        let _ = Broker::new(config).start();
-    });
     let deadline = Instant::now() + Duration::from_secs(5);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
         assert!(Instant::now() < deadline, "the broker did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    addr
+    broker
 }
 
 /// A subscriber to every topic of the contract: what it receives, as (topic, payload).
@@ -142,7 +140,8 @@ fn expected(seed: u64, start: i64, end: i64) -> (Vec<String>, Vec<(String, Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_reaches_the_broker_and_the_truth_log() {
-    let addr = start_broker();
+    let broker = start_broker();
+    let addr = broker.addr;
     let mut rx = subscribe(addr).await;
     // Half an hour of the city, two hours ago, as fast as it goes.
     let start = now_ms() - 2 * 60 * MINUTE_MS;
@@ -181,7 +180,8 @@ async fn every_message_reaches_the_broker_and_the_truth_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_run_still_waits_for_its_acknowledgements() {
-    let addr = start_broker();
+    let broker = start_broker();
+    let addr = broker.addr;
     let mut rx = subscribe(addr).await;
     // From two minutes ago: a burst to catch up with the wall clock, then live.
     let start = now_ms() - 2 * MINUTE_MS;
@@ -236,7 +236,8 @@ fn finish(cmd: &mut Command) -> std::process::Output {
 
 #[test]
 fn the_binary_replays_a_span_fast_and_logs_what_it_sent() {
-    let addr = start_broker();
+    let broker = start_broker();
+    let addr = broker.addr;
     let start = now_ms() - 3 * 60 * MINUTE_MS;
     let path = temp_file("bin-truth.jsonl");
     let out = finish(ioc_sim().args([
@@ -274,7 +275,8 @@ fn the_binary_replays_a_span_fast_and_logs_what_it_sent() {
 
 #[test]
 fn the_binary_injects_anomalies_and_logs_them_before_the_readings_they_change() {
-    let addr = start_broker();
+    let broker = start_broker();
+    let addr = broker.addr;
     let start = now_ms() - 3 * 60 * MINUTE_MS;
     let end = start + 90 * MINUTE_MS;
     let from = start + 20 * MINUTE_MS;

@@ -82,6 +82,7 @@ const PARTS: &[(&str, How)] = &[
     ("sessions.json", How::Whole),
     ("display-keys.json", How::Whole),
     ("gateways.json", How::Whole),
+    (crate::ingest::endpoint::SESSIONS_FILE, How::Whole),
     ("audit.jsonl", How::Lines),
     ("mosquitto", How::WholeDir),
 ];

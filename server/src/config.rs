@@ -29,10 +29,8 @@ use crate::secret::Secret;
 mod store;
 pub use store::{InfluxConfig, Retention, StoreBackend, StoreConfig};
 
-/// rumqttd's router logs an ERROR for every client that sends DISCONNECT before closing its
-/// socket (a well-behaved client: the router sees two disconnections), so its routing module is
-/// quiet by default; the rest of rumqttd reports warnings.
-pub const DEFAULT_LOG: &str = "info,rumqttd=warn,rumqttd::router::routing=off";
+/// What the server logs unless `log` says otherwise.
+pub const DEFAULT_LOG: &str = "info";
 
 /// The server's whole configuration, validated.
 #[derive(Debug, Clone, Deserialize, clap::Args)]
@@ -219,6 +217,32 @@ pub struct MqttConfig {
     /// instead of breaking the connection.
     #[arg(skip)]
     pub max_packet_bytes: usize,
+    /// The embedded endpoint: clients connected at once, at most; past it a CONNECT is refused
+    /// (3.1.1: 0x03 server unavailable; 5: 0x97 quota exceeded).
+    #[arg(skip)]
+    pub max_connections: usize,
+    /// The embedded endpoint: a connection's QoS 1 and 2 messages waiting to be durable, at
+    /// most (MQTT 5's Receive Maximum); past it the endpoint stops reading that connection
+    /// until acknowledgements free room. A gateway's own in-flight window should not be
+    /// larger.
+    #[arg(
+        long = "mqtt-max-inflight",
+        value_name = "MQTT_MAX_INFLIGHT",
+        env = "IOC_MQTT_MAX_INFLIGHT",
+        help = "Embedded endpoint: unacknowledged QoS 1/2 messages per connection, at most"
+    )]
+    pub max_inflight: usize,
+    /// The embedded endpoint: persistent sessions remembered (`mqtt-sessions.json`), at most.
+    #[arg(skip)]
+    pub max_sessions: usize,
+    /// The embedded endpoint: how long a persistent session is remembered after its client
+    /// was last seen, in seconds (MQTT 5 clients may ask for less).
+    #[arg(skip)]
+    pub session_expiry_s: u64,
+    /// The embedded endpoint: messages relayed live to a debugging subscriber that may wait,
+    /// at most; past it they are dropped for that subscriber (counted).
+    #[arg(skip)]
+    pub relay_capacity: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, clap::Args)]
@@ -318,6 +342,11 @@ impl Default for MqttConfig {
             gateway_auth: false,
             shared_group: None,
             max_packet_bytes: 256 * 1024,
+            max_connections: 10_000,
+            max_inflight: 1_000,
+            max_sessions: 10_000,
+            session_expiry_s: 7 * 24 * 3600,
+            relay_capacity: 1_024,
         }
     }
 }

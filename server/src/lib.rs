@@ -54,8 +54,6 @@ pub mod secret;
 mod serve;
 pub mod store;
 
-pub use ingest::EMBEDDED_BROKER_LINKS;
-pub use ingest::broker;
 pub use serve::{Running, start};
 pub use store::EMBEDDED_BATCH_POINTS;
 

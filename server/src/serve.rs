@@ -23,7 +23,7 @@ use crate::store;
 pub struct Running {
     /// Where HTTP and the websocket listen.
     pub http_addr: SocketAddr,
-    /// Where the embedded broker listens, when there is one.
+    /// Where the embedded MQTT endpoint listens, when there is one.
     pub mqtt_addr: Option<SocketAddr>,
     pub hub: Arc<Hub>,
     pub ingest: Arc<IngestStats>,
@@ -45,16 +45,18 @@ struct Stops {
 
 #[derive(Debug)]
 struct Tasks {
-    /// The links' tasks that hand messages to the writer (one per link, see
-    /// [`ingest::EMBEDDED_BROKER_LINKS`]), and the MQTT clients among them.
+    /// The tasks that hand messages to the writer (the endpoint's, or one per link to an
+    /// external broker), and the MQTT clients among them.
     ingest: Vec<JoinHandle<()>>,
     writer: JoinHandle<()>,
     rest: Vec<JoinHandle<()>>,
     mqtt: Vec<rumqttc::AsyncClient>,
+    /// Closes the embedded endpoint's connections once their acknowledgements are out.
+    endpoint: Option<ingest::endpoint::Closer>,
 }
 
-/// Starts, in the order data flows: the ways in (the embedded broker unless an external one is
-/// configured), the store, the live picture rebuilt from it, the writer, the alerts, the links
+/// Starts, in the order data flows: the ways in (the embedded MQTT endpoint unless an external
+/// broker is configured), the store, the live picture rebuilt from it, the writer, the alerts, the links
 /// reading, then HTTP. Every socket is the config's (port 0 allowed). First of all it takes the
 /// data directory's lock: another server there is refused before it touches anything.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
@@ -72,8 +74,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let gateways = config.mqtt.gateway_auth.then(|| all_gateways.clone());
     let stats = Arc::new(IngestStats::default());
 
-    // 1. The ways in: the broker and the server's links to it, not reading yet.
-    let mut ways = ingest::connect(&config.mqtt, &city, gateways.clone(), &stats).await?;
+    // 1. The ways in: the embedded endpoint bound, or the links to the broker, not reading yet.
+    let mut ways = ingest::connect(&config.mqtt, &config.data_dir, gateways.clone(), &stats).await?;
     // 2. The store, and what it holds rebuilt as the live picture before HTTP opens, so that
     //    what happened before a restart stays on screen from the first snapshot.
     let opened = store::open(&config.store, &config.data_dir)?;
@@ -153,6 +155,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             writer: writer_task,
             rest,
             mqtt: links.clients,
+            endpoint: links.endpoint,
         },
         lock,
     })
@@ -178,6 +181,11 @@ impl Running {
         }
         for client in &tasks.mqtt {
             ingest::disconnect(client).await;
+        }
+        if let Some(endpoint) = &tasks.endpoint {
+            endpoint
+                .close(deadline.saturating_duration_since(tokio::time::Instant::now()))
+                .await;
         }
         let _ = stops.rest.send(true);
         let all = futures_util::future::join_all(tasks.rest);

@@ -255,7 +255,7 @@ impl TestServer {
             .env(
                 "IOC_LOG",
                 std::env::var("IOC_LOG")
-                    .unwrap_or_else(|_| "warn,rumqttd::router::routing=off".into()),
+                    .unwrap_or_else(|_| "warn".into()),
             )
             .env_remove("IOC_CONFIG")
             .env("IOC_INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD)

@@ -231,6 +231,15 @@ impl Gateways {
             .cloned()
     }
 
+    /// The active gateway of this name.
+    pub fn by_name(&self, name: &str) -> Option<Gateway> {
+        self.lock()
+            .list
+            .iter()
+            .find(|g| g.revoked_at.is_none() && g.name == name)
+            .cloned()
+    }
+
     /// Whether any active gateway may publish `source` under `area`.
     pub fn granted(&self, area: &str, source: &str) -> bool {
         self.lock().list.iter().any(|g| g.grants(area, source))

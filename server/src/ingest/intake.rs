@@ -1,11 +1,11 @@
 //! The intake: what happens to each message that comes in, whichever way it came.
 //!
 //! [`Intake`] decodes a message, checks that its gateway is granted its source, counts it, and
-//! hands an accepted one to the live hub and the alerts. [`LinkIntake`] is one link's way in:
-//! the MQTT loop ([`super::run_subscriber`]) and the in-process link loop
-//! ([`super::run_local`]) each take their messages through one, which hands them on to the store
-//! writer with their acknowledgement, in the order they came. HTTP ingest uses [`Intake`]
-//! directly and waits on the writer itself.
+//! hands an accepted one to the live hub and the alerts. [`LinkIntake`] is one link's way in
+//! from an external broker: the MQTT loop ([`super::run_subscriber`]) takes its messages
+//! through one, which hands them on to the store writer with their acknowledgement, in the
+//! order they came. The embedded endpoint's sessions and HTTP ingest use [`Intake`] directly
+//! and wait on the writer themselves.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use crate::store::writer::{Ack, Pending, WriterHandle};
 
 /// Turns raw messages into accepted readings (to the hub and the alerts) or counted
 /// rejections: decoding, the gateway's grant, counting, hand-on. Shared by every way in (the
-/// MQTT connections, the in-process links, HTTP ingest).
+/// MQTT connections to an external broker, the embedded endpoint's sessions, HTTP ingest).
 #[derive(Debug, Clone)]
 pub struct Intake {
     pub city: Arc<City>,
@@ -45,7 +45,8 @@ impl Intake {
         self.handle_from(topic, payload, None)
     }
 
-    /// [`Intake::handle`] for a message whose gateway is known (HTTP ingest): it must be
+    /// [`Intake::handle`] for a message whose gateway is known (HTTP ingest, the embedded
+    /// endpoint): it must be
     /// granted to that gateway, not just to some gateway.
     pub fn handle_from(
         &self,
@@ -128,7 +129,7 @@ impl Intake {
 /// wait for the next packet: the broker may be holding back until those are acknowledged.
 pub(crate) const RETRY_WAITING: Duration = Duration::from_millis(5);
 
-/// One link's way in (a subscriber connection, over MQTT or in process): each message it
+/// One link's way in (a subscriber connection to an external broker): each message it
 /// receives goes through the [`Intake`] as the link's [`Role`] says, then on to the store
 /// writer with what acknowledges it, in the order it came.
 pub(crate) struct LinkIntake<'a> {
@@ -167,11 +168,6 @@ impl<'a> LinkIntake<'a> {
                 let _ = self.intake.handle(topic, payload);
                 return;
             }
-            // A link took it.
-            Role::Rest if self.cfg.linked(topic) => return,
-            // Rejected and counted; were it accepted (no link's area, so it cannot be), it
-            // would be stored, at most once as QoS 0 is.
-            Role::Rest => self.intake.handle(topic, payload).ok(),
         };
         self.hand_on(msg, pkid);
     }
@@ -183,8 +179,7 @@ impl<'a> LinkIntake<'a> {
     ///
     /// A rejected QoS 1 message (`msg` is `None`) is acknowledged too, so that the broker does
     /// not send it again forever (it is counted, and kept for operators to see). Its ack goes
-    /// through the writer like the others: acks leave in the order the messages came, which
-    /// some brokers (rumqttd) require. A rejected QoS 0 message has nothing to hand on.
+    /// through the writer like the others: acks leave in the order the messages came. A rejected QoS 0 message has nothing to hand on.
     pub(crate) fn hand_on(&mut self, msg: Option<Message>, pkid: Option<u16>) {
         let link = self.cfg.link;
         let ack = pkid.map(|pkid| Ack::Link { link, pkid });

@@ -73,6 +73,12 @@ pub enum Ack {
     /// packet id through the link's [`LinkAcker`]: `link` indexes the writer's list of
     /// [`Acker`]s.
     Link { link: usize, pkid: u16 },
+    /// A message a gateway published to the server's own MQTT endpoint, acknowledged by its
+    /// packet id on the gateway's connection.
+    Session {
+        to: Arc<dyn SessionAcker>,
+        pkid: u16,
+    },
     /// Whoever waits for the message to be durable (an HTTP ingest request, answered once all
     /// its messages are).
     Once(tokio::sync::oneshot::Sender<()>),
@@ -90,6 +96,13 @@ pub trait LinkAcker: std::fmt::Debug + Send + Sync {
 
 /// What acknowledges the messages of one link.
 pub type Acker = Box<dyn LinkAcker>;
+
+/// Acknowledges, on a gateway's connection to the server's MQTT endpoint, the messages it
+/// published, once they are durable. Implemented by ingest; never waits (it queues).
+pub trait SessionAcker: std::fmt::Debug + Send + Sync {
+    /// Acknowledges `pkids`, oldest first: the connection's run of one durable batch.
+    fn acknowledge(&self, pkids: &[u16]);
+}
 
 /// Settings of the writer.
 #[derive(Debug, Clone)]
@@ -618,6 +631,8 @@ impl Writer {
     /// Acknowledges a durable batch: each link's packet ids with one call to its acker, in
     /// order (the embedded broker's router takes them with one wake-up).
     async fn ack(&mut self, held: Held) {
+        // A connection's run of acknowledgements goes in one call, in order.
+        let mut run: Option<(Arc<dyn SessionAcker>, Vec<u16>)> = None;
         for ack in held.acks {
             match ack {
                 Ack::Link { link, pkid } => {
@@ -625,11 +640,22 @@ impl Writer {
                         pkids.push(pkid);
                     }
                 }
+                Ack::Session { to, pkid } => match &mut run {
+                    Some((conn, pkids)) if Arc::ptr_eq(conn, &to) => pkids.push(pkid),
+                    _ => {
+                        if let Some((conn, pkids)) = run.replace((to, vec![pkid])) {
+                            conn.acknowledge(&pkids);
+                        }
+                    }
+                },
                 // The request may have given up waiting: then its sender retries.
                 Ack::Once(done) => {
                     let _ = done.send(());
                 }
             }
+        }
+        if let Some((conn, pkids)) = run {
+            conn.acknowledge(&pkids);
         }
         for (acker, pkids) in self.ackers.iter_mut().zip(&mut self.by_link) {
             if !pkids.is_empty() {

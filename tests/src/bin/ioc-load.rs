@@ -1,10 +1,11 @@
 //! The load tool: drives the running server as the city's gateways and browsers do, and
 //! measures it against what the broker alone delivers on the same machine, in the same run.
 //!
-//! 1. **The broker alone**: the gateways publish the same readings at the same rate to a fresh
-//!    broker (Mosquitto, or rumqttd started in this process for `--broker embedded`), read by
-//!    one MQTT subscriber (QoS 1, a persistent session, as the server subscribes) that does
-//!    nothing with them: readings/s delivered, and how many were not.
+//! 1. **The broker alone** (`--broker mosquitto` only): the gateways publish the same readings
+//!    at the same rate to a fresh Mosquitto, read by one MQTT subscriber (QoS 1, a persistent
+//!    session, as the server subscribes) that does nothing with them: readings/s delivered, and
+//!    how many were not. With `--broker embedded` the gateways connect to the server's own MQTT
+//!    endpoint, which acknowledges once durable: there is no broker to measure alone.
 //! 2. **The server**: the real `ioc-server` (embedded store) on a fresh broker of the same
 //!    kind, `--clients` websocket clients reading the live tiles, the gateways publishing, and
 //!    a probe reading `--probe-hz` times a second that carries its send time: readings/s stored
@@ -73,23 +74,14 @@ fn opts() -> anyhow::Result<Opts> {
     })
 }
 
-/// A fresh broker of the kind asked for: Mosquitto (stopped on drop), or rumqttd in this
-/// process (it runs until the process ends).
+/// A fresh Mosquitto, stopped on drop.
 fn broker(kind: &str) -> anyhow::Result<(Option<Mosquitto>, SocketAddr)> {
-    if kind == "mosquitto" {
-        let m = Mosquitto::start()?;
-        let addr = m.addr;
-        return Ok((Some(m), addr));
+    if kind != "mosquitto" {
+        bail!("only Mosquitto runs alone: the embedded endpoint is the server itself");
     }
-    let (addr, _links) = ioc_server::broker::EmbeddedBroker {
-        listen: ([127, 0, 0, 1], 0).into(),
-        max_payload_bytes: 256 * 1024,
-        auth: None,
-        own: None,
-        small_rest_log: false,
-    }
-    .start(&[])?;
-    Ok((None, addr))
+    let m = Mosquitto::start()?;
+    let addr = m.addr;
+    Ok((Some(m), addr))
 }
 
 /// The city's area codes, as the gateways publish under them.
@@ -462,7 +454,7 @@ async fn main() -> anyhow::Result<()> {
         }))
         .collect::<Vec<_>>()
         .join(" ");
-    let alone = if o.broker_alone {
+    let alone = if o.broker_alone && o.broker == "mosquitto" {
         eprintln!("load: the broker alone ({})", o.broker);
         Some(broker_alone(&o).await?)
     } else {
