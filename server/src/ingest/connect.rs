@@ -64,7 +64,8 @@ pub async fn connect(
         .store(mqtt.shared_group.is_some(), Ordering::Relaxed);
     let Some(url) = &mqtt.url else {
         let endpoint = Endpoint::bind(mqtt, Some(data_dir))?;
-        stats.links.store(0, Ordering::Relaxed);
+        // One way in, up once the endpoint accepts.
+        stats.links.store(1, Ordering::Relaxed);
         return Ok(Ways {
             mqtt_addr: Some(endpoint.local_addr()),
             endpoint: Some(endpoint),

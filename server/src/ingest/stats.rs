@@ -23,8 +23,8 @@ pub struct IngestStats {
     /// Data points (fields) of the accepted readings.
     pub points: AtomicU64,
     rejected: Mutex<Rejected>,
-    /// The connections that carry messages to the store (with the embedded broker, also the
-    /// one that counts the rest, see [`super::SubscriberConfig::links`]); 0 is taken as 1.
+    /// The connections that carry messages to the store (the embedded endpoint counts as
+    /// one, up while it accepts); 0 is taken as 1.
     pub links: AtomicUsize,
     /// How many of [`IngestStats::links`] are connected and subscribed.
     pub links_up: AtomicUsize,

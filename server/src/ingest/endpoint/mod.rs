@@ -288,6 +288,10 @@ async fn accept(
         }
     };
     tracing::info!(addr = ?listener.local_addr().ok(), "embedded MQTT endpoint listening");
+    // The endpoint is the server's one way in over MQTT: "connected" while it accepts.
+    let ingest = shared.intake.stats.clone();
+    ingest.links_up.fetch_add(1, Ordering::Relaxed);
+    ingest.broker_connects.fetch_add(1, Ordering::Relaxed);
     let mut sessions = JoinSet::new();
     let mut next_id: u64 = 0;
     loop {
@@ -313,7 +317,7 @@ async fn accept(
     drop(listener);
     // Each session stops reading at `stop`; what it handed on, the writer still acknowledges.
     while sessions.join_next().await.is_some() {}
-    shared.stats.connections.store(0, Ordering::Relaxed);
+    ingest.links_up.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// TCP keepalive on an accepted socket: probes after 60 s idle, so that a half-open connection
