@@ -1,6 +1,6 @@
 //! Topics of the ingest contract: `ioc/v1/{domain}/{area}/{source}` for readings and events,
 //! and `ioc/v1/indicator/{area}/{unit}` for reports of socio-economic indicators
-//! ([`IndicatorTopic`]; their payload is `crate::indicator::Report`).
+//! ([`IndicatorTopic`]; their payload is the indicator module's `Report`).
 
 use std::fmt;
 use std::str::FromStr;

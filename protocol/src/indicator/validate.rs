@@ -336,7 +336,8 @@ fn seasonal(
     }
     let sum: f64 = shares.iter().sum();
     if (sum - 1.0).abs() > SEASONAL_TOLERANCE {
-        return Err(issue(at, format!("the shares add up to {sum}, not 1")));
+        let shown = (sum * 1e6).round() / 1e6;
+        return Err(issue(at, format!("the shares add up to {shown}, not 1")));
     }
     Ok(())
 }
