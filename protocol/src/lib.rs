@@ -43,4 +43,4 @@ pub use ingest::{
 pub use live::{
     AreaInfo, AreaStat, ClientMsg, Delta, DomainFigures, FieldStat, Freshness, ServerMsg, Snapshot,
 };
-pub use topic::{Domain, Topic, TopicError};
+pub use topic::{Domain, IndicatorTopic, Topic, TopicError};

@@ -359,9 +359,12 @@ pub struct Deadline {
 
 impl fmt::Display for Deadline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let day = self.day;
         match self.months_after {
-            1 => write!(f, "day {} of the month after the period", self.day),
-            n => write!(f, "day {} of the {n}th month after the period", self.day),
+            1 => write!(f, "day {day} of the month after the period"),
+            2 => write!(f, "day {day} of the 2nd month after the period"),
+            3 => write!(f, "day {day} of the 3rd month after the period"),
+            n => write!(f, "day {day} of the {n}th month after the period"),
         }
     }
 }
@@ -513,5 +516,9 @@ mod tests {
         assert_eq!(due, time::local_midnight_of(date(2026, 11, 11)));
         assert_eq!(time::local_date(due - 1), date(2026, 11, 10));
         assert_eq!(tenth.to_string(), "day 10 of the month after the period");
+        assert_eq!(
+            end_of_march.to_string(),
+            "day 31 of the 3rd month after the period"
+        );
     }
 }

@@ -138,3 +138,41 @@ fn a_post_body_names_each_bad_item_by_its_place() {
         assert!(decode_submissions(bad.as_bytes()).is_err(), "{bad}");
     }
 }
+
+/// Every indicator example of `docs/ingest.md` is decoded and checked as the page says:
+/// accepted, or refused with the reason it names.
+#[test]
+fn examples_in_docs_ingest_md_hold() {
+    // The page's clock: 2026-11-22 08:30 in Ho Chi Minh City.
+    let now = 1_795_309_200_000 + 30 * 60 * 1000;
+    let c = Catalogue::built_in();
+    let page = include_str!("../../../../docs/ingest.md");
+    let mut checked = 0;
+    let mut lines = page.lines();
+    while let Some(line) = lines.next() {
+        let Some(spec) = line
+            .strip_prefix("<!-- indicator example ")
+            .and_then(|s| s.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        let mut words = spec.split_whitespace();
+        let (topic, outcome, reason) = (words.next().unwrap(), words.next().unwrap(), words.next());
+        assert_eq!(lines.next(), Some("```json"), "{spec}");
+        let payload = lines.next().unwrap();
+        assert_eq!(lines.next(), Some("```"), "{spec}");
+        let result = decode_report(topic, payload.as_bytes(), now).and_then(|r| {
+            r.submissions().try_for_each(|s| {
+                c.check(&s, now)?;
+                c.check_reporter(&s, &r.topic.unit)
+            })
+        });
+        match (outcome, result) {
+            ("accepted", Ok(())) => {}
+            ("rejected", Err(e)) => assert_eq!(Some(e.reason()), reason, "{spec}: {e}"),
+            (o, r) => panic!("{spec}: expected {o}, got {r:?}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} examples found");
+}
