@@ -14,6 +14,9 @@
 //! - [`history`]: `GET /api/v1/history`, its query, its answer and its [`history::Bucket`]s.
 //! - [`time`]: local time (Asia/Ho_Chi_Minh, UTC+7 all year) and local midnight, where
 //!   today's counts start.
+//! - [`indicator`]: the socio-economic indicators: their catalogue (groups, indicators,
+//!   targets; loaded from TOML with the `preset` feature), periods (`2026-10`, `2026-Q3`,
+//!   `2026`) and deadlines, and the rules every submitted value is checked by.
 //! - [`map`]: the city as the screens draw it (`GET /api/v1/city`): names, the tile grid and
 //!   the areas' outlines as SVG paths.
 //! - `preset` (cargo feature `preset`, for the server and the simulator): the city preset, its
@@ -26,6 +29,7 @@ pub mod aqi;
 pub mod close_code;
 pub mod filter;
 pub mod history;
+pub mod indicator;
 pub mod ingest;
 pub mod live;
 pub mod map;
@@ -40,4 +44,4 @@ pub use ingest::{
 pub use live::{
     AreaInfo, AreaStat, ClientMsg, Delta, DomainFigures, FieldStat, Freshness, ServerMsg, Snapshot,
 };
-pub use topic::{Domain, Topic, TopicError};
+pub use topic::{Domain, IndicatorTopic, Topic, TopicError};

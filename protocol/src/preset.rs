@@ -12,7 +12,8 @@
 //! the spans of the TOML document, for the rules of this module as much as for TOML syntax.
 //!
 //! - this module: the model ([`Preset`] and its parts), loading and the errors;
-//! - `validate`: the rules, and how a field path is turned into a line;
+//! - `validate`: the rules; `spans`: how a field path or an error's span is turned into a
+//!   line (shared with the indicator catalogue);
 //! - [`boundary`]: area boundaries from a GeoJSON file, matched to areas by name and simplified
 //!   for drawing.
 //!
@@ -27,6 +28,7 @@ use crate::topic::Domain;
 
 pub mod boundary;
 mod map;
+pub(crate) mod spans;
 mod validate;
 
 #[cfg(test)]

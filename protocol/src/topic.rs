@@ -1,4 +1,6 @@
-//! Topics of the ingest contract: `ioc/v1/{domain}/{area}/{source}`.
+//! Topics of the ingest contract: `ioc/v1/{domain}/{area}/{source}` for readings and events,
+//! and `ioc/v1/indicator/{area}/{unit}` for reports of socio-economic indicators
+//! ([`IndicatorTopic`]; their payload is the indicator module's `Report`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,6 +15,14 @@ pub const FILTER_ALL: &str = "ioc/v1/#";
 
 /// The area code of a city-wide source.
 pub const CITY_AREA: &str = "city";
+
+/// The domain part of indicator topics. Indicator reports are not readings (they carry a
+/// period, and values that are revised rather than streamed), so `indicator` is not a
+/// [`Domain`]: [`Topic::parse`] refuses it, and [`IndicatorTopic::parse`] reads it.
+pub const INDICATOR_DOMAIN: &str = "indicator";
+
+/// The prefix of every indicator topic.
+pub const INDICATOR_PREFIX: &str = "ioc/v1/indicator/";
 
 /// What a topic is about. Telemetry domains carry `values`; event domains carry one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -90,6 +100,10 @@ pub enum TopicError {
     BadArea(String),
     #[error("source id {0:?} is not of the form [a-z0-9][a-z0-9_-]{{0,63}}")]
     BadSource(String),
+    #[error("an indicator topic must have the form ioc/v1/indicator/{{area}}/{{unit}}")]
+    IndicatorShape,
+    #[error("unit code {0:?} is not of the form [a-z0-9][a-z0-9_-]{{0,63}}")]
+    BadUnit(String),
 }
 
 impl Topic {
@@ -125,6 +139,61 @@ impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{PREFIX}{}/{}/{}", self.domain, self.area, self.source)
     }
+}
+
+/// The topic of an indicator report: `ioc/v1/indicator/{area}/{unit}`. `area` is `city`, a
+/// district's area code or a department's code (the form of an area code); `unit` is the unit
+/// that reports (the form of a source id). Whether they belong to the city is the catalogue's
+/// question.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IndicatorTopic {
+    pub area: String,
+    pub unit: String,
+}
+
+impl IndicatorTopic {
+    pub fn new(area: impl Into<String>, unit: impl Into<String>) -> Self {
+        IndicatorTopic {
+            area: area.into(),
+            unit: unit.into(),
+        }
+    }
+
+    /// Whether a topic is an indicator topic (well formed or not): where the intake sends it.
+    pub fn is_indicator(topic: &str) -> bool {
+        topic.starts_with(INDICATOR_PREFIX)
+    }
+
+    /// Parses an indicator topic, checking its shape and the form of area and unit.
+    pub fn parse(topic: &str) -> Result<IndicatorTopic, TopicError> {
+        let rest = topic
+            .strip_prefix(INDICATOR_PREFIX)
+            .ok_or(TopicError::IndicatorShape)?;
+        let Some((area, unit)) = rest.split_once('/') else {
+            return Err(TopicError::IndicatorShape);
+        };
+        if unit.contains('/') {
+            return Err(TopicError::IndicatorShape);
+        }
+        if !is_id(area, 32, false) {
+            return Err(TopicError::BadArea(truncate(area, 64)));
+        }
+        if !is_source_id(unit) {
+            return Err(TopicError::BadUnit(truncate(unit, 80)));
+        }
+        Ok(IndicatorTopic::new(area, unit))
+    }
+}
+
+impl fmt::Display for IndicatorTopic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{INDICATOR_PREFIX}{}/{}", self.area, self.unit)
+    }
+}
+
+/// Whether `s` is a well-formed area code: `[a-z0-9][a-z0-9-]{0,31}`.
+pub fn is_area_code(s: &str) -> bool {
+    is_id(s, 32, false)
 }
 
 /// Whether `s` is a well-formed source id: `[a-z0-9][a-z0-9_-]{0,63}`.
@@ -197,6 +266,36 @@ mod tests {
         ] {
             assert_eq!(Topic::parse(bad), Err(TopicError::Shape), "{bad}");
         }
+    }
+
+    #[test]
+    fn indicator_topics_name_area_and_unit() {
+        let t = IndicatorTopic::parse("ioc/v1/indicator/q1/q1").unwrap();
+        assert_eq!(t, IndicatorTopic::new("q1", "q1"));
+        let t = IndicatorTopic::parse("ioc/v1/indicator/city/cuc-thong-ke").unwrap();
+        assert_eq!(t.to_string(), "ioc/v1/indicator/city/cuc-thong-ke");
+        assert!(IndicatorTopic::is_indicator("ioc/v1/indicator/city/x"));
+        assert!(!IndicatorTopic::is_indicator("ioc/v1/env/q1/x"));
+        // Not a domain of readings: the reading's parser refuses it by name.
+        assert_eq!(
+            Topic::parse("ioc/v1/indicator/q1/q1"),
+            Err(TopicError::UnknownDomain("indicator".into()))
+        );
+        for bad in [
+            "ioc/v1/indicator/q1",
+            "ioc/v1/indicator/q1/u/x",
+            "ioc/v1/env/q1/u",
+        ] {
+            let e = IndicatorTopic::parse(bad).unwrap_err();
+            assert_eq!(e, TopicError::IndicatorShape, "{bad}");
+            assert!(e.to_string().contains("ioc/v1/indicator/{area}/{unit}"));
+        }
+        assert!(matches!(
+            IndicatorTopic::parse("ioc/v1/indicator/Q1/q1"),
+            Err(TopicError::BadArea(_))
+        ));
+        let e = IndicatorTopic::parse("ioc/v1/indicator/q1/").unwrap_err();
+        assert!(e.to_string().starts_with("unit code"), "{e}");
     }
 
     #[test]

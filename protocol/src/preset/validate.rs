@@ -2,76 +2,25 @@
 //!
 //! The preset is deserialized first (TOML syntax, types, unknown and missing fields: the `toml`
 //! crate reports a span), then checked as a whole (codes, references, uniqueness, ranges),
-//! which yields the path of the field at fault. Either way the span or the path is turned into
-//! a line and a field through the document's spanned tree ([`toml::de::DeTable`]), so an error
-//! always reads "file, line, field: what is wrong".
+//! which yields the path of the field at fault. Either way `spans` turns the span or the path
+//! into a line and a field, so an error always reads "file, line, field: what is wrong".
 
 use std::collections::HashMap;
-use std::fmt;
-use std::ops::Range;
 
-use toml::de::{DeTable, DeValue};
-
+use super::spans::{self, FieldPath, Located};
 use super::{AgencyKind, Cell, LatLon, Preset, PresetError, normalize_name};
 use crate::topic::{self, Domain, Topic};
 
 pub(super) fn parse(text: &str, file: &str) -> Result<Preset, PresetError> {
-    let preset: Preset = toml::from_str(text).map_err(|e| {
-        let (line, field) = match e.span() {
-            Some(span) => (line_of(text, span.start), field_at(text, span.start)),
-            None => (1, None),
-        };
-        PresetError::Invalid {
-            file: file.to_owned(),
-            line,
-            field: field.map(|f| f.to_string()),
-            message: e.message().trim().to_owned(),
-        }
-    })?;
-    check(&preset).map_err(|issue| PresetError::Invalid {
+    let invalid = |at: Located| PresetError::Invalid {
         file: file.to_owned(),
-        line: line_of(text, span_of(text, &issue.field).start),
-        field: Some(issue.field.to_string()),
-        message: issue.message,
-    })?;
+        line: at.line,
+        field: at.field,
+        message: at.message,
+    };
+    let preset: Preset = spans::deserialize(text).map_err(invalid)?;
+    check(&preset).map_err(|issue| invalid(spans::locate(text, &issue.field, issue.message)))?;
     Ok(preset)
-}
-
-/// A field of the document: `areas[3].centroid.lat`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(super) struct FieldPath(Vec<Seg>);
-
-#[derive(Debug, Clone, PartialEq)]
-enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-impl FieldPath {
-    fn key(&self, key: &str) -> FieldPath {
-        let mut p = self.clone();
-        p.0.push(Seg::Key(key.to_owned()));
-        p
-    }
-
-    fn index(&self, i: usize) -> FieldPath {
-        let mut p = self.clone();
-        p.0.push(Seg::Index(i));
-        p
-    }
-}
-
-impl fmt::Display for FieldPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, seg) in self.0.iter().enumerate() {
-            match seg {
-                Seg::Key(k) if i == 0 => f.write_str(k)?,
-                Seg::Key(k) => write!(f, ".{k}")?,
-                Seg::Index(n) => write!(f, "[{n}]")?,
-            }
-        }
-        Ok(())
-    }
 }
 
 /// A broken rule: the field at fault and what is wrong with it.
@@ -430,70 +379,4 @@ fn lat_lon(at: &FieldPath, p: LatLon) -> Result<(), Issue> {
         ));
     }
     Ok(())
-}
-
-/// The 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// The span of a field in the document; of its nearest ancestor present when the field is
-/// absent (a missing `area` points at its table).
-fn span_of(text: &str, field: &FieldPath) -> Range<usize> {
-    let Ok(root) = DeTable::parse(text) else {
-        return 0..0;
-    };
-    let mut span = root.span();
-    let root = DeValue::Table(root.into_inner());
-    let mut node = &root;
-    for seg in &field.0 {
-        let next = match seg {
-            Seg::Key(k) => node.get(k.as_str()),
-            Seg::Index(i) => node.get(*i),
-        };
-        let Some(next) = next else { break };
-        span = next.span();
-        node = next.get_ref();
-    }
-    span
-}
-
-/// The deepest field whose key or value holds a byte offset: where a deserialization error
-/// points. `None` when the document does not parse (a syntax error has no field).
-fn field_at(text: &str, offset: usize) -> Option<FieldPath> {
-    let root = DeTable::parse(text).ok()?;
-    let root = DeValue::Table(root.into_inner());
-    let mut path = FieldPath::default();
-    find(&root, offset, &mut path).then_some(path)
-}
-
-fn find(value: &DeValue<'_>, offset: usize, path: &mut FieldPath) -> bool {
-    let holds = |span: Range<usize>| span.start == offset || span.contains(&offset);
-    match value {
-        DeValue::Table(table) => {
-            for (key, child) in table {
-                path.0.push(Seg::Key(key.get_ref().to_string()));
-                if holds(key.span()) || find(child.get_ref(), offset, path) || holds(child.span()) {
-                    return true;
-                }
-                path.0.pop();
-            }
-        }
-        DeValue::Array(array) => {
-            for (i, child) in array.iter().enumerate() {
-                path.0.push(Seg::Index(i));
-                if find(child.get_ref(), offset, path) || holds(child.span()) {
-                    return true;
-                }
-                path.0.pop();
-            }
-        }
-        _ => {}
-    }
-    false
 }
