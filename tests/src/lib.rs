@@ -254,8 +254,7 @@ impl TestServer {
             .args(&args)
             .env(
                 "IOC_LOG",
-                std::env::var("IOC_LOG")
-                    .unwrap_or_else(|_| "warn".into()),
+                std::env::var("IOC_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .env_remove("IOC_CONFIG")
             .env("IOC_INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -316,6 +315,36 @@ impl TestServer {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok(())
+    }
+
+    /// `ioc-server gateway add NAME --areas A --sources S` on the server's data directory; the
+    /// gateway's password.
+    pub fn add_gateway(&self, name: &str, areas: &str, sources: &str) -> anyhow::Result<String> {
+        let out = Command::new(bin_path("ioc-server", "IOC_SERVER_BIN"))
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .args([
+                "gateway",
+                "add",
+                name,
+                "--areas",
+                areas,
+                "--sources",
+                sources,
+            ])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "gateway add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout)?;
+        Ok(text
+            .rsplit(": ")
+            .next()
+            .context("a password")?
+            .trim()
+            .to_owned())
     }
 
     /// The admin's session cookie, `name=token`: logs in the first time.

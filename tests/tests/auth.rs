@@ -498,48 +498,14 @@ async fn with_a_certificate_the_server_speaks_tls_and_the_cookie_is_host_only_an
     Ok(())
 }
 
-/// `ioc-server gateway add NAME --areas A --sources S`; the gateway's password.
-fn add_gateway(
-    server: &TestServer,
-    name: &str,
-    areas: &str,
-    sources: &str,
-) -> anyhow::Result<String> {
-    let out = std::process::Command::new(bin_path("ioc-server", "IOC_SERVER_BIN"))
-        .arg("--data-dir")
-        .arg(server.data_dir.path())
-        .args([
-            "gateway",
-            "add",
-            name,
-            "--areas",
-            areas,
-            "--sources",
-            sources,
-        ])
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "gateway add: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout)?;
-    Ok(text
-        .rsplit(": ")
-        .next()
-        .context("a password")?
-        .trim()
-        .to_owned())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateways_log_in_and_publish_only_under_what_they_are_granted() -> anyhow::Result<()> {
     use ioc_tests::{LiveClient, Publisher, now_ms};
     let server = TestServer::start_with(&["--gateway-auth"])?;
     server.wait_subscribed().await?;
-    let a = add_gateway(&server, "gw-a", "q1,q3", "aqs-*")?;
+    let a = server.add_gateway("gw-a", "q1,q3", "aqs-*")?;
     // Each gateway's sources are its own: gw-b's detectors are `tfc-td-*`.
-    let _b = add_gateway(&server, "gw-b", "thu-duc", "tfc-td-*")?;
+    let _b = server.add_gateway("gw-b", "thu-duc", "tfc-td-*")?;
     // The running server reads the gateways file again within a second.
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
@@ -607,7 +573,7 @@ async fn gateways_log_in_and_publish_only_under_what_they_are_granted() -> anyho
 async fn http_ingest_takes_a_gateways_token_and_answers_once_durable() -> anyhow::Result<()> {
     use ioc_tests::{LiveClient, now_ms};
     let server = TestServer::start()?;
-    let token = add_gateway(&server, "portal", "q1,city", "dvc-*")?;
+    let token = server.add_gateway("portal", "q1,city", "dvc-*")?;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let url = server.url("/api/v1/ingest");
     let ts = now_ms();

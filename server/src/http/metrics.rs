@@ -193,6 +193,10 @@ pub fn render(state: &AppState) -> String {
         ingest.broker_connects.load(Ordering::Relaxed),
     );
 
+    if let Some(e) = ingest.endpoint.get() {
+        endpoint(o, e);
+    }
+
     // Hub and websockets.
     let hub = state.hub.counters();
     single(
@@ -462,4 +466,56 @@ mod tests {
         assert!(rss > 1_000_000, "{rss}");
         assert!(cpu >= 0.0);
     }
+}
+
+/// The embedded MQTT endpoint's figures.
+fn endpoint(o: &mut String, e: &crate::ingest::endpoint::EndpointStats) {
+    single(
+        o,
+        "ioc_mqtt_connections",
+        "Clients connected to the embedded MQTT endpoint.",
+        "gauge",
+        e.connections.load(Ordering::Relaxed),
+    );
+    let refused = e.refusals();
+    header(
+        o,
+        "ioc_mqtt_connects_refused_total",
+        "CONNECTs the embedded MQTT endpoint refused, by reason.",
+        "counter",
+    );
+    for (reason, n) in refused {
+        let _ = writeln!(
+            o,
+            "ioc_mqtt_connects_refused_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
+    single(
+        o,
+        "ioc_mqtt_protocol_errors_total",
+        "Connections closed because the client broke the MQTT protocol.",
+        "counter",
+        e.protocol_errors.load(Ordering::Relaxed),
+    );
+    single(
+        o,
+        "ioc_mqtt_acks_sent_total",
+        "PUBACKs and PUBRECs sent: QoS 1 and 2 messages acknowledged once durable.",
+        "counter",
+        e.acks_sent.load(Ordering::Relaxed),
+    );
+    single(
+        o,
+        "ioc_mqtt_relayed_total",
+        "Messages relayed live (QoS 0) to subscribers of the embedded endpoint.",
+        "counter",
+        e.relayed.load(Ordering::Relaxed),
+    );
+    single(
+        o,
+        "ioc_mqtt_relay_dropped_total",
+        "Messages not relayed to a subscriber that read too slowly.",
+        "counter",
+        e.relay_dropped.load(Ordering::Relaxed),
+    );
 }

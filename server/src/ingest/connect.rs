@@ -64,6 +64,7 @@ pub async fn connect(
         .store(mqtt.shared_group.is_some(), Ordering::Relaxed);
     let Some(url) = &mqtt.url else {
         let endpoint = Endpoint::bind(mqtt, Some(data_dir))?;
+        let _ = stats.endpoint.set(endpoint.stats());
         // One way in, up once the endpoint accepts.
         stats.links.store(1, Ordering::Relaxed);
         return Ok(Ways {

@@ -39,6 +39,8 @@ pub struct IngestStats {
     pub broker_connects: AtomicU64,
     /// Lost messages per source, from gaps in `seq`.
     pub sequences: Mutex<Sequences>,
+    /// The embedded MQTT endpoint's counters, when it runs.
+    pub endpoint: std::sync::OnceLock<std::sync::Arc<super::endpoint::EndpointStats>>,
 }
 
 /// How many `seq` values below a source's highest are remembered, so that a message arriving

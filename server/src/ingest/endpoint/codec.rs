@@ -200,7 +200,9 @@ pub(crate) fn sniff(buf: &[u8]) -> Result<Option<Version>, WireError> {
     let will_qos = (flags >> 3) & 0x03;
     let will_retain = flags & 0x20 != 0;
     if flags & 0x01 != 0 {
-        return Err(WireError::Malformed("CONNECT's reserved flag is set".into()));
+        return Err(WireError::Malformed(
+            "CONNECT's reserved flag is set".into(),
+        ));
     }
     if will_qos == 3 || (!will && (will_qos != 0 || will_retain)) {
         return Err(WireError::Malformed("CONNECT's will flags".into()));
@@ -229,9 +231,7 @@ pub(crate) fn read(
         Version::V5 => match v5::Packet::read(buf, Some(max_packet as u32)) {
             Ok(p) => from_v5(p).map(Some),
             Err(m5::Error::InsufficientBytes(_)) => Ok(None),
-            Err(m5::Error::PayloadSizeLimitExceeded { .. }) => {
-                Err(WireError::TooLarge(max_packet))
-            }
+            Err(m5::Error::PayloadSizeLimitExceeded { .. }) => Err(WireError::TooLarge(max_packet)),
             Err(e) => Err(WireError::Malformed(e.to_string())),
         },
     }
@@ -284,9 +284,7 @@ fn from_v4(p: v4::Packet) -> Result<Incoming, WireError> {
         },
         v4::Packet::PingReq => Incoming::PingReq,
         v4::Packet::Disconnect => Incoming::Disconnect { with_will: false },
-        v4::Packet::PubAck(_) | v4::Packet::PubRec(_) | v4::Packet::PubComp(_) => {
-            Incoming::Ignored
-        }
+        v4::Packet::PubAck(_) | v4::Packet::PubRec(_) | v4::Packet::PubComp(_) => Incoming::Ignored,
         v4::Packet::ConnAck(_)
         | v4::Packet::SubAck(_)
         | v4::Packet::UnsubAck(_)
@@ -316,8 +314,7 @@ fn from_v5(p: v5::Packet) -> Result<Incoming, WireError> {
             }))
         }
         v5::Packet::Publish(p) => {
-            if p
-                .properties
+            if p.properties
                 .as_ref()
                 .is_some_and(|pr| pr.topic_alias.is_some())
             {
@@ -341,9 +338,7 @@ fn from_v5(p: v5::Packet) -> Result<Incoming, WireError> {
         v5::Packet::Disconnect(d) => Incoming::Disconnect {
             with_will: d.reason_code == v5::DisconnectReasonCode::DisconnectWithWillMessage,
         },
-        v5::Packet::PubAck(_) | v5::Packet::PubRec(_) | v5::Packet::PubComp(_) => {
-            Incoming::Ignored
-        }
+        v5::Packet::PubAck(_) | v5::Packet::PubRec(_) | v5::Packet::PubComp(_) => Incoming::Ignored,
         v5::Packet::Auth(_) => return Err(WireError::Protocol("AUTH (no enhanced auth)")),
         v5::Packet::ConnAck(_)
         | v5::Packet::SubAck(_)

@@ -170,7 +170,9 @@ impl Shared {
             .insert(conn_id, outbox.clone());
         tokio::spawn(async move {
             outbox.run(w).await;
-            open.lock().unwrap_or_else(|e| e.into_inner()).remove(&conn_id);
+            open.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&conn_id);
         });
     }
 }

@@ -18,10 +18,10 @@ use tokio::net::TcpStream;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
+use super::Shared;
 use super::codec::{self, Connect, Incoming, Outgoing, Refusal, Version, WireError, reason};
 use super::outbox::Outbox;
 use super::relay::Relayed;
-use super::Shared;
 use crate::auth::gateways::Gateway;
 use crate::store::writer::{Ack, Pending};
 
@@ -159,7 +159,10 @@ impl<'a> Session<'a> {
             // An empty id is given one, for a clean session only (3.1.1 §3.1.3-8).
             (true, true) => {
                 let id = format!("ioc-auto-{conn_id}");
-                (id.clone(), (version_of(outbox) == Version::V5).then_some(id))
+                (
+                    id.clone(),
+                    (version_of(outbox) == Version::V5).then_some(id),
+                )
             }
             (true, false) => return refuse(Refusal::BadClientId, "empty_client_id"),
         };
@@ -230,7 +233,10 @@ impl<'a> Session<'a> {
                     Err(e) => {
                         tracing::info!(client_id = %self.client_id, error = %e,
                             "MQTT connection closed: the client broke the protocol");
-                        self.shared.stats.protocol_errors.fetch_add(1, Ordering::Relaxed);
+                        self.shared
+                            .stats
+                            .protocol_errors
+                            .fetch_add(1, Ordering::Relaxed);
                         return End::Lost(Some(e.reason()));
                     }
                 }

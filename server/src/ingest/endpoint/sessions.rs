@@ -89,15 +89,21 @@ impl Sessions {
             records.insert(
                 client_id.to_owned(),
                 Record {
-                    filters: resumed.as_ref().map(|r| r.filters.clone()).unwrap_or_default(),
+                    filters: resumed
+                        .as_ref()
+                        .map(|r| r.filters.clone())
+                        .unwrap_or_default(),
                     seen_ms: now_ms,
                     expiry_s: keep_s,
                 },
             );
         } else if keep_s > 0 {
-            tracing::warn!(client_id, max = self.max,
+            tracing::warn!(
+                client_id,
+                max = self.max,
                 "MQTT session records are full (mqtt.max_sessions): this client's session is \
-                 not kept across a restart");
+                 not kept across a restart"
+            );
         }
         self.save(&records);
         resumed.map(|r| r.filters)
