@@ -99,6 +99,28 @@ impl Victoria {
         Ok(())
     }
 
+    /// Freezes it (SIGSTOP): connections are accepted by the kernel and nothing answers, as
+    /// a store that stalls. [`Victoria::resume`] thaws it.
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Thaws what [`Victoria::pause`] froze (SIGCONT).
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, sig: &str) -> anyhow::Result<()> {
+        if let Some(proc) = &self.proc {
+            let ok = Command::new("kill")
+                .args([sig, &proc.pid().to_string()])
+                .status()?
+                .success();
+            ensure!(ok, "kill {sig} victoria-metrics failed");
+        }
+        Ok(())
+    }
+
     /// Starts it again on the same port and data.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.stop()?;
