@@ -171,13 +171,17 @@ impl Outbox {
                 match closing {
                     Some(reason) => {
                         if let Some(code) = reason {
+                            buf.clear();
                             codec::write(
                                 self.version,
                                 &Outgoing::Disconnect(code),
                                 &mut buf,
                                 self.max_packet,
                             );
-                            let _ = tokio::time::timeout(WRITE_TIMEOUT, w.write_all(&buf)).await;
+                            if !buf.is_empty() {
+                                let _ =
+                                    tokio::time::timeout(WRITE_TIMEOUT, w.write_all(&buf)).await;
+                            }
                         }
                         break;
                     }

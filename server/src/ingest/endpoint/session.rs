@@ -68,8 +68,12 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u64) 
         Ok(Err(WireError::UnsupportedVersion { name, level })) => {
             tracing::info!(name, level, "MQTT CONNECT refused: not MQTT 3.1.1 or 5");
             shared.stats.refused("version");
-            // 3.1.1's "unacceptable protocol version", which 3.1 clients read too.
-            let _ = tokio::io::AsyncWriteExt::write_all(&mut { writer }, &[0x20, 2, 0, 1]).await;
+            // An MQTT of another level gets 3.1.1's "unacceptable protocol version" (which 3.1
+            // clients read too); a protocol that is not MQTT at all, no CONNACK (§3.1.2-1).
+            if name == "MQTT" || name == "MQIsdp" {
+                let _ =
+                    tokio::io::AsyncWriteExt::write_all(&mut { writer }, &[0x20, 2, 0, 1]).await;
+            }
             return;
         }
         Ok(Err(e)) => {
