@@ -748,8 +748,16 @@ log_format = "text"               # IOC_LOG_FORMAT: text, or json (one object pe
 # url = "mqtt://broker.local:1883"  # IOC_MQTT_URL: an external broker (Mosquitto, EMQX);
                                     # when set, no broker is embedded
 embedded_listen = "127.0.0.1:1883"  # IOC_MQTT_LISTEN
-client_id = "ioc-server-1"          # IOC_MQTT_CLIENT_ID: stable, the broker keeps our session
-                                    # (the embedded broker's links: this id with -1, -2, ... -rest)
+client_id = "ioc-server-1"          # IOC_MQTT_CLIENT_ID: stable, an external broker keeps our
+                                    # session under it
+max_inflight = 1000                 # IOC_MQTT_MAX_INFLIGHT: embedded endpoint, a connection's
+                                    # messages waiting to be durable (MQTT 5 Receive Maximum)
+max_connections = 10000             # embedded endpoint: clients at once
+max_sessions = 10000                # embedded endpoint: persistent sessions remembered
+session_expiry_s = 604800           # embedded endpoint: a persistent session outlives its
+                                    # client's last visit by this much
+relay_capacity = 1024               # embedded endpoint: messages waiting for one (debugging)
+                                    # subscriber before they are dropped for it
 # shared_group = "ioc"              # IOC_MQTT_SHARED_GROUP: one replica of several, with an
                                     # external broker and InfluxDB (docs/scaling.md)
 
