@@ -65,10 +65,10 @@ impl CountingGateway {
                             }
                         }
                         Ok(Event::Incoming(Packet::PubAck(a))) => {
-                            if !frozen.load(Ordering::SeqCst) {
-                                if let Some(i) = by_pkid.remove(&a.pkid) {
-                                    acked.lock().unwrap().insert(i);
-                                }
+                            if !frozen.load(Ordering::SeqCst)
+                                && let Some(i) = by_pkid.remove(&a.pkid)
+                            {
+                                acked.lock().unwrap().insert(i);
                             }
                         }
                         Ok(_) => {}

@@ -52,10 +52,10 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u64) 
     // The CONNECT: its version first, then the whole packet.
     let first = tokio::time::timeout(CONNECT_TIMEOUT, async {
         loop {
-            if let Some(version) = codec::sniff(&buf)? {
-                if let Some(p) = codec::read(version, &mut buf, shared.settings.max_packet)? {
-                    return Ok::<_, WireError>(Some((version, p)));
-                }
+            if let Some(version) = codec::sniff(&buf)?
+                && let Some(p) = codec::read(version, &mut buf, shared.settings.max_packet)?
+            {
+                return Ok::<_, WireError>(Some((version, p)));
             }
             if reader.read_buf(&mut buf).await.unwrap_or(0) == 0 {
                 return Ok(None);
@@ -342,9 +342,7 @@ impl<'a> Session<'a> {
             pkid,
         });
         let waits = ack.is_some();
-        let Some(p) = Pending::handled(msg, ack) else {
-            return None;
-        };
+        let p = Pending::handled(msg, ack)?;
         if waits {
             self.outbox.handed(pkid, qos == 2);
             if self.shared.writer.send(p).await.is_err() {

@@ -112,11 +112,11 @@ impl Sessions {
     /// A kept session's subscriptions changed.
     pub(crate) fn set_filters(&self, client_id: &str, filters: &[(String, bool)]) {
         let mut records = self.lock();
-        if let Some(r) = records.get_mut(client_id) {
-            if r.filters != filters {
-                r.filters = filters.to_vec();
-                self.save(&records);
-            }
+        if let Some(r) = records.get_mut(client_id)
+            && r.filters != filters
+        {
+            r.filters = filters.to_vec();
+            self.save(&records);
         }
     }
 
