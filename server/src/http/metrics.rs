@@ -450,24 +450,6 @@ pub fn process_usage() -> Option<(u64, f64)> {
     Some((pages * 4096, ticks as f64 / 100.0))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(esc(r#"a"b\c"#), r#"a\"b\\c"#);
-        assert_eq!(esc("a\nb"), "a\\nb");
-    }
-
-    #[test]
-    fn this_process_has_memory_and_cpu() {
-        let (rss, cpu) = process_usage().expect("Linux /proc");
-        assert!(rss > 1_000_000, "{rss}");
-        assert!(cpu >= 0.0);
-    }
-}
-
 /// The embedded MQTT endpoint's figures.
 fn endpoint(o: &mut String, e: &crate::ingest::endpoint::EndpointStats) {
     single(
@@ -518,4 +500,22 @@ fn endpoint(o: &mut String, e: &crate::ingest::endpoint::EndpointStats) {
         "counter",
         e.relay_dropped.load(Ordering::Relaxed),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(esc(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(esc("a\nb"), "a\\nb");
+    }
+
+    #[test]
+    fn this_process_has_memory_and_cpu() {
+        let (rss, cpu) = process_usage().expect("Linux /proc");
+        assert!(rss > 1_000_000, "{rss}");
+        assert!(cpu >= 0.0);
+    }
 }
