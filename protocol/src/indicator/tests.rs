@@ -3,8 +3,11 @@
 //! on a small catalogue written out by hand (`small`).
 
 mod abnormal;
+mod board;
 mod broken;
 mod built_in;
+mod figures;
+mod punctuality;
 mod report;
 mod small;
 mod submission;
