@@ -29,15 +29,26 @@ pub const ABNORMAL_SCORE: f64 = 4.0;
 /// for a period at or before the same period three years earlier.
 pub const HISTORY_YEARS: u8 = 3;
 
-/// The smallest scale a score is measured in: 5 % of the value (0.05 in logarithm for a ratio;
-/// 5 % of the median size of the history's values for a difference). A series smoother than
-/// this does not make a change of a few percent abnormal.
+/// The smallest scale a score is measured in, on a ratio: 5 % of the value (0.05 in
+/// logarithm), and on a difference of a series that is not a rate: 5 % of the median size of
+/// its history's values. A series smoother than this does not make a change of a few percent
+/// abnormal.
 pub const SCALE_FLOOR: f64 = 0.05;
+
+/// The smallest scale of a rate in `%`, as a share of its plausible range's width: 1 % (a
+/// point for a share from 0 to 100 %, 0.2 point for a price index from 95 to 115). A rate's
+/// level says little of how much it moves (a price index near 100 moves by tenths); its range
+/// does.
+pub const RATE_FLOOR: f64 = 0.01;
 
 /// A history value whose year-on-year change stands out by this many of the history's own
 /// robust standard deviations from its neighbours' (and is not the mirror of the year before's
 /// spike) is not taken as a base.
 const BASE_SPIKE: f64 = 2.5;
+
+/// The earlier years of the same period whose changes it takes to measure a period of the
+/// year's own swings.
+const SEASON_YEARS: usize = 3;
 
 /// How many periods on each side the neighbours of a history value's change reach.
 const NEIGHBOURS: i64 = 2;
@@ -126,13 +137,15 @@ struct History {
     x: BTreeMap<Period, f64>,
     /// The year-on-year changes of the history, in period order: `x(t) − x(t − 1 year)`.
     changes: Vec<(Period, f64)>,
-    /// The smallest scale: [`SCALE_FLOOR`], on the scale.
+    /// The smallest scale, on the scale: [`SCALE_FLOOR`] or [`RATE_FLOOR`].
     floor: f64,
 }
 
 impl History {
     fn new(indicator: &Indicator, history: &[Observation], scored: &Observation) -> History {
-        let difference = indicator.unit.trim() == "%"
+        let rate = indicator.unit.trim() == "%";
+        let width = indicator.range.max - indicator.range.min;
+        let difference = rate
             || history
                 .iter()
                 .chain([scored])
@@ -152,6 +165,7 @@ impl History {
             .collect();
         let floor = match scale {
             Scale::Ratio => SCALE_FLOOR,
+            Scale::Difference if rate && width.is_finite() && width > 0.0 => RATE_FLOOR * width,
             Scale::Difference => {
                 let mut sizes: Vec<f64> = history.iter().map(|o| o.value.abs()).collect();
                 (SCALE_FLOOR * median(&mut sizes).unwrap_or(0.0)).max(1e-9)
@@ -188,10 +202,10 @@ impl History {
     }
 
     /// How much each history change stands out from its neighbours' (up to [`NEIGHBOURS`]
-    /// periods on each side), in robust standard deviations of those differences.
-    fn spikes(&self) -> BTreeMap<Period, f64> {
+    /// periods on each side).
+    fn spikes(&self) -> Spikes {
         let n = self.changes.len();
-        let mut residuals = Vec::with_capacity(n);
+        let mut residuals = BTreeMap::new();
         for i in 0..n {
             let (t, c) = self.changes[i];
             let near = ordinal(t);
@@ -202,12 +216,49 @@ impl History {
                 .map(|j| self.changes[j].1)
                 .collect();
             if around.len() >= 2 {
-                residuals.push((t, c - median(&mut around).unwrap_or(c)));
+                residuals.insert(t, c - median(&mut around).unwrap_or(c));
             }
         }
-        let values: Vec<f64> = residuals.iter().map(|r| r.1).collect();
+        let values: Vec<f64> = residuals.values().copied().collect();
         let sd = robust_sd(&values).map_or(self.floor, |sd| sd.max(self.floor));
-        residuals.into_iter().map(|(t, r)| (t, r / sd)).collect()
+        Spikes { residuals, sd }
+    }
+}
+
+/// How much each history change stands out from its neighbours': the change minus the median
+/// of its neighbours' changes.
+struct Spikes {
+    residuals: BTreeMap<Period, f64>,
+    /// Their robust standard deviation, at least the floor.
+    sd: f64,
+}
+
+impl Spikes {
+    /// How much a period's change stands out, in robust standard deviations.
+    fn standard(&self, period: Option<Period>) -> Option<f64> {
+        period
+            .and_then(|p| self.residuals.get(&p))
+            .map(|r| r / self.sd)
+    }
+
+    /// How much the changes of the same period of the year stood out in each of the last
+    /// [`SEASON_YEARS`] years, as a standard deviation: the least of them, times
+    /// [`MAD_TO_SD`]. A month whose change swings every year (Tết falls in January one year and
+    /// in February the next) is measured against its own swings; one spike or one rebound
+    /// among those years does not count. `None` with fewer years.
+    fn season_spread(&self, index_in_year: u8) -> Option<f64> {
+        let sizes: Vec<f64> = self
+            .residuals
+            .iter()
+            .rev()
+            .filter(|(p, _)| p.index_in_year() == index_in_year)
+            .take(SEASON_YEARS)
+            .map(|(_, r)| r.abs())
+            .collect();
+        if sizes.len() < SEASON_YEARS {
+            return None;
+        }
+        Some(MAD_TO_SD * sizes.into_iter().fold(f64::INFINITY, f64::min))
     }
 }
 
@@ -230,16 +281,17 @@ fn untransform(scale: Scale, x: f64) -> f64 {
 /// year earlier makes this year's change stand out the other way); with no change of its own
 /// (its year is the history's first), the next year's change stands out and is not the mirror
 /// of the year after's.
-fn is_spike(spikes: &BTreeMap<Period, f64>, period: Period) -> bool {
-    let of = |p: Option<Period>| p.and_then(|p| spikes.get(&p).copied());
+fn is_spike(spikes: &Spikes, period: Period) -> bool {
     let stands_out = |own: f64, mirror: Option<f64>| {
         own.abs() >= BASE_SPIKE && mirror.is_none_or(|m| (own + m).abs() >= BASE_SPIKE)
     };
-    match spikes.get(&period) {
-        Some(&own) => stands_out(own, of(period.year_earlier())),
+    match spikes.standard(Some(period)) {
+        Some(own) => stands_out(own, spikes.standard(period.year_earlier())),
         None => {
             let next = year_later(period);
-            of(next).is_some_and(|n| stands_out(n, of(next.and_then(year_later))))
+            spikes
+                .standard(next)
+                .is_some_and(|n| stands_out(n, spikes.standard(next.and_then(year_later))))
         }
     }
 }
@@ -277,11 +329,21 @@ pub fn score(indicator: &Indicator, series: &[Observation], index: usize) -> Opt
             .map(|&(_, k, v)| v + k * growth)
             .collect();
         let expected = match clean.len() {
-            0 => candidates.first().map(|&(_, k, v)| v + k * growth)?,
+            // Every earlier year stands out: the middle of the last three.
+            0 => median(
+                &mut candidates
+                    .iter()
+                    .take(3)
+                    .map(|&(_, k, v)| v + k * growth)
+                    .collect::<Vec<_>>(),
+            )?,
+            // The latest that does not.
             1 | 2 => clean[0],
+            // The middle of the last three that do not.
             _ => median(&mut clean[..3].to_vec())?,
         };
-        (expected, h.noise())
+        let season = spikes.season_spread(period.index_in_year()).unwrap_or(0.0);
+        (expected, h.noise().max(season))
     };
     let score = ((x - expected) / noise).clamp(-MAX_SCORE, MAX_SCORE);
     Some(AbnormalSign {

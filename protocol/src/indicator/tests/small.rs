@@ -47,8 +47,10 @@ fn indicator(
 /// - `retail`: a monthly flow, Up, with a seasonal profile (10 % in January, 5 % in February,
 ///   then 85 % spread over ten months), for the city;
 /// - `accidents`: a monthly flow, Down (its target is a ceiling), for the city;
-/// - `unemployment`: a quarterly level, Down, in `%`, for the city and the districts;
-/// - `online_share`: a yearly level, Up, in `%`, for the city and the departments.
+/// - `unemployment`: a quarterly level, Down, in `%` (0 to 20), for the city and the districts;
+/// - `online_share`: a yearly level, Up, in `%` (0 to 100), for the city and the departments.
+///
+/// The other indicators' plausible range is ±10⁹.
 ///
 /// Groups: `economy` (revenue, retail), `society` (accidents, unemployment), `reform`
 /// (online_share). Deadlines: the 10th of the next month for every periodicity.
@@ -58,6 +60,10 @@ pub(super) fn catalogue() -> Catalogue {
     use Level::{City, Department, District};
     use Periodicity::{Month, Quarter, Year};
     let mut retail = indicator("retail", "economy", "tỷ đồng", Month, &[City], Flow, Up);
+    let rate = |mut i: Indicator, max: f64| {
+        i.range = ValueRange { min: 0.0, max };
+        i
+    };
     let mut shares = vec![0.10, 0.05];
     shares.extend([0.085; 10]);
     retail.seasonal = Some(shares);
@@ -89,23 +95,29 @@ pub(super) fn catalogue() -> Catalogue {
             ),
             retail,
             indicator("accidents", "society", "vụ", Month, &[City], Flow, Down),
-            indicator(
-                "unemployment",
-                "society",
-                "%",
-                Quarter,
-                &[City, District],
-                Lvl,
-                Down,
+            rate(
+                indicator(
+                    "unemployment",
+                    "society",
+                    "%",
+                    Quarter,
+                    &[City, District],
+                    Lvl,
+                    Down,
+                ),
+                20.0,
             ),
-            indicator(
-                "online_share",
-                "reform",
-                "%",
-                Year,
-                &[City, Department],
-                Lvl,
-                Up,
+            rate(
+                indicator(
+                    "online_share",
+                    "reform",
+                    "%",
+                    Year,
+                    &[City, Department],
+                    Lvl,
+                    Up,
+                ),
+                100.0,
             ),
         ],
         key_indicators: vec![],
