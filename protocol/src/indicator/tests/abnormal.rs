@@ -343,7 +343,7 @@ fn synthetic(rng: &mut Rng) -> Synthetic {
         let sum: f64 = chunk.iter().sum();
         let mut v = if flow { sum } else { sum / months_per as f64 };
         v *= (noise * rng.normal()).exp();
-        let free = last_seed.is_none_or(|last| i >= last + 2 * usize::from(per_year));
+        let free = last_seed.is_none_or(|last| i >= last + 2 * per_year);
         let seed = rng.unit() < 0.03 && free;
         if seed {
             last_seed = Some(i);
