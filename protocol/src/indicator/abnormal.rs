@@ -7,12 +7,15 @@
 //!
 //! What the rules guard against (`docs/indicators.md` has the formulas and worked examples):
 //! an abnormal value in one year must not make the same period of the next year look abnormal
-//! (the base is the latest earlier year whose value was not itself a spike in the history); a
-//! dip and its rebound (2021, 2022) must not hide later anomalies (the scale is measured on
-//! month-to-month differences of the year-on-year changes, which a dip lasting months hardly
-//! moves; the growth is the median of the last year's changes); a rate in `%` is scored on
-//! differences in points, anything else on ratios (logarithms), and a series with a zero or a
-//! negative value on differences too, so that nothing divides by zero.
+//! (the base is the latest earlier year whose value was not itself a spike in the history, or
+//! the middle of three); a dip and its rebound (2021, 2022) must not hide later anomalies (the
+//! scale is measured on period-to-period differences of the year-on-year changes, which a dip
+//! lasting months hardly moves; the growth is the median of the last year's changes); a month
+//! whose change swings every year (Tết moving between January and February) is measured
+//! against its own swings; a rate in `%` is scored on differences in points, anything else on
+//! ratios (logarithms), and a series with a zero or a negative value on differences too, so
+//! that nothing divides by zero. A yearly series, too short for robust statistics, is flagged
+//! only when it departs from every plain reading of its last three years.
 
 use std::collections::BTreeMap;
 
