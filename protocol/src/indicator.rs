@@ -22,26 +22,48 @@
 //! - `validate` (cargo feature `preset`): loading a catalogue from TOML, validated against a
 //!   city preset, with errors naming file, line and field; [`Catalogue::built_in`].
 //!
-//! Figures (year to date, progress, status, flags) are computed by the server from these
-//! types; they are documented in `docs/indicators.md`.
+//! The figures, pure computations that the server (its API, its alerts), the screens and the
+//! tests share, every formula documented in `docs/indicators.md`:
+//!
+//! - [`values`]: their input, the values as they stand ([`Values`] of [`Observation`]s: each
+//!   period's latest revision, when and by whom it was reported, when first).
+//! - [`figures`]: one area's figures ([`AreaFigures`]): the latest value, the change on a year
+//!   earlier, a flow's year to date, the progress towards the year's target against the
+//!   progress expected by now, and its [`Status`].
+//! - [`abnormal`]: abnormal signs, a robust score of each value against its series' history
+//!   ([`AbnormalSign`]).
+//! - [`punctuality`]: late and missing reports ([`LateReport`]) and each unit's
+//!   [`Punctuality`].
+//! - [`board`]: all of them for every indicator at every area of its levels, with the ranks of
+//!   the districts and departments and each group's tally ([`Board::compute`]).
 
+pub mod abnormal;
+pub mod board;
 pub mod catalogue;
+pub mod figures;
 pub mod period;
+pub mod punctuality;
 pub mod report;
 pub mod submission;
 pub mod target;
 #[cfg(feature = "preset")]
 mod validate;
+pub mod values;
 
 #[cfg(all(test, feature = "preset"))]
 mod tests;
 
+pub use abnormal::{ABNORMAL_SCORE, AbnormalSign, Scale};
+pub use board::{Board, GroupTally, IndicatorFigures};
 pub use catalogue::{
     AreaLevels, Catalogue, Deadlines, Direction, Group, Indicator, Kind, Level, Office, ValueRange,
 };
+pub use figures::{AreaFigures, Change, Latest, Progress, Rank, Status, YearToDate};
 pub use period::{Deadline, Period, PeriodError, Periodicity};
+pub use punctuality::{LateReport, Punctuality, Reporting, Timeliness};
 pub use report::{DecodedReport, MAX_REPORT_VALUES, Report, decode_report, decode_submissions};
 pub use submission::{Submission, SubmissionError};
 pub use target::{Target, TargetError};
 #[cfg(feature = "preset")]
 pub use validate::{BUILT_IN_FILE, CatalogueError};
+pub use values::{Observation, Series, Values};

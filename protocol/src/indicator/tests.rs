@@ -1,9 +1,15 @@
 //! Tests of the indicator module that need a loaded catalogue (cargo feature `preset`): the
-//! built-in catalogue, broken catalogues, the submission rules and the wire.
+//! built-in catalogue, broken catalogues, the submission rules and the wire; and the figures,
+//! on a small catalogue written out by hand (`small`).
 
+mod abnormal;
+mod board;
 mod broken;
 mod built_in;
+mod figures;
+mod punctuality;
 mod report;
+mod small;
 mod submission;
 
 use super::*;
