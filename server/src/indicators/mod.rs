@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use ioc_protocol::indicator::{
-    Catalogue, ImportAnswer, Period, Revision, RowProblem, SeriesPoint, Submission,
+    AreaLevels, BUILT_IN_FILE, Catalogue, CatalogueError, ImportAnswer, Period, Revision, RowProblem, SeriesPoint, Submission,
     SubmissionError, Target, TargetError, Way, decode_report,
 };
 
@@ -39,6 +39,7 @@ pub use self::sheet::{Format, SheetError};
 pub use self::stats::IndicatorStats;
 pub use self::targets::{TARGETS_FILE, TargetsError};
 pub use self::xlsx::XlsxError;
+use crate::city::City;
 use crate::store::{IndicatorStore, LatestValues, StoreError};
 
 /// The most values one POST or one spreadsheet may carry.
@@ -70,6 +71,35 @@ pub enum SubmitError {
     /// The store failed; nothing was stored.
     #[error("{0}")]
     Store(#[from] StoreError),
+}
+
+/// The catalogue the server serves: the file `path` names, checked against the city's
+/// preset; without one, the built-in catalogue (Ho Chi Minh City's), checked the same way. A
+/// city of another preset that names no catalogue of its own, and that the built-in one does
+/// not fit, has no indicators (an empty catalogue, and a warning).
+pub fn load_catalogue(path: Option<&Path>, city: &City) -> Result<Catalogue, CatalogueError> {
+    let preset = city.preset();
+    if let Some(path) = path {
+        return Catalogue::load(path, preset);
+    }
+    match Catalogue::parse(Catalogue::built_in_text(), BUILT_IN_FILE, preset) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "the built-in indicator catalogue does not fit this city's preset, and no \
+                 catalogue of its own is named (indicator_catalogue): no indicators"
+            );
+            let mut empty = Catalogue::built_in();
+            empty.groups.clear();
+            empty.indicators.clear();
+            empty.key_indicators.clear();
+            empty.targets.clear();
+            empty.offices.clear();
+            empty.areas = AreaLevels::from_preset(preset);
+            Ok(empty)
+        }
+    }
 }
 
 /// The indicators of the city: the catalogue, the store of revisions and the counts.
@@ -119,6 +149,11 @@ impl Indicators {
 
     pub fn stats(&self) -> &IndicatorStats {
         &self.stats
+    }
+
+    /// Counts an MQTT report refused because its gateway is not granted its unit.
+    pub fn refused_forbidden(&self) {
+        self.stats.refused(Way::Mqtt, "forbidden");
     }
 
     /// The server stops: a report waiting for a failed store gives up.
@@ -176,33 +211,21 @@ impl Indicators {
             .collect()
     }
 
-    /// Stores a list of values (`POST /api/v1/indicators`), all or nothing: every item is
-    /// checked, and when any is refused nothing is stored and every problem is returned, by
-    /// index. Returns how many were stored, once durable.
-    pub async fn submit(
+    /// Stores a list of values (`POST /api/v1/indicators`), each with its place (its index),
+    /// all or nothing: every item is checked, and when any is refused nothing is stored and
+    /// every problem is returned with its place. Returns how many were stored, once durable.
+    pub async fn submit_at(
         &self,
-        items: Vec<Submission>,
+        items: Vec<(u64, Submission)>,
         from: &Sender,
         now_ms: i64,
     ) -> Result<usize, SubmitError> {
         if items.len() > MAX_VALUES {
             return Err(SubmitError::TooMany(items.len()));
         }
-        let items: Vec<(u64, Submission)> = (0u64..).zip(items).collect();
-        self.store_checked(items, from, now_ms).await
-    }
-
-    /// Checks, then stores, all or nothing.
-    async fn store_checked(
-        &self,
-        items: Vec<(u64, Submission)>,
-        from: &Sender,
-        now_ms: i64,
-    ) -> Result<usize, SubmitError> {
         let catalogue = self.catalogue();
-        let problems = self.problems(&catalogue, &items, from.unit.as_deref(), now_ms);
+        let problems = self.check_only(&items, from, now_ms);
         if !problems.is_empty() {
-            self.refused(from.way, problems.iter().map(|(_, e)| e));
             return Err(SubmitError::Refused(problems));
         }
         let n = items.len();
@@ -216,6 +239,24 @@ impl Indicators {
         self.store.append(revisions).await?;
         self.stats.stored(from.way, n as u64);
         Ok(n)
+    }
+
+    /// Each item's problem by the rules (and, for a sender held to a unit, that it is the
+    /// unit's own), with its place; each refusal counted.
+    pub fn check_only(
+        &self,
+        items: &[(u64, Submission)],
+        from: &Sender,
+        now_ms: i64,
+    ) -> Vec<(u64, SubmissionError)> {
+        let problems = self.problems(&self.catalogue(), items, from.unit.as_deref(), now_ms);
+        self.refused(from.way, problems.iter().map(|(_, e)| e));
+        problems
+    }
+
+    /// Counts a refusal found before the rules (a body that does not decode).
+    pub fn count_refused(&self, way: Way, e: &SubmissionError) {
+        self.stats.refused(way, e.reason());
     }
 
     fn refused<'a>(&self, way: Way, errors: impl IntoIterator<Item = &'a SubmissionError>) {
@@ -275,7 +316,9 @@ impl Indicators {
 
     /// Imports a spreadsheet (CSV or XLSX, told by its first bytes): every data row checked
     /// by line. With `dry_run`, nothing is stored and every row's problem is answered; else
-    /// all or nothing: stored whole when every row is good, refused whole otherwise.
+    /// all or nothing: stored whole when every row is good, refused whole otherwise (an
+    /// answer with its `error` set, and every problem). A file that cannot be read as a sheet
+    /// at all is a [`SubmitError::Sheet`].
     pub async fn import(
         &self,
         bytes: &[u8],
@@ -306,11 +349,16 @@ impl Indicators {
                 Err(e) => problems.push((line, e)),
             }
         }
-        let catalogue = self.catalogue();
-        problems.extend(self.problems(&catalogue, &good, from.unit.as_deref(), now_ms));
+        if dry_run {
+            let catalogue = self.catalogue();
+            problems.extend(self.problems(&catalogue, &good, from.unit.as_deref(), now_ms));
+        } else {
+            self.refused(from.way, problems.iter().map(|(_, e)| e));
+            problems.extend(self.check_only(&good, from, now_ms));
+        }
         problems.sort_by_key(|(line, _)| *line);
-        let answer = |stored, problems: &[(u64, SubmissionError)]| ImportAnswer {
-            error: None,
+        let answer = |error, stored, problems: &[(u64, SubmissionError)]| ImportAnswer {
+            error,
             dry_run,
             rows: total,
             stored,
@@ -324,14 +372,18 @@ impl Indicators {
                 .collect(),
         };
         if dry_run {
-            return Ok(answer(0, &problems));
+            return Ok(answer(None, 0, &problems));
         }
         if !problems.is_empty() {
-            self.refused(from.way, problems.iter().map(|(_, e)| e));
-            return Err(SubmitError::Refused(problems));
+            let error = format!(
+                "{} of the {total} rows are refused; nothing was stored: correct them and upload \
+                 the file again (?dry_run=true checks it without storing)",
+                problems.len()
+            );
+            return Ok(answer(Some(error), 0, &problems));
         }
-        let n = self.store_checked(good, from, now_ms).await?;
-        Ok(answer(n, &[]))
+        let n = self.submit_at(good, from, now_ms).await?;
+        Ok(answer(None, n, &[]))
     }
 
     /// The series of an indicator for an area: per period, the latest revision.

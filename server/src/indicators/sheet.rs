@@ -135,11 +135,12 @@ fn cell_text(cell: Option<&Cell>) -> Option<String> {
     }
 }
 
+/// A data row's line number, and its submission or why it is not one.
+pub(super) type RowSubmission = (u64, Result<Submission, SubmissionError>);
+
 /// Each data row of a sheet (after its header, blank rows skipped) as a submission or the
 /// reason it is not one, with its line number.
-pub(super) fn submissions(
-    rows: &[SheetRow],
-) -> Result<Vec<(u64, Result<Submission, SubmissionError>)>, SheetError> {
+pub(super) fn submissions(rows: &[SheetRow]) -> Result<Vec<RowSubmission>, SheetError> {
     let mut rows = rows.iter().filter(|r| !is_blank(r));
     let header = rows.next().ok_or(SheetError::Empty)?;
     let names: Vec<String> = header
