@@ -78,49 +78,78 @@ pub(super) fn read_rows(bytes: &[u8], format: Format) -> Result<Vec<SheetRow>, S
     }
 }
 
-/// The records of a CSV file (UTF-8, a byte-order mark allowed), separated by commas, or by
-/// semicolons or tabs when the first line has more of those than commas.
+/// The records of a CSV file (RFC 4180: UTF-8, a byte-order mark allowed, fields in double
+/// quotes may hold the separator, quotes doubled and line breaks), separated by commas, or by
+/// semicolons or tabs when the first line has more of those than commas (a spreadsheet saved
+/// where the decimal mark is a comma). Each record keeps the line it starts on.
 fn csv_rows(bytes: &[u8]) -> Result<Vec<SheetRow>, SheetError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let count = |c: u8| first_line.iter().filter(|&&b| b == c).count();
-    let delimiter = [b',', b';', b'\t']
-        .into_iter()
-        .max_by_key(|&c| (count(c), c == b','))
-        .unwrap_or(b',');
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(bytes);
-    let mut rows = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => return Ok(rows),
-            Ok(true) => {}
-            Err(e) => {
-                return Err(SheetError::Csv {
-                    line: e.position().map_or(line, |p| p.line()),
-                    why: e.to_string(),
-                });
-            }
-        }
-        let line = record.position().map_or(line, |p| p.line());
-        let cells = record
+    let text = std::str::from_utf8(bytes).map_err(|e| SheetError::NotUtf8 {
+        line: 1 + bytes[..e.valid_up_to()]
             .iter()
-            .map(|field| {
-                let text = std::str::from_utf8(field).map_err(|_| SheetError::NotUtf8 { line })?;
-                Ok(if text.trim().is_empty() {
-                    Cell::Empty
-                } else {
-                    Cell::Text(text.to_owned())
-                })
-            })
-            .collect::<Result<Vec<Cell>, SheetError>>()?;
-        rows.push(SheetRow { line, cells });
+            .filter(|&&b| b == b'\n')
+            .count() as u64,
+    })?;
+    let first_line = text.lines().next().unwrap_or_default();
+    let count = |c: char| first_line.matches(c).count();
+    let delimiter = [',', ';', '\t']
+        .into_iter()
+        .max_by_key(|&c| (count(c), c == ','))
+        .unwrap_or(',');
+    let mut rows = Vec::new();
+    let (mut line, mut start) = (1u64, 1u64);
+    let mut cells: Vec<Cell> = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    let push = |field: &mut String, cells: &mut Vec<Cell>| {
+        let f = std::mem::take(field);
+        cells.push(if f.trim().is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(f)
+        });
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            '"' if quoted => quoted = false,
+            '"' if field.trim().is_empty() => {
+                field.clear();
+                quoted = true;
+            }
+            '\n' if quoted => {
+                line += 1;
+                field.push('\n');
+            }
+            '\r' if !quoted && chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                push(&mut field, &mut cells);
+                rows.push(SheetRow {
+                    line: start,
+                    cells: std::mem::take(&mut cells),
+                });
+                line += 1;
+                start = line;
+            }
+            c if c == delimiter && !quoted => push(&mut field, &mut cells),
+            c => field.push(c),
+        }
     }
+    if quoted {
+        return Err(SheetError::Csv {
+            line: start,
+            why: "a quoted field is not closed".into(),
+        });
+    }
+    if !field.is_empty() || !cells.is_empty() {
+        push(&mut field, &mut cells);
+        rows.push(SheetRow { line: start, cells });
+    }
+    Ok(rows)
 }
 
 fn is_blank(row: &SheetRow) -> bool {

@@ -185,7 +185,7 @@ impl<'a> Zip<'a> {
 }
 
 /// CRC-32 (IEEE 802.3, reflected), as zip uses it.
-fn crc32(bytes: &[u8]) -> u32 {
+pub(super) fn crc32(bytes: &[u8]) -> u32 {
     const TABLE: [u32; 256] = {
         let mut table = [0u32; 256];
         let mut i = 0;
