@@ -199,3 +199,88 @@ impl InfluxStore {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(period: &str, value: f64, by: &str) -> Revision {
+        Revision {
+            indicator: "budget_revenue".into(),
+            area: "q1".into(),
+            period: period.parse().unwrap(),
+            value,
+            reported_ms: 1_795_300_000_000,
+            received_ms: 1_795_309_200_000,
+            unit: "q1".into(),
+            by: by.into(),
+            way: Way::Import,
+        }
+    }
+
+    #[test]
+    fn each_revision_is_a_point_of_its_own_at_its_received_time() {
+        let lines = revision_lines(&[rev("2026-10", 812.5, "Lan \"Q1\""), rev("2026-10", 813.0, "lan")])
+            .unwrap();
+        assert_eq!(
+            lines,
+            "indicator,area=q1,indicator=budget_revenue,period=2026-10,unit=q1 \
+             value=812.5,reported_ms=1795300000000i,by=\"Lan \\\"Q1\\\"\",way=\"import\" \
+             1795309200000000000\n\
+             indicator,area=q1,indicator=budget_revenue,period=2026-10,unit=q1 \
+             value=813,reported_ms=1795300000000i,by=\"lan\",way=\"import\" \
+             1795309200000000001\n"
+        );
+        let mut bad = rev("2026-10", 1.0, "x");
+        bad.area = String::new();
+        assert!(revision_lines(&[bad]).is_err());
+    }
+
+    #[test]
+    fn the_flux_filters_by_key_and_quotes_what_it_is_given() {
+        let flux = revisions_flux(
+            "ioc",
+            Some(("budget_revenue", "q\"1")),
+            "2026-Q3".parse().ok(),
+        );
+        assert!(flux.contains(
+            "r._measurement == \"indicator\" and r.indicator == \"budget_revenue\" and \
+             r.area == \"q\\\"1\" and r.period == \"2026-Q3\""
+        ));
+        assert!(flux.contains("pivot(rowKey: [\"_time\"], columnKey: [\"_field\"]"));
+        let all = revisions_flux("ioc", None, None);
+        assert!(all.contains("filter(fn: (r) => r._measurement == \"indicator\")"));
+    }
+
+    #[test]
+    fn pivoted_records_read_back_as_revisions_in_time_order() {
+        use chrono::{DateTime, FixedOffset};
+        let record = |ns: i64, value: FluxValue, by: &str| {
+            let t: DateTime<FixedOffset> = DateTime::from_timestamp_nanos(ns).fixed_offset();
+            let mut values = std::collections::BTreeMap::new();
+            for (k, v) in [
+                ("indicator", "budget_revenue"),
+                ("area", "q1"),
+                ("period", "2026-10"),
+                ("unit", "q1"),
+                ("by", by),
+                ("way", "mqtt"),
+            ] {
+                values.insert(k.to_owned(), FluxValue::String(v.into()));
+            }
+            values.insert("_time".into(), FluxValue::TimeRFC(t));
+            values.insert("value".into(), value);
+            values.insert("reported_ms".into(), FluxValue::Long(42));
+            FluxRecord { table: 0, values }
+        };
+        let got = decode_revisions(&[
+            record(2_000_000_001, FluxValue::Double(2.5.into()), "b"),
+            record(2_000_000_000, FluxValue::Double(1.5.into()), "a"),
+            record(3_000_000_000, FluxValue::String("x".into()), "c"),
+        ]);
+        let seen: Vec<(f64, &str, i64)> =
+            got.iter().map(|r| (r.value, r.by.as_str(), r.received_ms)).collect();
+        assert_eq!(seen, [(1.5, "a", 2_000), (2.5, "b", 2_000)]);
+        assert_eq!((got[0].reported_ms, got[0].way), (42, Way::Mqtt));
+    }
+}
