@@ -33,7 +33,7 @@ pub const MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
 fn sender(state: &AppState, session: &Session, way: Way) -> ApiResult<Sender> {
     let unit = match session.who.role {
         Role::Reporter => Some(state.auth.store.unit_of(&session.who.name).ok_or_else(|| {
-            ApiError::Forbidden(
+            ApiError::Conflict(
                 "your reporter account has no unit: an admin gives it one (user add --unit)"
                     .into(),
             )

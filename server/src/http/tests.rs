@@ -191,9 +191,10 @@ enum Creds {
 
 /// The role just below `role`, if any.
 fn below(role: Role) -> Option<Role> {
-    const ALL: [Role; 5] = [
+    const ALL: [Role; 6] = [
         Role::Display,
         Role::Viewer,
+        Role::Reporter,
         Role::Officer,
         Role::Supervisor,
         Role::Admin,
