@@ -105,7 +105,9 @@ pub enum AuthError {
     Hash(String),
     #[error("no display key {0:?}")]
     NoKey(String),
-    #[error("a reporter reports for one unit: give it with --unit (a district, a department or an office)")]
+    #[error(
+        "a reporter reports for one unit: give it with --unit (a district, a department or an office)"
+    )]
     ReporterWithoutUnit,
     #[error("only a reporter has a unit (a {0:?} submits for any unit)")]
     UnitWithoutReporter(String),

@@ -165,7 +165,11 @@ fn check_unit(unit: &str, config: &Config) -> anyhow::Result<()> {
     anyhow::bail!(
         "{unit:?} reports no indicator of the catalogue: a unit is a district ({}), a \
          department or an office ({} units in all, such as {})",
-        catalogue.areas.districts.first().map_or("q1", String::as_str),
+        catalogue
+            .areas
+            .districts
+            .first()
+            .map_or("q1", String::as_str),
         units.len(),
         some.join(", ")
     )
@@ -191,7 +195,10 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
             }
             let password = random_password();
             store.add_user_of(name, role, unit.as_deref(), &password)?;
-            let of = unit.as_ref().map(|u| format!(" of {u}")).unwrap_or_default();
+            let of = unit
+                .as_ref()
+                .map(|u| format!(" of {u}"))
+                .unwrap_or_default();
             audit.record(by, "user_added", &format!("{name} ({role:?}{of})"), None);
             println!("user {name} added; password (shown once): {password}");
         }
@@ -210,7 +217,10 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
             for u in store.users() {
                 let state = if u.disabled { "disabled" } else { "active" };
                 let unit = u.unit.as_deref().unwrap_or("-");
-                println!("{}\t{:?}\t{unit}\t{state}\t{}", u.name, u.role, u.created_at);
+                println!(
+                    "{}\t{:?}\t{unit}\t{state}\t{}",
+                    u.name, u.role, u.created_at
+                );
             }
         }
         Command::DisplayKey(KeyCommand::Add { name }) => {

@@ -79,7 +79,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let stats = Arc::new(IngestStats::default());
 
     // 1. The ways in: the embedded endpoint bound, or the links to the broker, not reading yet.
-    let mut ways = ingest::connect(&config.mqtt, &config.data_dir, gateways.clone(), &stats).await?;
+    let mut ways =
+        ingest::connect(&config.mqtt, &config.data_dir, gateways.clone(), &stats).await?;
     // 2. The store, and what it holds rebuilt as the live picture before HTTP opens, so that
     //    what happened before a restart stays on screen from the first snapshot.
     let opened = store::open(&config.store, &config.data_dir)?;

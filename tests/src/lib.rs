@@ -255,8 +255,7 @@ impl TestServer {
             .args(&args)
             .env(
                 "IOC_LOG",
-                std::env::var("IOC_LOG")
-                    .unwrap_or_else(|_| "warn".into()),
+                std::env::var("IOC_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .env_remove("IOC_CONFIG")
             .env("IOC_INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD)

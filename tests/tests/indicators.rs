@@ -94,7 +94,12 @@ async fn revisions(
 }
 
 /// `ioc-server user add NAME --role ROLE [--unit UNIT]`: the password, or what it said.
-fn add_user(server: &TestServer, name: &str, role: &str, unit: Option<&str>) -> Result<String, String> {
+fn add_user(
+    server: &TestServer,
+    name: &str,
+    role: &str,
+    unit: Option<&str>,
+) -> Result<String, String> {
     let mut cmd = std::process::Command::new(bin_path("ioc-server", "IOC_SERVER_BIN"));
     cmd.arg("--data-dir")
         .arg(server.data_dir.path())
@@ -107,7 +112,12 @@ fn add_user(server: &TestServer, name: &str, role: &str, unit: Option<&str>) -> 
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    Ok(text.rsplit(": ").next().unwrap_or_default().trim().to_owned())
+    Ok(text
+        .rsplit(": ")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,24 +130,35 @@ async fn an_mqtt_report_is_stored_before_its_puback_and_survives_a_crash() -> an
     let report = Report {
         ts: reported,
         period: month,
-        values: [("budget_revenue".to_owned(), 812.5), ("online_dossier_share".to_owned(), 91.2)]
-            .into(),
+        values: [
+            ("budget_revenue".to_owned(), 812.5),
+            ("online_dossier_share".to_owned(), 91.2),
+        ]
+        .into(),
     };
-    unit.publish("ioc/v1/indicator/q1/q1", report.encode()).await?;
+    unit.publish("ioc/v1/indicator/q1/q1", report.encode())
+        .await?;
     unit.wait_acks(1, WAIT).await?;
     // Acknowledged means stored: read at once, no waiting.
     let s = series(&server, "online_dossier_share", "q1").await?;
     ensure!(s.points.len() == 1, "{s:?}");
     let p = &s.points[0];
     assert_eq!((p.period, p.value, p.revisions), (month, 91.2, 1));
-    assert_eq!((p.by.as_str(), p.way, p.reported_ms), ("q1", Way::Mqtt, reported));
+    assert_eq!(
+        (p.by.as_str(), p.way, p.reported_ms),
+        ("q1", Way::Mqtt, reported)
+    );
 
     // A report with an unknown indicator: acknowledged (QoS 1 is never left hanging), counted,
     // and nothing of it stored.
     let bad = Report {
         ts: reported,
         period: month,
-        values: [("budget_revenue".to_owned(), 999.0), ("grdp_typo".to_owned(), 1.0)].into(),
+        values: [
+            ("budget_revenue".to_owned(), 999.0),
+            ("grdp_typo".to_owned(), 1.0),
+        ]
+        .into(),
     };
     unit.publish("ioc/v1/indicator/q1/q1", bad.encode()).await?;
     unit.wait_acks(1, WAIT).await?;
@@ -152,16 +173,20 @@ async fn an_mqtt_report_is_stored_before_its_puback_and_survives_a_crash() -> an
     let server = server.crash_and_restart()?;
     let s = series(&server, "budget_revenue", "q1").await?;
     assert_eq!(s.points.len(), 1, "{s:?}");
-    assert_eq!(s.points[0].value, 812.5, "the refused report changed nothing");
+    assert_eq!(
+        s.points[0].value, 812.5,
+        "the refused report changed nothing"
+    );
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revision_keeps_both_values_with_who_and_when_and_the_latest_counts()
--> anyhow::Result<()> {
+async fn a_revision_keeps_both_values_with_who_and_when_and_the_latest_counts() -> anyhow::Result<()>
+{
     let server = TestServer::start()?;
     let admin = server.cookie().await?;
-    let password = add_user(&server, "reporter.q3", "reporter", Some("q3")).map_err(anyhow::Error::msg)?;
+    let password =
+        add_user(&server, "reporter.q3", "reporter", Some("q3")).map_err(anyhow::Error::msg)?;
     let reporter = login(server.http, "reporter.q3", &password).await?;
     let month = last_month();
     let item = |v: f64| json!([{"indicator": "budget_revenue", "area": "q3", "period": month, "value": v}]);
@@ -244,21 +269,48 @@ async fn each_kind_of_bad_value_is_named_and_nothing_is_stored() -> anyhow::Resu
         ]
     );
     let said: Vec<&str> = answer.problems.iter().map(|p| p.error.as_str()).collect();
-    assert!(said[0].contains("\"grdp_typo\" is not an indicator"), "{said:?}");
-    assert!(said[1].contains("budget_revenue is reported each month"), "{said:?}");
-    assert!(said[2].contains("120 % is not a plausible value of online_dossier_share (0 to 100)"), "{said:?}");
-    assert!(said[3].contains("grdp_growth is not reported for \"q1\", a district"), "{said:?}");
+    assert!(
+        said[0].contains("\"grdp_typo\" is not an indicator"),
+        "{said:?}"
+    );
+    assert!(
+        said[1].contains("budget_revenue is reported each month"),
+        "{said:?}"
+    );
+    assert!(
+        said[2].contains("120 % is not a plausible value of online_dossier_share (0 to 100)"),
+        "{said:?}"
+    );
+    assert!(
+        said[3].contains("grdp_growth is not reported for \"q1\", a district"),
+        "{said:?}"
+    );
     assert!(said[4].contains("has not begun"), "{said:?}");
     // The one good value was not stored either.
-    assert!(series(&server, "budget_revenue", "q1").await?.points.is_empty());
+    assert!(
+        series(&server, "budget_revenue", "q1")
+            .await?
+            .points
+            .is_empty()
+    );
     let m = server.metrics().await?;
-    assert_eq!(m.value(r#"ioc_indicator_refused_total{way="api",reason="out_of_range"}"#)?, 1.0);
+    assert_eq!(
+        m.value(r#"ioc_indicator_refused_total{way="api",reason="out_of_range"}"#)?,
+        1.0
+    );
     assert_eq!(m.value(r#"ioc_indicator_values_total{way="api"}"#)?, 0.0);
 
     // A body that is not a list at all.
-    let (status, answer) = post_json(&server, &admin, "/api/v1/indicators", &json!({"value": 1})).await?;
+    let (status, answer) =
+        post_json(&server, &admin, "/api/v1/indicators", &json!({"value": 1})).await?;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(answer["error"].as_str().unwrap_or_default().contains("JSON array"), "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("JSON array"),
+        "{answer}"
+    );
     Ok(())
 }
 
@@ -271,7 +323,8 @@ async fn a_reporter_submits_for_its_unit_alone_and_admins_set_targets() -> anyho
     assert!(e.contains("give it with --unit"), "{e}");
     let e = add_user(&server, "nobody", "reporter", Some("q99")).unwrap_err();
     assert!(e.contains("\"q99\" reports no indicator"), "{e}");
-    let password = add_user(&server, "thu.q1", "reporter", Some("q1")).map_err(anyhow::Error::msg)?;
+    let password =
+        add_user(&server, "thu.q1", "reporter", Some("q1")).map_err(anyhow::Error::msg)?;
     let reporter = login(server.http, "thu.q1", &password).await?;
     let viewer_pw = add_user(&server, "an.viewer", "viewer", None).map_err(anyhow::Error::msg)?;
     let viewer = login(server.http, "an.viewer", &viewer_pw).await?;
@@ -297,16 +350,31 @@ async fn a_reporter_submits_for_its_unit_alone_and_admins_set_targets() -> anyho
     let csv = format!("indicator,area,period,value\nonline_dossier_share,q3,{month},80\n");
     let (status, a) = upload(&server, &reporter, "", "text/csv", csv.into_bytes()).await?;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!((a.problems[0].line, a.problems[0].reason.as_str()), (2, "not_reporting_unit"));
+    assert_eq!(
+        (a.problems[0].line, a.problems[0].reason.as_str()),
+        (2, "not_reporting_unit")
+    );
     // A viewer may read, not submit.
     let (status, _) = post_json(&server, &viewer, "/api/v1/indicators", &of("q1")).await?;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(series(&server, "online_dossier_share", "q3").await?.points.is_empty());
-    assert_eq!(series(&server, "online_dossier_share", "q1").await?.points.len(), 1);
+    assert!(
+        series(&server, "online_dossier_share", "q3")
+            .await?
+            .points
+            .is_empty()
+    );
+    assert_eq!(
+        series(&server, "online_dossier_share", "q1")
+            .await?
+            .points
+            .len(),
+        1
+    );
 
     // Targets: an admin's, checked; a reporter may not set them.
     let year = month.year() + 1;
-    let target = json!([{"indicator": "online_dossier_share", "area": "q1", "year": year, "value": 96.5}]);
+    let target =
+        json!([{"indicator": "online_dossier_share", "area": "q1", "year": year, "value": 96.5}]);
     let put = |cookie: &str, body: &Value| {
         reqwest::Client::new()
             .put(server.url("/api/v1/indicators/targets"))
@@ -314,23 +382,39 @@ async fn a_reporter_submits_for_its_unit_alone_and_admins_set_targets() -> anyho
             .json(body)
             .send()
     };
-    assert_eq!(put(&reporter, &target).await?.status(), StatusCode::FORBIDDEN);
-    let bad = json!([{"indicator": "online_dossier_share", "area": "q1", "year": year, "value": 140.0}]);
+    assert_eq!(
+        put(&reporter, &target).await?.status(),
+        StatusCode::FORBIDDEN
+    );
+    let bad =
+        json!([{"indicator": "online_dossier_share", "area": "q1", "year": year, "value": 140.0}]);
     let r = put(&admin, &bad).await?;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let a: SubmitAnswer = r.json().await?;
-    assert_eq!((a.problems[0].index, a.problems[0].reason.as_str()), (0, "out_of_range"));
+    assert_eq!(
+        (a.problems[0].index, a.problems[0].reason.as_str()),
+        (0, "out_of_range")
+    );
     let r = put(&admin, &target).await?;
     assert_eq!(r.status(), StatusCode::OK);
     let catalogue: Catalogue =
         serde_json::from_value(server.get_json("/api/v1/indicators/catalogue").await?)?;
-    assert_eq!(catalogue.target("online_dossier_share", "q1", year), Some(96.5));
-    assert_eq!((catalogue.groups.len(), catalogue.indicators.len()), (20, 110));
+    assert_eq!(
+        catalogue.target("online_dossier_share", "q1", year),
+        Some(96.5)
+    );
+    assert_eq!(
+        (catalogue.groups.len(), catalogue.indicators.len()),
+        (20, 110)
+    );
     // Kept across a restart.
     let server = server.crash_and_restart()?;
     let catalogue: Catalogue =
         serde_json::from_value(server.get_json("/api/v1/indicators/catalogue").await?)?;
-    assert_eq!(catalogue.target("online_dossier_share", "q1", year), Some(96.5));
+    assert_eq!(
+        catalogue.target("online_dossier_share", "q1", year),
+        Some(96.5)
+    );
     Ok(())
 }
 
@@ -415,12 +499,17 @@ async fn stored(
     server: &TestServer,
     rows: &[(String, String, Period, f64)],
 ) -> anyhow::Result<BTreeMap<(String, String, Period), (f64, u32)>> {
-    let keys: std::collections::BTreeSet<(&str, &str)> =
-        rows.iter().map(|(i, a, _, _)| (i.as_str(), a.as_str())).collect();
+    let keys: std::collections::BTreeSet<(&str, &str)> = rows
+        .iter()
+        .map(|(i, a, _, _)| (i.as_str(), a.as_str()))
+        .collect();
     let mut out = BTreeMap::new();
     for (i, a) in keys {
         for p in series(server, i, a).await?.points {
-            out.insert((i.to_owned(), a.to_owned(), p.period), (p.value, p.revisions));
+            out.insert(
+                (i.to_owned(), a.to_owned(), p.period),
+                (p.value, p.revisions),
+            );
         }
     }
     Ok(out)
@@ -447,24 +536,57 @@ async fn import_round(
     spoil(&mut spoilt, catalogue);
     let before = stored(server, &good).await?;
 
-    let (status, a) = upload(server, cookie, "?dry_run=true", content_type, file_of(&spoilt)).await?;
+    let (status, a) = upload(
+        server,
+        cookie,
+        "?dry_run=true",
+        content_type,
+        file_of(&spoilt),
+    )
+    .await?;
     assert_eq!(status, StatusCode::OK, "{a:?}");
     assert_eq!((a.dry_run, a.rows, a.stored), (true, 2_000, 0));
-    let named: Vec<(u64, &str)> = a.problems.iter().map(|p| (p.line, p.reason.as_str())).collect();
+    let named: Vec<(u64, &str)> = a
+        .problems
+        .iter()
+        .map(|p| (p.line, p.reason.as_str()))
+        .collect();
     assert_eq!(named, BAD_LINES);
-    assert!(a.problems[0].error.contains("\"grdp_typo\" is not an indicator"), "{a:?}");
-    assert!(a.problems[1].error.contains("is reported each month, and"), "{a:?}");
-    assert!(a.problems[2].error.contains("is not a plausible value"), "{a:?}");
-    assert_eq!(stored(server, &good).await?, before, "a dry run stores nothing");
+    assert!(
+        a.problems[0]
+            .error
+            .contains("\"grdp_typo\" is not an indicator"),
+        "{a:?}"
+    );
+    assert!(
+        a.problems[1].error.contains("is reported each month, and"),
+        "{a:?}"
+    );
+    assert!(
+        a.problems[2].error.contains("is not a plausible value"),
+        "{a:?}"
+    );
+    assert_eq!(
+        stored(server, &good).await?,
+        before,
+        "a dry run stores nothing"
+    );
 
     let (status, a) = upload(server, cookie, "", content_type, file_of(&spoilt)).await?;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{a:?}");
     assert_eq!((a.dry_run, a.stored, a.problems.len()), (false, 0, 3));
-    assert_eq!(a.error.as_deref(), Some(
-        "3 of the 2000 rows are refused; nothing was stored: correct them and upload the file \
+    assert_eq!(
+        a.error.as_deref(),
+        Some(
+            "3 of the 2000 rows are refused; nothing was stored: correct them and upload the file \
          again (?dry_run=true checks it without storing)"
-    ));
-    assert_eq!(stored(server, &good).await?, before, "a refused upload stores nothing");
+        )
+    );
+    assert_eq!(
+        stored(server, &good).await?,
+        before,
+        "a refused upload stores nothing"
+    );
 
     let (status, a) = upload(server, cookie, "", content_type, file_of(&text)).await?;
     assert_eq!(status, StatusCode::OK, "{a:?}");
@@ -492,7 +614,10 @@ async fn a_2000_row_csv_and_xlsx_with_three_bad_rows_are_named_refused_then_stor
     // The XLSX carries other values for the same keys: each becomes a second revision.
     import_round(&server, &admin, &catalogue, XLSX, xlsx_of, 0.5, 2).await?;
     let m = server.metrics().await?;
-    assert_eq!(m.value(r#"ioc_indicator_values_total{way="import"}"#)?, 4_000.0);
+    assert_eq!(
+        m.value(r#"ioc_indicator_values_total{way="import"}"#)?,
+        4_000.0
+    );
     assert_eq!(
         m.value(r#"ioc_indicator_refused_total{way="import",reason="wrong_periodicity"}"#)?,
         2.0,
@@ -520,7 +645,8 @@ async fn with_the_influxdb_backend_each_revision_is_a_point_at_its_received_time
         period: month,
         values: [("budget_revenue".to_owned(), 30_500.0)].into(),
     };
-    unit.publish("ioc/v1/indicator/city/so-tc", report.encode()).await?;
+    unit.publish("ioc/v1/indicator/city/so-tc", report.encode())
+        .await?;
     unit.wait_acks(1, WAIT).await?;
     let middle = now_ms();
     // A revision of the same value, a moment later.

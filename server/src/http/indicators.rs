@@ -14,8 +14,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ioc_protocol::indicator::{
-    ImportAnswer, ItemProblem, Period, RevisionsAnswer, SeriesAnswer, SubmitAnswer,
-    SubmissionError, Target, Way, decode_submissions,
+    ImportAnswer, ItemProblem, Period, RevisionsAnswer, SeriesAnswer, SubmissionError,
+    SubmitAnswer, Target, Way, decode_submissions,
 };
 use serde::Deserialize;
 
@@ -34,8 +34,7 @@ fn sender(state: &AppState, session: &Session, way: Way) -> ApiResult<Sender> {
     let unit = match session.who.role {
         Role::Reporter => Some(state.auth.store.unit_of(&session.who.name).ok_or_else(|| {
             ApiError::Conflict(
-                "your reporter account has no unit: an admin gives it one (user add --unit)"
-                    .into(),
+                "your reporter account has no unit: an admin gives it one (user add --unit)".into(),
             )
         })?),
         _ => None,
@@ -344,10 +343,12 @@ pub(crate) async fn set_targets(
                 .iter()
                 .map(|(_, t)| format!("{} {} {}: {}", t.indicator, t.area, t.year, t.value))
                 .collect();
-            state
-                .auth
-                .audit
-                .record(&session.who.name, "targets_set", &detail.join("; "), Some(ip));
+            state.auth.audit.record(
+                &session.who.name,
+                "targets_set",
+                &detail.join("; "),
+                Some(ip),
+            );
             Ok(Json(SubmitAnswer {
                 error: None,
                 stored: n,

@@ -39,8 +39,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::Method;
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use axum::routing::{MethodRouter, any, delete, get, post, put};
 
 pub use error::{ApiError, ApiResult};

@@ -31,8 +31,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use ioc_protocol::indicator::{
-    AreaLevels, BUILT_IN_FILE, Catalogue, CatalogueError, ImportAnswer, Period, Revision, RowProblem, SeriesPoint, Submission,
-    SubmissionError, Target, TargetError, Way, decode_report,
+    AreaLevels, BUILT_IN_FILE, Catalogue, CatalogueError, ImportAnswer, Period, Revision,
+    RowProblem, SeriesPoint, Submission, SubmissionError, Target, TargetError, Way, decode_report,
 };
 
 pub use self::sheet::{Format, SheetError};
@@ -387,7 +387,11 @@ impl Indicators {
     }
 
     /// The series of an indicator for an area: per period, the latest revision.
-    pub async fn series(&self, indicator: &str, area: &str) -> Result<Vec<SeriesPoint>, StoreError> {
+    pub async fn series(
+        &self,
+        indicator: &str,
+        area: &str,
+    ) -> Result<Vec<SeriesPoint>, StoreError> {
         let revisions = self.store.revisions(indicator, area, None).await?;
         Ok(ioc_protocol::indicator::latest_by_period(&revisions))
     }

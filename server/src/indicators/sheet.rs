@@ -36,7 +36,10 @@ pub enum Format {
 
 /// The columns a sheet must have, each with the names its header may give it.
 const COLUMNS: [(&str, &[&str]); 4] = [
-    ("indicator", &["indicator", "chỉ tiêu", "chi_tieu", "mã chỉ tiêu"]),
+    (
+        "indicator",
+        &["indicator", "chỉ tiêu", "chi_tieu", "mã chỉ tiêu"],
+    ),
     ("area", &["area", "địa bàn", "dia_ban", "đơn vị"]),
     ("period", &["period", "kỳ", "ky", "kỳ báo cáo"]),
     ("value", &["value", "giá trị", "gia_tri"]),
@@ -52,7 +55,9 @@ pub enum SheetError {
     NotUtf8 { line: u64 },
     #[error("line {line}: {why}")]
     Csv { line: u64, why: String },
-    #[error("the file has no rows: the first row names the columns indicator, area, period and value")]
+    #[error(
+        "the file has no rows: the first row names the columns indicator, area, period and value"
+    )]
     Empty,
     #[error(
         "line {line}: the header row has no column {missing}: it names the columns indicator, \
@@ -191,17 +196,14 @@ pub(super) fn submissions(rows: &[SheetRow]) -> Result<Vec<RowSubmission>, Sheet
             missing: missing.join(", "),
         });
     }
-    Ok(rows
-        .map(|row| (row.line, submission_of(row, at)))
-        .collect())
+    Ok(rows.map(|row| (row.line, submission_of(row, at))).collect())
 }
 
 /// One data row as a submission.
 fn submission_of(row: &SheetRow, at: [usize; 4]) -> Result<Submission, SubmissionError> {
     let text = |i: usize, column: &str| {
-        cell_text(row.cells.get(at[i])).ok_or_else(|| {
-            SubmissionError::BadItem(format!("the row has no {column}"))
-        })
+        cell_text(row.cells.get(at[i]))
+            .ok_or_else(|| SubmissionError::BadItem(format!("the row has no {column}")))
     };
     let indicator = text(0, "indicator")?;
     let area = text(1, "area")?;

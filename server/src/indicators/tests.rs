@@ -112,7 +112,11 @@ async fn a_reporter_submits_for_its_own_unit_only() {
         panic!("refused")
     };
     assert_eq!(problems[0].1.reason(), "not_reporting_unit");
-    assert!(problems[0].1.to_string().contains("\"q3\"'s to report"), "{}", problems[0].1);
+    assert!(
+        problems[0].1.to_string().contains("\"q3\"'s to report"),
+        "{}",
+        problems[0].1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,7 +124,9 @@ async fn a_revision_keeps_both_values_and_the_latest_counts() {
     let f = fixture();
     let i = &f.indicators;
     let jan = || placed(vec![value("budget_revenue", "q1", "2026-01", 100.0)]);
-    i.submit_at(jan(), &by("q1", Some("q1")), NOW).await.unwrap();
+    i.submit_at(jan(), &by("q1", Some("q1")), NOW)
+        .await
+        .unwrap();
     let mut later = jan();
     later[0].1.value = 104.5;
     i.submit_at(later, &by("admin", None), NOW + 1_000)
@@ -174,7 +180,12 @@ async fn an_mqtt_report_is_stored_before_it_returns_all_or_nothing() {
     );
     // Another unit's figure, by the gateway of q3.
     let e = i
-        .take_report("ioc/v1/indicator/q1/q3", good.as_bytes(), Some("gw-q3"), NOW)
+        .take_report(
+            "ioc/v1/indicator/q1/q3",
+            good.as_bytes(),
+            Some("gw-q3"),
+            NOW,
+        )
         .unwrap_err();
     assert_eq!(e.reason(), "not_reporting_unit");
     assert_eq!(refused_count(i, Way::Mqtt, "not_reporting_unit"), 2);
@@ -192,10 +203,7 @@ async fn a_dry_run_names_the_lines_and_stores_nothing() {
                budget_revenue,q1,2026-10,812.5\n\
                budget_revenue,q1,2026-12,1\n\
                nope,q1,2026-10,1\n";
-    let a = i
-        .import(csv.as_bytes(), true, &lan, NOW)
-        .await
-        .unwrap();
+    let a = i.import(csv.as_bytes(), true, &lan, NOW).await.unwrap();
     let lines: Vec<(u64, &str)> = a
         .problems
         .iter()
@@ -203,11 +211,12 @@ async fn a_dry_run_names_the_lines_and_stores_nothing() {
         .collect();
     assert_eq!(lines, [(3, "future_period"), (4, "unknown_indicator")]);
     assert_eq!((a.rows, a.stored, a.error.is_none()), (3, 0, true));
-    assert_eq!(refused_count(i, Way::Import, "future_period"), 0, "a dry run counts nothing");
-    let a = i
-        .import(csv.as_bytes(), false, &lan, NOW)
-        .await
-        .unwrap();
+    assert_eq!(
+        refused_count(i, Way::Import, "future_period"),
+        0,
+        "a dry run counts nothing"
+    );
+    let a = i.import(csv.as_bytes(), false, &lan, NOW).await.unwrap();
     assert!(a.error.unwrap().contains("2 of the 3 rows are refused"));
     assert!(i.series("budget_revenue", "q1").await.unwrap().is_empty());
     assert_eq!(refused_count(i, Way::Import, "future_period"), 1);
@@ -222,18 +231,29 @@ async fn targets_are_checked_kept_and_applied_again_at_start() {
         year: 2027,
         value,
     };
-    let Err(TargetsOutcome::Refused(p)) = f.indicators.set_targets(vec![t("q1", 95.0), t("x", 1.0)])
+    let Err(TargetsOutcome::Refused(p)) =
+        f.indicators.set_targets(vec![t("q1", 95.0), t("x", 1.0)])
     else {
         panic!("refused")
     };
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].0, 1);
-    assert_eq!(f.indicators.catalogue().target("online_dossier_share", "q1", 2027), None);
+    assert_eq!(
+        f.indicators
+            .catalogue()
+            .target("online_dossier_share", "q1", 2027),
+        None
+    );
     assert_eq!(f.indicators.set_targets(vec![t("q1", 95.0)]).unwrap(), 1);
     assert_eq!(
-        f.indicators.catalogue().target("online_dossier_share", "q1", 2027),
+        f.indicators
+            .catalogue()
+            .target("online_dossier_share", "q1", 2027),
         Some(95.0)
     );
     let again = open_in(f.dir.path());
-    assert_eq!(again.catalogue().target("online_dossier_share", "q1", 2027), Some(95.0));
+    assert_eq!(
+        again.catalogue().target("online_dossier_share", "q1", 2027),
+        Some(95.0)
+    );
 }

@@ -24,7 +24,9 @@ const MAX_PART_BYTES: usize = 256 * 1024 * 1024;
 pub enum XlsxError {
     #[error("not a zip archive (an .xlsx file is one): {0}")]
     NotZip(&'static str),
-    #[error("the archive uses {0}, which an .xlsx file does not need: save it again from a spreadsheet program")]
+    #[error(
+        "the archive uses {0}, which an .xlsx file does not need: save it again from a spreadsheet program"
+    )]
     Unsupported(&'static str),
     #[error("the archive's part {0} is damaged: {1}")]
     Damaged(String, String),

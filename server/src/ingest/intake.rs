@@ -132,7 +132,10 @@ impl Intake {
         let detail = match IndicatorTopic::parse(topic) {
             Ok(t) if !self.grants_unit(&t, from) => {
                 indicators.refused_forbidden();
-                format!("unit {:?} in area {:?} is not granted to this gateway", t.unit, t.area)
+                format!(
+                    "unit {:?} in area {:?} is not granted to this gateway",
+                    t.unit, t.area
+                )
             }
             _ => match indicators.take_report(topic, payload, from.map(|g| g.name.as_str()), now) {
                 Ok(n) => format!("an indicator report: {n} values stored"),

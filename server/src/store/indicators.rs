@@ -58,7 +58,9 @@ impl IndicatorStore {
             let mut wait = Duration::from_millis(250);
             loop {
                 match write() {
-                    Err(StoreError::Unavailable { reason, .. }) if !stop.load(Ordering::Relaxed) => {
+                    Err(StoreError::Unavailable { reason, .. })
+                        if !stop.load(Ordering::Relaxed) =>
+                    {
                         tracing::warn!(%reason, "indicator store unavailable; retrying");
                         std::thread::sleep(wait);
                         wait = (wait * 2).min(Duration::from_secs(5));

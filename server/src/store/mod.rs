@@ -15,8 +15,8 @@
 //! - `spool.rs`: the on-disk spool of batches the store could not take.
 
 pub mod embedded;
-pub mod influx;
 mod indicators;
+pub mod influx;
 mod open;
 pub mod spool;
 pub mod writer;

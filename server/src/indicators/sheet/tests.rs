@@ -64,7 +64,12 @@ fn each_bad_row_says_what_is_wrong_on_its_line() {
     let rows = rows_of(csv.as_bytes()).unwrap();
     assert_eq!(reason_at(&rows, 2), "bad_value");
     let (_, r) = &rows[0];
-    assert!(r.as_ref().unwrap_err().to_string().contains("\"91,2\" is not a number"));
+    assert!(
+        r.as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("\"91,2\" is not a number")
+    );
     assert_eq!(reason_at(&rows, 3), "bad_period");
     assert_eq!(reason_at(&rows, 4), "bad_item");
     assert_eq!(reason_at(&rows, 5), "bad_item");
@@ -82,7 +87,10 @@ fn a_sheet_without_its_columns_or_rows_is_refused_whole() {
             missing: "period, value".into()
         }
     );
-    assert!(e.to_string().contains("line 1: the header row has no column period, value"));
+    assert!(
+        e.to_string()
+            .contains("line 1: the header row has no column period, value")
+    );
     assert_eq!(rows_of(b"\n\n").unwrap_err(), SheetError::Empty);
     assert_eq!(
         rows_of(b"indicator,area,period,value\nbudget_revenue,q\xff,2026-10,1\n").unwrap_err(),
@@ -112,7 +120,10 @@ fn an_excel_date_cell_is_its_month() {
         period_of(Some(&Cell::Number(46296.0))).unwrap().to_string(),
         "2026-10"
     );
-    assert_eq!(period_of(Some(&Cell::Number(2026.0))).unwrap().to_string(), "2026");
+    assert_eq!(
+        period_of(Some(&Cell::Number(2026.0))).unwrap().to_string(),
+        "2026"
+    );
     assert_eq!(
         period_of(Some(&Cell::Number(2026.5))).unwrap_err().reason(),
         "bad_period"
@@ -216,4 +227,3 @@ fn a_damaged_or_partial_xlsx_says_what_is_wrong() {
         SheetError::Xlsx(XlsxError::NotZip(_))
     ));
 }
-

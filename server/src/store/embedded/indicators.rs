@@ -36,8 +36,7 @@ impl EmbeddedIndicators {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
         )
         .map_err(sql_err)?;
-        conn.execute_batch(super::schema::SCHEMA)
-            .map_err(sql_err)?;
+        conn.execute_batch(super::schema::SCHEMA).map_err(sql_err)?;
         Ok(EmbeddedIndicators {
             conn: Mutex::new(conn),
         })
@@ -98,8 +97,11 @@ impl EmbeddedIndicators {
                 read_row,
             )
             .map_err(sql_err)?;
-        rows.map(|r| r.map_err(sql_err)?.ok_or_else(|| corrupt("indicator revision")))
-            .collect()
+        rows.map(|r| {
+            r.map_err(sql_err)?
+                .ok_or_else(|| corrupt("indicator revision"))
+        })
+        .collect()
     }
 
     /// The series of every indicator and area that has values: per period, the latest
@@ -188,16 +190,29 @@ mod tests {
         let store = EmbeddedIndicators::open(&path).unwrap();
         let revs = store.revisions("budget_revenue", "q1", None).unwrap();
         assert_eq!(
-            revs.iter().map(|r| (r.value, r.by.as_str(), r.way)).collect::<Vec<_>>(),
+            revs.iter()
+                .map(|r| (r.value, r.by.as_str(), r.way))
+                .collect::<Vec<_>>(),
             [(10.0, "q1", Way::Mqtt), (11.5, "lan", Way::Api)]
         );
         let jan = "2026-01".parse().ok();
-        assert_eq!(store.revisions("budget_revenue", "q1", jan).unwrap().len(), 2);
+        assert_eq!(
+            store.revisions("budget_revenue", "q1", jan).unwrap().len(),
+            2
+        );
         let feb = "2026-02".parse().ok();
-        assert!(store.revisions("budget_revenue", "q1", feb).unwrap().is_empty());
+        assert!(
+            store
+                .revisions("budget_revenue", "q1", feb)
+                .unwrap()
+                .is_empty()
+        );
         let latest = store.latest().unwrap();
         assert_eq!(latest.len(), 2);
         let q1 = &latest[&("budget_revenue".to_owned(), "q1".to_owned())];
-        assert_eq!((q1[0].value, q1[0].revisions, q1[0].by.as_str()), (11.5, 2, "lan"));
+        assert_eq!(
+            (q1[0].value, q1[0].revisions, q1[0].by.as_str()),
+            (11.5, 2, "lan")
+        );
     }
 }

@@ -174,7 +174,11 @@ impl InfluxStore {
         period: Option<Period>,
     ) -> Result<Vec<Revision>, StoreError> {
         let records = self
-            .query(revisions_flux(&self.bucket, Some((indicator, area)), period))
+            .query(revisions_flux(
+                &self.bucket,
+                Some((indicator, area)),
+                period,
+            ))
             .await?;
         Ok(decode_revisions(&records))
     }
@@ -183,9 +187,7 @@ impl InfluxStore {
     pub async fn latest_indicators(
         &self,
     ) -> Result<BTreeMap<(String, String), Vec<SeriesPoint>>, StoreError> {
-        let records = self
-            .query(revisions_flux(&self.bucket, None, None))
-            .await?;
+        let records = self.query(revisions_flux(&self.bucket, None, None)).await?;
         let mut by_key: BTreeMap<(String, String), Vec<Revision>> = BTreeMap::new();
         for r in decode_revisions(&records) {
             by_key
@@ -220,8 +222,11 @@ mod tests {
 
     #[test]
     fn each_revision_is_a_point_of_its_own_at_its_received_time() {
-        let lines = revision_lines(&[rev("2026-10", 812.5, "Lan \"Q1\""), rev("2026-10", 813.0, "lan")])
-            .unwrap();
+        let lines = revision_lines(&[
+            rev("2026-10", 812.5, "Lan \"Q1\""),
+            rev("2026-10", 813.0, "lan"),
+        ])
+        .unwrap();
         assert_eq!(
             lines,
             "indicator,area=q1,indicator=budget_revenue,period=2026-10,unit=q1 \
@@ -278,8 +283,10 @@ mod tests {
             record(2_000_000_000, FluxValue::Double(1.5.into()), "a"),
             record(3_000_000_000, FluxValue::String("x".into()), "c"),
         ]);
-        let seen: Vec<(f64, &str, i64)> =
-            got.iter().map(|r| (r.value, r.by.as_str(), r.received_ms)).collect();
+        let seen: Vec<(f64, &str, i64)> = got
+            .iter()
+            .map(|r| (r.value, r.by.as_str(), r.received_ms))
+            .collect();
         assert_eq!(seen, [(1.5, "a", 2_000), (2.5, "b", 2_000)]);
         assert_eq!((got[0].reported_ms, got[0].way), (42, Way::Mqtt));
     }
