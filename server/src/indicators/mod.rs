@@ -16,8 +16,8 @@
 //! - `targets.rs`: the admin's targets, kept in `indicator-targets.json`.
 //!
 //! Who may submit what: a `reporter` account and an MQTT topic's unit are held to their own
-//! unit ([`Sender::unit`]); a supervisor and an admin submit for any unit (the HTTP edge
-//! decides, see `http/indicators.rs`). The figures (year to date, progress, status, flags)
+//! unit ([`Sender::unit`]); an officer, a supervisor and an admin submit for any unit (the
+//! HTTP edge decides, see `http/indicators.rs`). The figures (year to date, progress, status, flags)
 //! are computed from [`Indicators::latest_values`].
 
 mod sheet;
@@ -52,7 +52,7 @@ pub struct Sender {
     pub by: String,
     pub way: Way,
     /// The unit the sender may report for alone (a `reporter`'s unit, an MQTT topic's unit);
-    /// `None`: any unit (a supervisor, an admin).
+    /// `None`: any unit (an officer, a supervisor, an admin).
     pub unit: Option<String>,
 }
 
