@@ -109,7 +109,7 @@ pub enum AuthError {
         "a reporter reports for one unit: give it with --unit (a district, a department or an office)"
     )]
     ReporterWithoutUnit,
-    #[error("only a reporter has a unit (a {0:?} submits for any unit)")]
+    #[error("only a reporter has a unit (a {0} submits for any unit)")]
     UnitWithoutReporter(String),
 }
 
@@ -445,11 +445,7 @@ impl AuthStore {
         match (role, unit) {
             (Role::Reporter, None) => return Err(AuthError::ReporterWithoutUnit),
             (Role::Reporter, Some(_)) | (_, None) => {}
-            (other, Some(_)) => {
-                return Err(AuthError::UnitWithoutReporter(
-                    format!("{other:?}").to_lowercase(),
-                ));
-            }
+            (other, Some(_)) => return Err(AuthError::UnitWithoutReporter(format!("{other:?}"))),
         }
         if !valid_name(name) {
             return Err(AuthError::BadName(name.to_owned()));
