@@ -17,6 +17,8 @@
 //! - [`target`]: yearly [`Target`]s and the rule an admin's target must hold.
 //! - [`submission`]: a value of an indicator for an area and a period ([`Submission`]),
 //!   checked by the catalogue, and every refusal as a [`SubmissionError`] with its reason.
+//! - [`revision`]: what is kept of each value ([`Revision`], by whom and which [`Way`]), the
+//!   series of latest revisions ([`SeriesPoint`]) and the bodies of the indicators' API.
 //! - [`report`]: the wire: the MQTT [`Report`] on `ioc/v1/indicator/{area}/{unit}` and the
 //!   body of `POST /api/v1/indicators`, decoded into submissions.
 //! - `validate` (cargo feature `preset`): loading a catalogue from TOML, validated against a
@@ -44,6 +46,7 @@ pub mod figures;
 pub mod period;
 pub mod punctuality;
 pub mod report;
+pub mod revision;
 pub mod submission;
 pub mod target;
 #[cfg(feature = "preset")]
@@ -62,6 +65,10 @@ pub use figures::{AreaFigures, Change, Latest, Progress, Rank, Status, YearToDat
 pub use period::{Deadline, Period, PeriodError, Periodicity};
 pub use punctuality::{LateReport, Punctuality, Reporting, Timeliness};
 pub use report::{DecodedReport, MAX_REPORT_VALUES, Report, decode_report, decode_submissions};
+pub use revision::{
+    ImportAnswer, ItemProblem, Revision, RevisionsAnswer, RowProblem, SeriesAnswer, SeriesPoint,
+    SubmitAnswer, Way, latest_by_period,
+};
 pub use submission::{Submission, SubmissionError};
 pub use target::{Target, TargetError};
 #[cfg(feature = "preset")]

@@ -49,7 +49,10 @@ pub enum Role {
     /// A wall display: reads, nothing else.
     Display,
     Viewer,
-    /// A duty officer: acts on alerts.
+    /// A unit's reporter: reads as a viewer, and submits the socio-economic indicator values
+    /// of its own unit ([`User::unit`]) and no other.
+    Reporter,
+    /// A duty officer: acts on alerts; submits indicator values for any unit.
     Officer,
     Supervisor,
     /// Users, keys, thresholds.
@@ -64,8 +67,9 @@ impl std::str::FromStr for Role {
             "supervisor" => Ok(Role::Supervisor),
             "officer" => Ok(Role::Officer),
             "viewer" => Ok(Role::Viewer),
+            "reporter" => Ok(Role::Reporter),
             other => Err(format!(
-                "unknown role {other:?}: admin, supervisor, officer or viewer"
+                "unknown role {other:?}: admin, supervisor, officer, reporter or viewer"
             )),
         }
     }
@@ -101,6 +105,12 @@ pub enum AuthError {
     Hash(String),
     #[error("no display key {0:?}")]
     NoKey(String),
+    #[error(
+        "a reporter reports for one unit: give it with --unit (a district, a department or an office)"
+    )]
+    ReporterWithoutUnit,
+    #[error("only a reporter has a unit (a {0} submits for any unit)")]
+    UnitWithoutReporter(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,6 +122,10 @@ pub struct User {
     #[serde(default)]
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// A reporter's unit: the district, department or office whose indicator values it may
+    /// submit (`Catalogue::reporting_unit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// A wall display's key, as kept: its SHA-256 only.
@@ -416,6 +430,23 @@ impl AuthStore {
 
     /// Adds a user with `password` (at least 12 characters).
     pub fn add_user(&self, name: &str, role: Role, password: &str) -> Result<(), AuthError> {
+        self.add_user_of(name, role, None, password)
+    }
+
+    /// Adds a user with `password`; a reporter with its `unit` (required of a reporter, and
+    /// of no other role). Whether the unit reports anything is the caller's to check.
+    pub fn add_user_of(
+        &self,
+        name: &str,
+        role: Role,
+        unit: Option<&str>,
+        password: &str,
+    ) -> Result<(), AuthError> {
+        match (role, unit) {
+            (Role::Reporter, None) => return Err(AuthError::ReporterWithoutUnit),
+            (Role::Reporter, Some(_)) | (_, None) => {}
+            (other, Some(_)) => return Err(AuthError::UnitWithoutReporter(format!("{other:?}"))),
+        }
         if !valid_name(name) {
             return Err(AuthError::BadName(name.to_owned()));
         }
@@ -433,8 +464,18 @@ impl AuthStore {
             hash,
             disabled: false,
             created_at: Utc::now(),
+            unit: unit.map(str::to_owned),
         });
         self.save_users(&mut s)
+    }
+
+    /// The unit of a user (a reporter's), if it has one.
+    pub fn unit_of(&self, name: &str) -> Option<String> {
+        self.lock()
+            .users
+            .iter()
+            .find(|u| u.name == name)
+            .and_then(|u| u.unit.clone())
     }
 
     /// Sets a new password (and enables the user again); ends the user's sessions.

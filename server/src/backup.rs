@@ -8,8 +8,9 @@
 //! |---|---|---|
 //! | `spool/` | batches waiting for a store that was down | each batch file as it is: a batch is renamed into place whole |
 //! | `ioc.sqlite.journal/` | the embedded store's journal: batches acknowledged, not yet folded into `ioc.sqlite` | each segment cut to its whole records (a record being appended is left out: it is not acknowledged yet) |
-//! | `ioc.sqlite` | the embedded store: readings, events, rollups | SQLite's online backup |
+//! | `ioc.sqlite` | the embedded store: readings, events, rollups, indicator revisions | SQLite's online backup |
 //! | `alerts.sqlite` | alerts, their history, the anomaly baselines | SQLite's online backup |
+//! | `indicator-targets.json` | the admin's targets of the socio-economic indicators | as it is: replaced whole by a rename when it changes |
 //! | `users.json`, `sessions.json`, `display-keys.json`, `gateways.json` | who may log in, their sessions, the walls' keys, the gateways' credentials and grants | as they are: each is replaced whole by a rename when it changes |
 //! | `audit.jsonl` | the audit log | up to its last whole line |
 //! | `mosquitto/` | the password and ACL files written for an external Mosquitto | as they are (renamed into place) |
@@ -78,6 +79,7 @@ const PARTS: &[(&str, How)] = &[
     ("ioc.sqlite.journal", How::Journal),
     ("ioc.sqlite", How::Sqlite),
     ("alerts.sqlite", How::Sqlite),
+    (crate::indicators::TARGETS_FILE, How::Whole),
     ("users.json", How::Whole),
     ("sessions.json", How::Whole),
     ("display-keys.json", How::Whole),

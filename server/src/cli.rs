@@ -126,9 +126,13 @@ pub enum UserCommand {
     /// Adds a user; prints a random password, once.
     Add {
         name: String,
-        /// admin, supervisor, officer or viewer.
+        /// admin, supervisor, officer, reporter or viewer.
         #[arg(long, default_value = "officer")]
         role: String,
+        /// A reporter's unit: the district, department or office whose indicator values it
+        /// submits (required of a reporter, and of no other role).
+        #[arg(long)]
+        unit: Option<String>,
     },
     /// Gives a user a new random password (printed once), enables them, ends their sessions.
     Reset { name: String },
@@ -148,6 +152,29 @@ pub enum KeyCommand {
     List,
 }
 
+/// Checks that `unit` reports something in the server's indicator catalogue.
+fn check_unit(unit: &str, config: &Config) -> anyhow::Result<()> {
+    let city = crate::city::City::load(config.city_preset.as_deref())?;
+    let catalogue =
+        crate::indicators::load_catalogue(config.indicator_catalogue.as_deref(), &city)?;
+    let units = catalogue.units();
+    if units.contains(unit) {
+        return Ok(());
+    }
+    let some: Vec<&str> = units.iter().copied().take(8).collect();
+    anyhow::bail!(
+        "{unit:?} reports no indicator of the catalogue: a unit is a district ({}), a \
+         department or an office ({} units in all, such as {})",
+        catalogue
+            .areas
+            .districts
+            .first()
+            .map_or("q1", String::as_str),
+        units.len(),
+        some.join(", ")
+    )
+}
+
 /// `ioc-server user ...` and `ioc-server display-key ...`: on the data directory's files; a
 /// running server sees the change at its next request.
 pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
@@ -161,11 +188,18 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
     let audit = Audit::open(&config.data_dir)?;
     let by = "command line";
     match command {
-        Command::User(UserCommand::Add { name, role }) => {
+        Command::User(UserCommand::Add { name, role, unit }) => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            if let Some(unit) = unit {
+                check_unit(unit, config)?;
+            }
             let password = random_password();
-            store.add_user(name, role, &password)?;
-            audit.record(by, "user_added", &format!("{name} ({role:?})"), None);
+            store.add_user_of(name, role, unit.as_deref(), &password)?;
+            let of = unit
+                .as_ref()
+                .map(|u| format!(" of {u}"))
+                .unwrap_or_default();
+            audit.record(by, "user_added", &format!("{name} ({role:?}{of})"), None);
             println!("user {name} added; password (shown once): {password}");
         }
         Command::User(UserCommand::Reset { name }) => {
@@ -182,7 +216,11 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
         Command::User(UserCommand::List) => {
             for u in store.users() {
                 let state = if u.disabled { "disabled" } else { "active" };
-                println!("{}\t{:?}\t{state}\t{}", u.name, u.role, u.created_at);
+                let unit = u.unit.as_deref().unwrap_or("-");
+                println!(
+                    "{}\t{:?}\t{unit}\t{state}\t{}",
+                    u.name, u.role, u.created_at
+                );
             }
         }
         Command::DisplayKey(KeyCommand::Add { name }) => {

@@ -70,6 +70,15 @@ pub struct Config {
         help = "GeoJSON boundaries of the city's areas, for the map (default: the preset's own, if any)"
     )]
     pub city_boundaries: Option<PathBuf>,
+    /// The catalogue of socio-economic indicators (groups, indicators, targets), checked
+    /// against the city preset; `None` is the built-in catalogue of Ho Chi Minh City, which a
+    /// city of another preset replaces with its own.
+    #[arg(
+        long,
+        env = "IOC_INDICATOR_CATALOGUE",
+        help = "Indicator catalogue file (default: the built-in Ho Chi Minh City catalogue)"
+    )]
+    pub indicator_catalogue: Option<PathBuf>,
     /// Log filter in `tracing`'s env-filter syntax, e.g. `info` or `ioc_server=debug`.
     #[arg(
         long,
@@ -320,6 +329,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             city_preset: None,
             city_boundaries: None,
+            indicator_catalogue: None,
             log: DEFAULT_LOG.into(),
             log_format: LogFormat::Text,
             mqtt: MqttConfig::default(),
@@ -741,6 +751,7 @@ http_listen = "127.0.0.1:8080"   # IOC_HTTP_LISTEN
 data_dir = "data"                 # IOC_DATA_DIR
 # city_preset = "my-city.toml"    # IOC_CITY_PRESET: default, the built-in Ho Chi Minh City
 # city_boundaries = "districts.geojson"  # IOC_CITY_BOUNDARIES: the areas' outlines for the map
+# indicator_catalogue = "my-city-indicators.toml"  # IOC_INDICATOR_CATALOGUE: default, the built-in
 log = "info"                      # IOC_LOG (tracing env-filter syntax)
 log_format = "text"               # IOC_LOG_FORMAT: text, or json (one object per line)
 

@@ -22,6 +22,9 @@
 //!   the embedded SQLite store and InfluxDB 2, the history reads.
 //! - [`live`]: the hub (the current figures of every tile, coalesced deltas, the fan-out),
 //!   the figures cut by domain, and the restore of the picture from the store on start.
+//! - [`indicators`]: the city's socio-economic indicators: the one set of rules their values
+//!   go through (MQTT reports, the POST, spreadsheets), their revisions in the store, the
+//!   admin's targets, the series read back.
 //! - [`alerts`]: the alert engine (rules, anomalies, lifecycle) and its file.
 //! - [`auth`]: users, sessions, display keys, gateway credentials, throttling, the audit log
 //!   (no HTTP inside).
@@ -47,6 +50,7 @@ pub mod cli;
 pub mod config;
 pub mod health;
 pub mod http;
+pub mod indicators;
 pub mod ingest;
 pub mod live;
 pub mod lock;

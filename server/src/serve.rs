@@ -13,6 +13,7 @@ use crate::auth::{Auth, gateways::Gateways};
 use crate::city::City;
 use crate::config::Config;
 use crate::http::{self, AppState, listen::Listen};
+use crate::indicators::{self, Indicators};
 use crate::ingest::{self, IngestStats, Intake};
 use crate::live::{self, Hub};
 use crate::lock::DataDirLock;
@@ -27,6 +28,9 @@ pub struct Running {
     pub mqtt_addr: Option<SocketAddr>,
     pub hub: Arc<Hub>,
     pub ingest: Arc<IngestStats>,
+    /// The socio-economic indicators: told to stop first, so that a report waiting for a
+    /// failed store gives up.
+    pub indicators: Arc<Indicators>,
     stops: Stops,
     tasks: Tasks,
     /// The data directory is this server's until it has stopped: a second server on it, or a
@@ -80,6 +84,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // 2. The store, and what it holds rebuilt as the live picture before HTTP opens, so that
     //    what happened before a restart stays on screen from the first snapshot.
     let opened = store::open(&config.store, &config.data_dir)?;
+    let indicators = Arc::new(Indicators::open(
+        indicators::load_catalogue(config.indicator_catalogue.as_deref(), &city)?,
+        opened.indicators.clone(),
+        &config.data_dir,
+    )?);
     let hub = Arc::new(Hub::new(city.clone(), config.live.clone()));
     live::restore(&hub, &opened.reader, chrono::Utc::now().timestamp_millis()).await;
     hub.set_intake(stats.clone());
@@ -106,6 +115,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stats: stats.clone(),
         gateways,
         alerts: Some(alerts.clone()),
+        indicators: Some(indicators.clone()),
     };
     let mqtt_addr = ways.mqtt_addr;
     let links = ways.spawn(&intake, &writer, &stops.ingest);
@@ -141,6 +151,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             .map(|t| Arc::from(t.expose())),
         stopping: stops.rest.subscribe(),
         alerts,
+        indicators: indicators.clone(),
     };
     let site = http::Site::choose(config.dist_dir.as_deref());
     rest.push(listen.spawn(http::app(state, &site), &stops.rest));
@@ -150,6 +161,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         mqtt_addr,
         hub,
         ingest: stats,
+        indicators,
         stops,
         tasks: Tasks {
             ingest: links.storing,
@@ -168,8 +180,13 @@ impl Running {
     pub async fn shutdown(self, grace: Duration) {
         let deadline = tokio::time::Instant::now() + grace;
         let Running {
-            stops, tasks, lock, ..
+            stops,
+            tasks,
+            lock,
+            indicators,
+            ..
         } = self;
+        indicators.stop();
         let _ = stops.ingest.send(true);
         let _ =
             tokio::time::timeout_at(deadline, futures_util::future::join_all(tasks.ingest)).await;

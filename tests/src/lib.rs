@@ -13,6 +13,7 @@ pub mod influxdb;
 pub mod load;
 pub mod probe;
 pub mod victoria;
+pub mod xlsx;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

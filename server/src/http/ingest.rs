@@ -97,6 +97,16 @@ pub async fn ingest(
                 continue;
             }
         };
+        if ioc_protocol::topic::IndicatorTopic::is_indicator(&topic) {
+            refused.push(Refused {
+                index,
+                reason: RejectReason::UnknownDomain,
+                detail: "an indicator report is not a reading: POST the values to \
+                         /api/v1/indicators, or publish the report over MQTT"
+                    .into(),
+            });
+            continue;
+        }
         let payload = serde_json::to_vec(&fields).expect("serialises");
         match state.intake.handle_from(&topic, &payload, Some(&gateway)) {
             Ok(msg) => accepted.push(msg),

@@ -401,6 +401,31 @@ pub fn render(state: &AppState) -> String {
         let _ = writeln!(o, "ioc_alerts{{state=\"{label}\"}} {n}");
     }
 
+    // The socio-economic indicators.
+    let stats = state.indicators.stats();
+    header(
+        o,
+        "ioc_indicator_values_total",
+        "Indicator values stored, by the way they came (mqtt, api, import).",
+        "counter",
+    );
+    for (way, n) in stats.stored_by_way() {
+        let _ = writeln!(o, "ioc_indicator_values_total{{way=\"{way}\"}} {n}");
+    }
+    header(
+        o,
+        "ioc_indicator_refused_total",
+        "Indicator values (or reports, or files) refused, by way and reason (docs/ingest.md).",
+        "counter",
+    );
+    for ((way, reason), n) in stats.refused_by_reason() {
+        let _ = writeln!(
+            o,
+            "ioc_indicator_refused_total{{way=\"{way}\",reason=\"{}\"}} {n}",
+            esc(reason)
+        );
+    }
+
     // The process.
     if let Some((rss, cpu)) = process_usage() {
         single(

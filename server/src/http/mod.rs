@@ -9,7 +9,8 @@
 //! - [`error`]: [`ApiError`], how the API says no (`{"error": "..."}`), and how a 500 stays
 //!   in the log.
 //! - One file per resource: [`auth`] (login, sessions, display keys, users, audit, and the
-//!   guard), [`alerts`], [`history`], [`ingest`] (HTTP ingest and its report), [`city`],
+//!   guard), [`alerts`], [`history`], [`ingest`] (HTTP ingest and its report),
+//!   [`indicators`] (the socio-economic indicators: values in, series out, targets), [`city`],
 //!   [`store`], [`probes`] (`/healthz`, `/readyz`), [`metrics`] (`/metrics`), [`ws`] (the
 //!   websocket session), [`site`] (the app's files, from disk or [`embedded`] in the binary,
 //!   and the security headers).
@@ -21,6 +22,7 @@ mod city;
 pub mod embedded;
 pub mod error;
 mod history;
+pub mod indicators;
 pub mod ingest;
 pub mod listen;
 pub mod metrics;
@@ -37,8 +39,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
-use axum::routing::{MethodRouter, any, delete, get, post};
+use axum::routing::{MethodRouter, any, delete, get, post, put};
 
 pub use error::{ApiError, ApiResult};
 pub use site::{Site, content_security_policy};
@@ -96,6 +99,9 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// The alert engine: the history, the rules, and officers' actions on an alert.
     pub alerts: Arc<crate::alerts::Alerts>,
+    /// The socio-economic indicators: their catalogue, the values submitted over HTTP, the
+    /// series read back, the admin's targets.
+    pub indicators: Arc<crate::indicators::Indicators>,
 }
 
 /// One route of the API: its path, methods, who may use it, and its handler.
@@ -129,8 +135,11 @@ pub fn routes() -> Vec<Route> {
     const POST: &[Method] = &[Method::POST];
     const GET_POST: &[Method] = &[Method::GET, Method::POST];
     const DELETE: &[Method] = &[Method::DELETE];
+    const PUT: &[Method] = &[Method::PUT];
     let admin = Access::Role(Role::Admin);
     let officer = Access::Role(Role::Officer);
+    let reporter = Access::Role(Role::Reporter);
+    let upload = || DefaultBodyLimit::max(indicators::MAX_UPLOAD_BYTES);
     vec![
         route("/healthz", GET, Public, get(probes::healthz)),
         route("/readyz", GET, Public, get(probes::readyz)),
@@ -189,6 +198,42 @@ pub fn routes() -> Vec<Route> {
             POST,
             officer,
             post(alerts::close),
+        ),
+        route(
+            "/api/v1/indicators",
+            POST,
+            reporter,
+            post(indicators::submit).layer(upload()),
+        ),
+        route(
+            "/api/v1/indicators/import",
+            POST,
+            reporter,
+            post(indicators::import).layer(upload()),
+        ),
+        route(
+            "/api/v1/indicators/catalogue",
+            GET,
+            Session,
+            get(indicators::catalogue),
+        ),
+        route(
+            "/api/v1/indicators/values",
+            GET,
+            Session,
+            get(indicators::values),
+        ),
+        route(
+            "/api/v1/indicators/revisions",
+            GET,
+            Session,
+            get(indicators::revisions),
+        ),
+        route(
+            "/api/v1/indicators/targets",
+            PUT,
+            admin,
+            put(indicators::set_targets),
         ),
     ]
 }

@@ -41,6 +41,17 @@ impl Fixture {
             Default::default(),
         )
         .expect("the store opens");
+        let indicators = Arc::new(
+            crate::indicators::Indicators::open(
+                ioc_protocol::indicator::Catalogue::built_in(),
+                crate::store::IndicatorStore::Embedded(Arc::new(
+                    crate::store::embedded::EmbeddedIndicators::open(&data.join("ioc.sqlite"))
+                        .expect("the indicators open"),
+                )),
+                data,
+            )
+            .expect("the indicators' targets open"),
+        );
         let spool =
             crate::store::spool::Spool::open(&data.join("spool"), 1 << 20).expect("a spool");
         let writer_stop = watch::channel(false).0;
@@ -93,11 +104,13 @@ impl Fixture {
                 stats: ingest,
                 gateways: None,
                 alerts: Some(alerts.clone()),
+                indicators: Some(indicators.clone()),
             },
             gateways,
             metrics_token: Some(Arc::from(METRICS_TOKEN)),
             stopping: stop.subscribe(),
             alerts,
+            indicators,
         };
         let dist = data.join("dist");
         std::fs::create_dir_all(&dist).expect("dist/");
@@ -178,9 +191,10 @@ enum Creds {
 
 /// The role just below `role`, if any.
 fn below(role: Role) -> Option<Role> {
-    const ALL: [Role; 5] = [
+    const ALL: [Role; 6] = [
         Role::Display,
         Role::Viewer,
+        Role::Reporter,
         Role::Officer,
         Role::Supervisor,
         Role::Admin,

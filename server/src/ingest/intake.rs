@@ -6,6 +6,9 @@
 //! through one, which hands them on to the store writer with their acknowledgement, in the
 //! order they came. The embedded endpoint's sessions and HTTP ingest use [`Intake`] directly
 //! and wait on the writer themselves.
+//!
+//! An indicator report (`ioc/v1/indicator/...`) is not a reading: the intake hands it to the
+//! indicators, which store it before the intake returns, so its acknowledgement waits for it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,6 +16,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
+use ioc_protocol::topic::IndicatorTopic;
 use ioc_protocol::{Body, Message, RejectReason, Rejection};
 
 use super::links::{Role, SubscriberConfig};
@@ -20,6 +24,7 @@ use super::stats::IngestStats;
 use crate::alerts::Alerts;
 use crate::auth::gateways::{Gateway, Gateways};
 use crate::city::City;
+use crate::indicators::Indicators;
 use crate::live::Hub;
 use crate::live::figures::Arrival;
 use crate::store::writer::{Ack, Pending, WriterHandle};
@@ -36,6 +41,8 @@ pub struct Intake {
     pub gateways: Option<Arc<Gateways>>,
     /// Judges each accepted reading against the alert rules and its baseline.
     pub alerts: Option<Arc<Alerts>>,
+    /// Takes the indicator reports (`ioc/v1/indicator/...`), which are not readings.
+    pub indicators: Option<Arc<Indicators>>,
 }
 
 impl Intake {
@@ -56,6 +63,9 @@ impl Intake {
     ) -> Result<Message, Rejection> {
         // One clock read serves the decoding, the hub's arrival and the alert rules.
         let now = Utc::now().timestamp_millis();
+        if let Some(done) = self.indicator_report(topic, payload, from, now) {
+            return Err(done);
+        }
         match self.decode_at(topic, payload, from, now) {
             Ok(msg) => {
                 let points = match &msg.body {
@@ -87,13 +97,63 @@ impl Intake {
 
     /// Decodes one message and checks it is granted, and nothing else: no count, no hub. A
     /// replica's store connection uses it (its live connection counts and shows everything).
+    /// An indicator report is stored here (the store connection's share of them).
     pub fn decode(
         &self,
         topic: &str,
         payload: &[u8],
         from: Option<&Gateway>,
     ) -> Result<Message, Rejection> {
-        self.decode_at(topic, payload, from, Utc::now().timestamp_millis())
+        let now = Utc::now().timestamp_millis();
+        if let Some(done) = self.indicator_report(topic, payload, from, now) {
+            return Err(done);
+        }
+        self.decode_at(topic, payload, from, now)
+    }
+
+    /// An indicator report (`ioc/v1/indicator/{area}/{unit}`) goes to the indicators, which
+    /// check it and store it before this returns, so that its acknowledgement, which follows
+    /// through the writer like a rejected message's, means stored. `None` for any other topic.
+    /// What comes back is not a reading either way: a [`Rejection`] (`unknown_domain`, as the
+    /// readings' contract says of the topic) that says what became of the report; it is
+    /// counted by the indicators, not among the rejected readings. With gateway auth, the
+    /// gateway must be granted the topic's area and, as a source, its unit.
+    fn indicator_report(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        from: Option<&Gateway>,
+        now: i64,
+    ) -> Option<Rejection> {
+        let indicators = self.indicators.as_ref()?;
+        if !IndicatorTopic::is_indicator(topic) {
+            return None;
+        }
+        let detail = match IndicatorTopic::parse(topic) {
+            Ok(t) if !self.grants_unit(&t, from) => {
+                indicators.refused_forbidden();
+                format!(
+                    "unit {:?} in area {:?} is not granted to this gateway",
+                    t.unit, t.area
+                )
+            }
+            _ => match indicators.take_report(topic, payload, from.map(|g| g.name.as_str()), now) {
+                Ok(n) => format!("an indicator report: {n} values stored"),
+                Err(e) => format!("an indicator report, refused: {e}"),
+            },
+        };
+        Some(Rejection {
+            reason: RejectReason::UnknownDomain,
+            detail,
+        })
+    }
+
+    fn grants_unit(&self, t: &IndicatorTopic, from: Option<&Gateway>) -> bool {
+        match (from, &self.gateways) {
+            (Some(g), _) => g.grants(&t.area, &t.unit),
+            (None, Some(all)) => all.granted(&t.area, &t.unit),
+            (None, None) => true,
+        }
     }
 
     /// [`Intake::decode`] against the server's clock reading `now` (epoch ms).
@@ -164,6 +224,8 @@ impl<'a> LinkIntake<'a> {
         let msg = match self.cfg.role {
             Role::All => self.intake.handle(topic, payload).ok(),
             Role::Store => self.intake.decode(topic, payload, None).ok(),
+            // Indicator reports are the store connection's, like the readings it stores.
+            Role::Live if IndicatorTopic::is_indicator(topic) => return,
             Role::Live => {
                 let _ = self.intake.handle(topic, payload);
                 return;

@@ -11,6 +11,9 @@
 //!   rows, so history over months is read from a few thousand rows and a reader never sees a
 //!   half-written batch.
 //! - `events` holds every status change of every complaint and dossier.
+//! - `indicator_revisions` holds every revision of every socio-economic indicator value,
+//!   committed one submission at a time on a connection of its own (`indicators.rs`), never
+//!   deleted by retention.
 //! - Retention deletes what is older than each resolution keeps (raw 7 days, 1-minute 90 days,
 //!   1-hour 5 years by default).
 //!
@@ -33,6 +36,7 @@
 //!   the file;
 //! - `writer.rs`: [`EmbeddedStore`], the SQLite writer: a batch and its rollups in one
 //!   transaction, retention;
+//! - `indicators.rs`: [`EmbeddedIndicators`], the indicator revisions;
 //! - `reader.rs`: [`EmbeddedReader`], history and what rebuilds the live picture;
 //! - `schema.rs`: the tables, the layout version, moving an older file aside;
 //! - `codec.rs`: how fields and aggregates are packed into the rows' blobs and the journal's
@@ -40,11 +44,13 @@
 
 mod codec;
 pub mod folder;
+mod indicators;
 pub mod journal;
 mod reader;
 mod schema;
 mod writer;
 
+pub use self::indicators::EmbeddedIndicators;
 pub use self::reader::EmbeddedReader;
 pub use self::writer::EmbeddedStore;
 

@@ -31,6 +31,9 @@
 //! would make one series per complaint: millions of series a year, which InfluxDB handles
 //! badly.
 //!
+//! The socio-economic indicators' revisions are points of a measurement of their own,
+//! `indicator` (its schema in `indicators.rs`).
+//!
 //! The message's `seq` is not stored: nothing reads it back (the live hub does not use it).
 //!
 //! The parts:
@@ -40,10 +43,12 @@
 //!   [`StoreError`](super::StoreError);
 //! - `line_protocol.rs`: what a write sends;
 //! - `flux.rs`: what each query asks;
-//! - `records.rs`: reading the answers back.
+//! - `records.rs`: reading the answers back;
+//! - `indicators.rs`: the indicator revisions, written and read back.
 
 mod client;
 mod flux;
+mod indicators;
 mod line_protocol;
 mod records;
 

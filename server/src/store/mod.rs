@@ -9,10 +9,13 @@
 //!   is durable in its journal (`embedded/journal.rs`) and folded into the file in large
 //!   transactions (`embedded/folder.rs`).
 //! - `influx.rs`: InfluxDB 2 through the `influxdb2` crate, line protocol and Flux.
+//! - `indicators.rs`: the socio-economic indicators' revisions ([`IndicatorStore`]), in the
+//!   same backend, written apart from the writer's batches.
 //! - `open.rs`: opening the configured backend and the spool ([`open`]).
 //! - `spool.rs`: the on-disk spool of batches the store could not take.
 
 pub mod embedded;
+mod indicators;
 pub mod influx;
 mod open;
 pub mod spool;
@@ -24,6 +27,7 @@ use ioc_protocol::{Domain, Message};
 
 use self::embedded::EmbeddedReader;
 use self::embedded::folder::EmbeddedWriter;
+pub use self::indicators::{IndicatorStore, LatestValues};
 pub use self::open::{EMBEDDED_BATCH_POINTS, Opened, open, writer_config};
 
 /// A range query of one field, and a bucket of its answer: the wire's (`GET /api/v1/history`).

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::embedded::EmbeddedIndicators;
 use super::embedded::folder::EmbeddedWriter;
 use super::influx::InfluxStore;
 use super::spool::Spool;
 use super::writer::WriterConfig;
-use super::{Backend, Reader};
+use super::{Backend, IndicatorStore, Reader};
 use crate::config::{StoreBackend, StoreConfig};
 
 /// Data points per transaction into the embedded store.
@@ -27,22 +28,34 @@ pub struct Opened {
     pub reader: Reader,
     /// Where batches wait while the store is down (written back first, in order).
     pub spool: Spool,
+    /// The socio-economic indicators' revisions, in the same backend.
+    pub indicators: IndicatorStore,
 }
 
 /// Opens the store `config` names, and the spool, in `data_dir` (made if missing).
 pub fn open(config: &StoreConfig, data_dir: &Path) -> anyhow::Result<Opened> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-    let (backend, reader) = match config.backend {
+    let (backend, reader, indicators) = match config.backend {
         StoreBackend::Embedded => {
             let path = data_dir.join("ioc.sqlite");
             let (store, reader) = EmbeddedWriter::open(&path, config.retention)
                 .with_context(|| format!("cannot open the store {}", path.display()))?;
-            (Backend::Embedded(Arc::new(store)), Reader::Embedded(reader))
+            let indicators = EmbeddedIndicators::open(&path)
+                .with_context(|| format!("cannot open the indicators of {}", path.display()))?;
+            (
+                Backend::Embedded(Arc::new(store)),
+                Reader::Embedded(reader),
+                IndicatorStore::Embedded(Arc::new(indicators)),
+            )
         }
         StoreBackend::Influxdb => {
             let store = Arc::new(InfluxStore::new(&config.influxdb)?);
-            (Backend::Influx(store.clone()), Reader::Influx(store))
+            (
+                Backend::Influx(store.clone()),
+                Reader::Influx(store.clone()),
+                IndicatorStore::Influx(store),
+            )
         }
     };
     let spool = Spool::open(&data_dir.join("spool"), config.spool_max_mb * 1024 * 1024)?;
@@ -56,6 +69,7 @@ pub fn open(config: &StoreConfig, data_dir: &Path) -> anyhow::Result<Opened> {
         backend,
         reader,
         spool,
+        indicators,
     })
 }
 

@@ -14,7 +14,9 @@ pub(super) const MINUTE: i64 = 60_000;
 pub(super) const HOUR: i64 = 3_600_000;
 pub(super) const DAY: i64 = 24 * HOUR;
 
-/// The layout this code reads and writes, kept in `PRAGMA user_version`.
+/// The layout this code reads and writes, kept in `PRAGMA user_version`. A table added with
+/// `CREATE TABLE IF NOT EXISTS` (`indicator_revisions`) leaves the layout as it was: a file of
+/// this layout gains it when opened, and an older server passes over it.
 pub(super) const SCHEMA_VERSION: i64 = 2;
 
 pub(super) const SCHEMA: &str = "
@@ -49,6 +51,15 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (domain, id, ts, status)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE TABLE IF NOT EXISTS indicator_revisions (
+    id INTEGER PRIMARY KEY,
+    indicator TEXT NOT NULL, area TEXT NOT NULL, period TEXT NOT NULL,
+    value REAL NOT NULL,
+    reported_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+    unit TEXT NOT NULL, by TEXT NOT NULL, way TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS indicator_revisions_key
+    ON indicator_revisions (indicator, area, period, id);
 ";
 
 pub(super) fn corrupt(what: &str) -> StoreError {

@@ -49,9 +49,9 @@ pub enum InfluxSetupError {
 /// The store on an InfluxDB 2 server. Cheap to share behind an `Arc`; every method is one
 /// HTTP request.
 pub struct InfluxStore {
-    client: influxdb2::Client,
-    org: String,
-    bucket: String,
+    pub(super) client: influxdb2::Client,
+    pub(super) org: String,
+    pub(super) bucket: String,
     timeout: Duration,
 }
 
@@ -187,7 +187,7 @@ impl InfluxStore {
     }
 
     /// Runs a Flux query and reads every record of its answer.
-    async fn query(&self, flux: String) -> Result<Vec<FluxRecord>, StoreError> {
+    pub(super) async fn query(&self, flux: String) -> Result<Vec<FluxRecord>, StoreError> {
         // `query_raw_iter` rather than `query_raw`: the latter unwraps the reading of the
         // body, so a timeout in the middle of the answer would panic.
         let answer = self
@@ -208,7 +208,7 @@ impl InfluxStore {
         }
     }
 
-    fn write_error(&self, e: RequestError) -> StoreError {
+    pub(super) fn write_error(&self, e: RequestError) -> StoreError {
         match e {
             RequestError::Http { status, text } => {
                 let code = status.as_u16();

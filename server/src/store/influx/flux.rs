@@ -23,7 +23,7 @@ const STATS: [&str; 4] = ["min", "mean", "max", "count"];
 /// A Flux string literal that holds exactly `s`, whatever `s` holds: the quote, the
 /// backslash and the `${` that would start an interpolation are escaped, and so is every
 /// control character. Every string a user supplies goes into Flux through here.
-fn flux_str(s: &str) -> String {
+pub(super) fn flux_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     let mut chars = s.chars().peekable();

@@ -117,14 +117,14 @@ fn write_point(out: &mut String, msg: &Message) -> Result<(), EncodeError> {
 }
 
 /// The field set of one line: `key=value` pairs separated by commas.
-struct Fields<'a> {
-    out: &'a mut String,
-    first: bool,
+pub(super) struct Fields<'a> {
+    pub(super) out: &'a mut String,
+    pub(super) first: bool,
 }
 
 impl Fields<'_> {
     /// Starts a field with a name from the message; `None` if it cannot be written.
-    fn key(&mut self, name: &str) -> Option<&mut Self> {
+    pub(super) fn key(&mut self, name: &str) -> Option<&mut Self> {
         if !self.first {
             self.out.push(',');
         }
@@ -135,7 +135,7 @@ impl Fields<'_> {
     }
 
     /// Starts a field with one of this module's own names (plain ASCII).
-    fn known(&mut self, name: &'static str) -> &mut Self {
+    pub(super) fn known(&mut self, name: &'static str) -> &mut Self {
         if !self.first {
             self.out.push(',');
         }
@@ -148,7 +148,7 @@ impl Fields<'_> {
     /// A float: Rust's shortest representation that reads back to the same f64, never with
     /// an exponent, so every line-protocol parser takes it. Without an `i` suffix, line
     /// protocol reads `87` as a float too, so a field keeps one type whatever its values.
-    fn float(&mut self, n: f64) -> Option<()> {
+    pub(super) fn float(&mut self, n: f64) -> Option<()> {
         if !n.is_finite() {
             return None;
         }
@@ -156,7 +156,7 @@ impl Fields<'_> {
         Some(())
     }
 
-    fn int(&mut self, n: i64) {
+    pub(super) fn int(&mut self, n: i64) {
         let _ = write!(self.out, "{n}i");
     }
 
@@ -166,7 +166,7 @@ impl Fields<'_> {
 
     /// A string field: in quotes, with `"` and `\` escaped. Anything else, newlines and all
     /// UTF-8 included, goes as it is: InfluxDB reads a quoted string up to its closing quote.
-    fn string(&mut self, s: &str) {
+    pub(super) fn string(&mut self, s: &str) {
         self.out.push('"');
         for c in s.chars() {
             if matches!(c, '"' | '\\') {
@@ -179,7 +179,7 @@ impl Fields<'_> {
 }
 
 /// A measurement name: a comma or a space would end it.
-fn push_measurement(out: &mut String, name: &str) {
+pub(super) fn push_measurement(out: &mut String, name: &str) {
     for c in name.chars() {
         if matches!(c, ',' | ' ') {
             out.push('\\');
@@ -193,7 +193,7 @@ fn push_measurement(out: &mut String, name: &str) {
 /// control character (a newline ends the line), or a backslash (InfluxDB 2 keeps `\\` as two
 /// backslashes, and a trailing one would escape the separator after it). Area, source and
 /// field names of the contract are `[a-z0-9_-]`, so this never happens to them.
-fn push_key(out: &mut String, key: &str) -> Option<()> {
+pub(super) fn push_key(out: &mut String, key: &str) -> Option<()> {
     if key.is_empty() || key.chars().any(|c| c == '\\' || c.is_control()) {
         return None;
     }
