@@ -8,9 +8,9 @@ use clap::Parser;
 use ioc_protocol::Domain;
 use ioc_protocol::indicator::{BUILT_IN_FILE, Catalogue};
 use ioc_protocol::preset::Preset;
-use ioc_sim::{Simulation, Stream};
 use ioc_sim::clock::{self, Pacing, format_local};
 use ioc_sim::publish::{self, PublishOptions, TruthLog};
+use ioc_sim::{Simulation, Stream};
 use rumqttc::QoS;
 use tokio::sync::Notify;
 

@@ -101,16 +101,33 @@ fn pandemic(code: &str, kind: Kind) -> Pandemic {
         "bus_passengers" | "library_visits" => Scale(0.95),
         "cultural_events" => Scale(0.9),
         "jobs_created" => Scale(0.7),
-        "new_enterprises" | "new_enterprise_capital" | "fdi_projects" | "building_permits"
-        | "vocational_enrolment" | "traffic_accidents" => Scale(0.6),
-        "retail_sales" | "fdi_registered" | "enterprises_resumed" | "land_certificates"
-        | "canal_houses_relocated" | "traffic_deaths" => Scale(0.5),
+        "new_enterprises"
+        | "new_enterprise_capital"
+        | "fdi_projects"
+        | "building_permits"
+        | "vocational_enrolment"
+        | "traffic_accidents" => Scale(0.6),
+        "retail_sales"
+        | "fdi_registered"
+        | "enterprises_resumed"
+        | "land_certificates"
+        | "canal_houses_relocated"
+        | "traffic_deaths" => Scale(0.5),
         "industrial_output" | "social_investment" => Scale(0.45),
-        "fdi_disbursed" | "land_use_revenue" | "classrooms_built" | "social_housing_units"
-        | "criminal_offences" | "drug_rehab" => Scale(0.4),
+        "fdi_disbursed"
+        | "land_use_revenue"
+        | "classrooms_built"
+        | "social_housing_units"
+        | "criminal_offences"
+        | "drug_rehab" => Scale(0.4),
         "grdp_value" => Scale(0.35),
-        "exports" | "imports" | "customs_revenue" | "budget_revenue" | "domestic_revenue"
-        | "gold_medals" | "innovative_startups" => Scale(0.3),
+        "exports"
+        | "imports"
+        | "customs_revenue"
+        | "budget_revenue"
+        | "domestic_revenue"
+        | "gold_medals"
+        | "innovative_startups" => Scale(0.3),
         "grdp_growth" => Scale(0.32),
         "iip" => Scale(0.45),
         "industrial_employment" => Scale(0.25),
@@ -123,7 +140,11 @@ fn pandemic(code: &str, kind: Kind) -> Pandemic {
         "enterprises_suspended" => Scale(-1.0),
         "unemployment_claims" => Scale(-1.5),
         "welfare_support_spending" => Scale(-2.0),
-        "dengue_cases" | "cpi_yoy" | "cpi_average" | "core_inflation" | "food_price_index"
+        "dengue_cases"
+        | "cpi_yoy"
+        | "cpi_average"
+        | "core_inflation"
+        | "food_price_index"
         | "housing_price_index" => Pandemic::None,
         // Rates: points moved at the depth of the lockdown.
         "hotel_occupancy" => Points(-35.0),
@@ -151,10 +172,21 @@ fn tet(code: &str) -> TetEffect {
         | "tourism_revenue"
         | "international_visitors"
         | "welfare_support_spending" => TetEffect::Consumption,
-        "industrial_output" | "iip" | "exports" | "imports" | "customs_revenue"
-        | "seaport_cargo" | "electricity_sold" | "building_permits" | "jobs_created"
-        | "new_enterprises" | "enterprises_resumed" | "fdi_registered" | "fdi_projects"
-        | "bus_passengers" | "library_visits" => TetEffect::Production,
+        "industrial_output"
+        | "iip"
+        | "exports"
+        | "imports"
+        | "customs_revenue"
+        | "seaport_cargo"
+        | "electricity_sold"
+        | "building_permits"
+        | "jobs_created"
+        | "new_enterprises"
+        | "enterprises_resumed"
+        | "fdi_registered"
+        | "fdi_projects"
+        | "bus_passengers"
+        | "library_visits" => TetEffect::Production,
         _ => TetEffect::None,
     }
 }

@@ -66,8 +66,8 @@ pub(super) fn delivery(
         return Delivery::Missing;
     }
     if late < late_chance {
-        let t = due_ms + HOUR_MS + delay.min(MAX_LATE_MS - HOUR_MS);
-        return Delivery::Late(in_office(&mut rng, t).max(due_ms + 1));
+        let t = due_ms + HOUR_MS + delay;
+        return Delivery::Late(in_office(&mut rng, t).clamp(due_ms + 1, due_ms + MAX_LATE_MS));
     }
     // From the day after the period's end to the deadline, most near the deadline.
     let from = (end_ms + DAY_MS).min(due_ms - HOUR_MS);
@@ -97,7 +97,7 @@ mod tests {
                     on_time += 1;
                 }
                 Delivery::Late(t) => {
-                    assert!(t > due && t <= due + MAX_LATE_MS + DAY_MS, "{t}");
+                    assert!(t > due && t <= due + MAX_LATE_MS, "{t}");
                     late += 1;
                 }
                 Delivery::Missing => missing += 1,

@@ -326,8 +326,7 @@ impl IndicatorFeed {
                     Level::District | Level::Department => v.area.clone(),
                 };
                 let traits = &model.traits;
-                let (value, abnormal) = match self.abnormal.seed(traits, &v.area, period, v.value)
-                {
+                let (value, abnormal) = match self.abnormal.seed(traits, &v.area, period, v.value) {
                     Some((value, change)) => (
                         value,
                         Some(AbnormalValue {

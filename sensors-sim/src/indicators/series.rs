@@ -94,14 +94,14 @@ impl Traits {
         }
     }
 
-    /// A month's share of the year's total of a flow: the seasonal profile (monthly, or a
-    /// quarter's share over its three months), or even; moved by Tết when the indicator is
-    /// monthly and has no profile of its own (a profile already holds its Tết), the year's
-    /// total kept.
-    fn month_share(&self, year: i32, month: u32) -> f64 {
-        let base = |m: u32| match &self.seasonal {
-            Some(s) if s.len() == 12 => s[m as usize - 1],
-            Some(s) if s.len() == 4 => s[(m as usize - 1) / 3] / 3.0,
+    /// A month's weight in its year's total of a flow, before the year's weights are made to
+    /// sum to 1: the seasonal profile (monthly, or a quarter's share over its three months), or
+    /// even; moved by Tết when the indicator is monthly and has no profile of its own (a
+    /// profile already holds its Tết).
+    fn month_weight(&self, year: i32, month: u32) -> f64 {
+        let base = match &self.seasonal {
+            Some(s) if s.len() == 12 => s[month as usize - 1],
+            Some(s) if s.len() == 4 => s[(month as usize - 1) / 3] / 3.0,
             _ => 1.0 / 12.0,
         };
         let tet = self.behaviour.tet;
@@ -109,10 +109,25 @@ impl Traits {
             || self.seasonal.is_some()
             || self.periodicity != Periodicity::Month
         {
-            return base(month);
+            return base;
         }
-        let year_sum: f64 = (1..=12).map(|m| base(m) * tet_factor(tet, year, m)).sum();
-        base(month) * tet_factor(tet, year, month) / year_sum
+        base * tet_factor(tet, year, month)
+    }
+
+    /// An area's value scattered around the city's `v` by its `offset` (relative) and its
+    /// period's `noise` (a standard normal draw). A rate in % is scattered on the logistic
+    /// scale of its range, so that near its bound (98 % on time) it stays below it rather than
+    /// piling up at 100.
+    fn scatter(&self, v: f64, offset: f64, noise: f64) -> f64 {
+        let (min, max) = (self.range.min, self.range.max);
+        if self.percent && max > min {
+            let p = ((v - min) / (max - min)).clamp(0.005, 0.995);
+            let logit = (p / (1.0 - p)).ln() + 5.0 * (offset + 0.02 * noise);
+            min + (max - min) / (1.0 + (-logit).exp())
+        } else {
+            let scale = self.scale(v);
+            v + offset * scale + 0.02 * scale * noise
+        }
     }
 
     /// Rounded to what a report carries, and kept inside the plausible range.
@@ -139,6 +154,8 @@ struct Anchored {
     performance: f64,
     /// This year's performance (the persistent one, give or take), by year.
     years: BTreeMap<i32, f64>,
+    /// For a flow, each month's share of its year's total, by year.
+    shares: BTreeMap<i32, [f64; 12]>,
     /// For a year-on-year index, the underlying activity by month (from January 2020).
     activity: Vec<f64>,
 }
@@ -161,6 +178,7 @@ impl Anchored {
             targets,
             performance,
             years: BTreeMap::new(),
+            shares: BTreeMap::new(),
             activity: Vec::new(),
         }
     }
@@ -221,6 +239,32 @@ impl Anchored {
         }
     }
 
+    /// Each month's share of a flow's yearly total: its weight (season, Tết), tilted towards
+    /// last year's total before July and next year's after, so that the months grow smoothly
+    /// across the new year rather than step.
+    fn shares(&mut self, traits: &Traits, year: i32) -> [f64; 12] {
+        if let Some(s) = self.shares.get(&year) {
+            return *s;
+        }
+        let [before, now, after] = [year - 1, year, year + 1].map(|y| self.yearly(traits, y));
+        let growth = |a: f64, b: f64| if a > 0.0 && b > 0.0 { b / a } else { 1.0 };
+        let mut shares = [0.0; 12];
+        for (i, share) in shares.iter_mut().enumerate() {
+            let month = i as u32 + 1;
+            let from_mid = (f64::from(month) - 6.5) / 12.0;
+            let tilt = if month <= 6 {
+                growth(before, now).powf(from_mid)
+            } else {
+                growth(now, after).powf(from_mid)
+            };
+            *share = traits.month_weight(year, month) * tilt;
+        }
+        let sum: f64 = shares.iter().sum();
+        shares.iter_mut().for_each(|s| *s /= sum);
+        self.shares.insert(year, shares);
+        shares
+    }
+
     /// A period's value with its noise, before rounding.
     fn value(&mut self, traits: &Traits, period: Period) -> f64 {
         let mut rng = rng_for(traits.seed, &format!("indicator/{}/{period}", self.label));
@@ -229,9 +273,10 @@ impl Anchored {
         match traits.behaviour.shape {
             Shape::Flow => {
                 let total = self.yearly(traits, year);
+                let shares = self.shares(traits, year);
                 let v: f64 = months_of(period)
                     .into_iter()
-                    .map(|(y, m)| total * traits.month_share(y, m) * traits.pandemic_scale(y, m))
+                    .map(|(y, m)| total * shares[m as usize - 1] * traits.pandemic_scale(y, m))
                     .sum();
                 v * (1.0 + 0.03 * noise)
             }
@@ -300,6 +345,24 @@ fn level_in_pandemic(traits: &Traits, period: Period, v: f64) -> f64 {
     }
 }
 
+/// Whether the other areas' targets add up, each year, to the city's within 5 %.
+fn districts_add_up(targets: &BTreeMap<String, BTreeMap<i32, f64>>) -> bool {
+    let Some(city) = targets.get(ioc_protocol::topic::CITY_AREA) else {
+        return false;
+    };
+    let others: Vec<&BTreeMap<i32, f64>> = targets
+        .iter()
+        .filter(|(area, _)| area.as_str() != ioc_protocol::topic::CITY_AREA)
+        .map(|(_, t)| t)
+        .collect();
+    !city.is_empty()
+        && !others.is_empty()
+        && city.iter().all(|(year, total)| {
+            let sum: f64 = others.iter().filter_map(|t| t.get(year)).sum();
+            (sum - total).abs() <= 0.05 * total.abs()
+        })
+}
+
 /// How a district or department's series is made.
 #[derive(Debug, Clone)]
 enum Follow {
@@ -334,6 +397,9 @@ pub(super) struct IndicatorModel {
     /// The city's series: always modelled (the others follow it), reported when the indicator
     /// is reported at city level.
     city: Anchored,
+    /// Whether the city's value is its districts' sum: a flow whose every district has
+    /// targets, adding up to the city's (retail sales, new enterprises).
+    city_is_sum: bool,
     report_city: bool,
     areas: Vec<AreaSeries>,
 }
@@ -368,8 +434,7 @@ impl IndicatorModel {
             let raw: Vec<f64> = of_level
                 .iter()
                 .map(|(area, w)| {
-                    let mut rng =
-                        rng_for(seed, &format!("indicator/{}/{area}/share", traits.code));
+                    let mut rng = rng_for(seed, &format!("indicator/{}/{area}/share", traits.code));
                     w.max(1.0).powf(0.9) * (0.35 * normal(&mut rng)).exp()
                 })
                 .collect();
@@ -381,10 +446,8 @@ impl IndicatorModel {
                     match traits.behaviour.spread {
                         Spread::Share => Follow::Share(share / total),
                         Spread::Scatter => {
-                            let mut rng = rng_for(
-                                seed,
-                                &format!("indicator/{}/{area}/offset", traits.code),
-                            );
+                            let mut rng =
+                                rng_for(seed, &format!("indicator/{}/{area}/offset", traits.code));
                             let sd = match traits.behaviour.shape {
                                 Shape::Yoy(_) => 0.01,
                                 _ => 0.06,
@@ -400,9 +463,18 @@ impl IndicatorModel {
                 });
             }
         }
+        let districts: Vec<&AreaSeries> = series
+            .iter()
+            .filter(|s| s.level == Level::District)
+            .collect();
+        let city_is_sum = traits.kind == Kind::Flow
+            && !districts.is_empty()
+            && districts.iter().all(|s| matches!(s.follow, Follow::Own(_)))
+            && districts_add_up(targets);
         IndicatorModel {
             traits,
             city,
+            city_is_sum,
             report_city: indicator.has_level(Level::City),
             areas: series,
         }
@@ -412,7 +484,25 @@ impl IndicatorModel {
     /// districts' and the departments', in the preset's order.
     pub(super) fn values(&mut self, period: Period) -> Vec<AreaValue> {
         let t = &self.traits;
-        let city = self.city.value(t, period);
+        // The series with targets of their own first: the city may be their sum.
+        let own: Vec<Option<f64>> = self
+            .areas
+            .iter_mut()
+            .map(|s| match &mut s.follow {
+                Follow::Own(a) => Some(a.value(t, period)),
+                Follow::Share(_) | Follow::Scatter(_) => None,
+            })
+            .collect();
+        let city = if self.city_is_sum {
+            self.areas
+                .iter()
+                .zip(&own)
+                .filter(|(s, _)| s.level == Level::District)
+                .filter_map(|(_, v)| *v)
+                .sum()
+        } else {
+            self.city.value(t, period)
+        };
         let mut out = Vec::with_capacity(self.areas.len() + 1);
         if self.report_city {
             out.push(AreaValue {
@@ -421,16 +511,14 @@ impl IndicatorModel {
                 value: t.finish(city),
             });
         }
-        for s in &mut self.areas {
+        for (s, own) in self.areas.iter().zip(own) {
             let mut rng = rng_for(t.seed, &format!("indicator/{}/{}/{period}", t.code, s.area));
             let noise = normal(&mut rng);
-            let v = match &mut s.follow {
-                Follow::Own(a) => a.value(t, period),
-                Follow::Share(w) => city * *w * (1.0 + 0.05 * noise),
-                Follow::Scatter(o) => {
-                    let scale = t.scale(city);
-                    city + *o * scale + 0.02 * scale * noise
-                }
+            let v = match (&s.follow, own) {
+                (_, Some(v)) => v,
+                (Follow::Share(w), None) => city * *w * (1.0 + 0.05 * noise),
+                (Follow::Scatter(o), None) => t.scatter(city, *o, noise),
+                (Follow::Own(_), None) => unreachable!("an own series has its value"),
             };
             out.push(AreaValue {
                 area: s.area.clone(),
@@ -468,7 +556,10 @@ mod tests {
             .map(|p| m.values(p)[0].value)
             .sum();
         let ratio = year / 483_000.0;
-        assert!((0.7..1.1).contains(&ratio), "budget revenue 2024 at {ratio:.2} of target");
+        assert!(
+            (0.7..1.1).contains(&ratio),
+            "budget revenue 2024 at {ratio:.2} of target"
+        );
         let mut iip = model("iip");
         let p = Period::of_month(2024, 6).unwrap();
         let v = iip.values(p)[0].value;
