@@ -114,9 +114,9 @@ fn parse_stream(s: &str) -> Result<Stream, String> {
     if s == ioc_protocol::topic::INDICATOR_DOMAIN {
         return Ok(Stream::Indicator);
     }
-    s.parse::<Domain>()
-        .map(Stream::Domain)
-        .map_err(|e| format!("{e}, or indicator"))
+    s.parse::<Domain>().map(Stream::Domain).map_err(|e| {
+        format!("{e}: one of traffic, env, flood, complaint, service, system, indicator")
+    })
 }
 
 #[tokio::main]
