@@ -12,7 +12,7 @@ use ioc_protocol::indicator::Catalogue;
 use ioc_protocol::preset::Preset;
 use ioc_sim::clock::{MINUTE_MS, Pacing};
 use ioc_sim::publish::{self, PublishOptions, TruthLog};
-use ioc_sim::{IndicatorNote, Simulation, Stream};
+use ioc_sim::{IndicatorNote, Simulation};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 

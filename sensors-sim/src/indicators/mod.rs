@@ -163,8 +163,8 @@ impl Ord for Scheduled {
 pub(crate) struct IndicatorFeed {
     seed: u64,
     models: Vec<IndicatorModel>,
-    /// Of each indicator (as `models`): the unit that reports its city figure, its deadline's
-    /// periodicity, and the deadline rule.
+    /// Of each indicator (in the order of `models`): the unit that reports its city figure,
+    /// its periodicity and its deadline.
     reporting_unit: Vec<Option<String>>,
     periodicity: Vec<Periodicity>,
     deadline: Vec<ioc_protocol::indicator::Deadline>,
@@ -352,12 +352,12 @@ impl IndicatorFeed {
                 .entry(unit.clone())
                 .or_insert_with(|| late_chance(self.seed, &unit));
             let label = format!("{unit}/{area}/{period}/{due}");
-            let sent = match delivery(self.seed, &label, period.end_ms(), due, chance) {
-                Delivery::OnTime(t) => Some(t),
-                Delivery::Late(t) => Some(t),
-                Delivery::Missing => None,
+            let (sent, overdue) = match delivery(self.seed, &label, period.end_ms(), due, chance) {
+                Delivery::OnTime(t) => (Some(t), false),
+                Delivery::Late(t) => (Some(t), true),
+                Delivery::Missing => (None, true),
             };
-            if sent.is_none_or(|t| t >= due) {
+            if overdue {
                 let note = OverdueReport {
                     area: area.clone(),
                     unit: unit.clone(),

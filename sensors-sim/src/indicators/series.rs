@@ -30,6 +30,25 @@ use super::calendar::{
 };
 use crate::rng::{normal, rng_for, uniform};
 
+/// The units of the built-in catalogue that count whole things.
+const COUNT_UNITS: [&str; 15] = [
+    "vụ",
+    "người",
+    "ca",
+    "doanh nghiệp",
+    "dự án",
+    "căn",
+    "giấy",
+    "giấy phép",
+    "phòng học",
+    "sự kiện",
+    "huy chương",
+    "chỗ làm việc",
+    "xã",
+    "cơ sở",
+    "điểm ùn tắc",
+];
+
 /// What a series needs to know of its indicator, shared by its areas.
 #[derive(Debug, Clone)]
 pub(super) struct Traits {
@@ -41,6 +60,8 @@ pub(super) struct Traits {
     pub(super) range: ValueRange,
     /// Whether its unit is `%`: abnormal values of a rate shift by points.
     pub(super) percent: bool,
+    /// Whether it counts things (its unit is `vụ`, `người`, `doanh nghiệp`...).
+    count: bool,
     seasonal: Option<Vec<f64>>,
     /// The run's seed.
     pub(super) seed: u64,
@@ -56,6 +77,7 @@ impl Traits {
             periodicity: indicator.periodicity,
             range: indicator.range,
             percent: indicator.unit == "%",
+            count: COUNT_UNITS.contains(&indicator.unit.as_str()),
             seasonal: indicator.seasonal.clone(),
             seed,
         }
@@ -130,10 +152,12 @@ impl Traits {
         }
     }
 
-    /// Rounded to what a report carries, and kept inside the plausible range.
+    /// Rounded to what a report carries, and kept inside the plausible range: a count of
+    /// things (fires, enterprises) whole from 20 on (below, where a district's month is a
+    /// handful, the model's fraction is kept: a whole number would be mostly noise).
     pub(super) fn finish(&self, v: f64) -> f64 {
         let a = v.abs();
-        let per = if a >= 10_000.0 {
+        let per = if a >= 10_000.0 || (self.count && a >= 20.0) {
             1.0
         } else if a >= 100.0 {
             10.0
@@ -191,7 +215,8 @@ impl Anchored {
         })
     }
 
-    /// The plan's value for a year: its target, or the trend of the nearest two targets.
+    /// The plan's value for a year: its target; between two targets, on the way from one to
+    /// the other; before the first or after the last, the trend of the nearest two.
     fn planned(&self, traits: &Traits, year: i32) -> f64 {
         let per_year = f64::from(traits.periodicity.per_year());
         let (min, max) = match traits.kind {
@@ -202,6 +227,15 @@ impl Anchored {
             return *t;
         }
         let points: Vec<(i32, f64)> = self.targets.iter().map(|(y, t)| (*y, *t)).collect();
+        if let Some(w) = points.windows(2).find(|w| w[0].0 < year && year < w[1].0) {
+            let ((y0, t0), (y1, t1)) = (w[0], w[1]);
+            let f = f64::from(year - y0) / f64::from(y1 - y0);
+            return if traits.geometric() && t0 > 0.0 && t1 > 0.0 {
+                t0 * (t1 / t0).powf(f)
+            } else {
+                t0 + (t1 - t0) * f
+            };
+        }
         let (near, next) = match points.as_slice() {
             // None: a value of the range's lower half; one: flat.
             [] => return min + 0.3 * (max - min),
@@ -564,6 +598,14 @@ mod tests {
         let p = Period::of_month(2024, 6).unwrap();
         let v = iip.values(p)[0].value;
         assert!((95.0..120.0).contains(&v), "IIP June 2024: {v}");
+    }
+
+    #[test]
+    fn a_year_between_two_targets_is_on_the_way_from_one_to_the_other() {
+        let mut m = model("retail_sales");
+        m.city.targets.remove(&2024);
+        let between = m.city.planned(&m.traits, 2024);
+        assert!(between > 1_150_000.0 && between < 1_450_000.0, "{between}");
     }
 
     #[test]
