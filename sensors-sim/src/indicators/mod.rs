@@ -170,6 +170,8 @@ pub(crate) struct IndicatorFeed {
     deadline: Vec<ioc_protocol::indicator::Deadline>,
     /// The next period to compute, of each periodicity the catalogue has.
     next: BTreeMap<Periodicity, Period>,
+    /// The earliest end of those periods (asked before every message of the simulation).
+    next_end: Option<i64>,
     events: BinaryHeap<Reverse<Scheduled>>,
     order: u64,
     abnormal: AbnormalSeeds,
@@ -219,6 +221,7 @@ impl IndicatorFeed {
             periodicity: Vec::new(),
             deadline: Vec::new(),
             next: BTreeMap::new(),
+            next_end: None,
             events: BinaryHeap::new(),
             order: 0,
             abnormal: AbnormalSeeds::default(),
@@ -235,6 +238,7 @@ impl IndicatorFeed {
                 Period::new(i.periodicity, FIRST_YEAR, 1).expect("a valid first period")
             });
         }
+        feed.next_end = feed.next.values().map(|p| p.end_ms()).min();
         feed
     }
 
@@ -242,8 +246,7 @@ impl IndicatorFeed {
     /// are drawn).
     pub(crate) fn next_due_ms(&self) -> Option<i64> {
         let scheduled = self.events.peek().map(|Reverse(s)| s.at);
-        let period_end = self.next.values().map(|p| p.end_ms()).min();
-        match (scheduled, period_end) {
+        match (scheduled, self.next_end) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -295,6 +298,7 @@ impl IndicatorFeed {
                 };
             }
         }
+        self.next_end = self.next.values().map(|p| p.end_ms()).min();
     }
 
     fn push(&mut self, at: i64, event: Event) {
