@@ -6,10 +6,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Parser;
 use ioc_protocol::Domain;
+use ioc_protocol::indicator::{BUILT_IN_FILE, Catalogue};
 use ioc_protocol::preset::Preset;
-use ioc_sim::Simulation;
 use ioc_sim::clock::{self, Pacing, format_local};
 use ioc_sim::publish::{self, PublishOptions, TruthLog};
+use ioc_sim::{Simulation, Stream};
 use rumqttc::QoS;
 use tokio::sync::Notify;
 
@@ -23,8 +24,10 @@ const MAX_INFLIGHT: u16 = 100;
     about = "A simulated city publishing over MQTT, per the ingest contract v1",
     long_about = "A simulated city publishing over MQTT, per the ingest contract v1: traffic on \
         its corridors, air quality, water levels, platform health, 1022 complaints and \
-        public-service dossiers. Seeded and deterministic: the same preset, seed, scale and \
-        start give the same messages.\n\nReplay today so far in minutes, then go on live:\n  \
+        public-service dossiers; and the city's socio-economic indicators, five years of \
+        history at start, then each new period as the clock passes its reports. Seeded and \
+        deterministic: the same preset, seed, scale and start give the same messages.\n\n\
+        Replay today so far in minutes, then go on live:\n  \
         ioc-sim --start today --speed 600\nA simulated day, fast, with its truth log:\n  \
         ioc-sim --start today --speed 600 --until now --truth-log truth.jsonl\nFour days to \
         learn from, then today with 24 anomalies (logged in the truth log), to score anomaly \
@@ -61,16 +64,30 @@ struct Args {
     /// Simulated time to stop at, like --start (`now`: the wall clock when the run starts).
     #[arg(long, env = "IOC_SIM_UNTIL")]
     until: Option<String>,
-    /// Only these domains (comma-separated: traffic,env,flood,complaint,service,system).
-    #[arg(long, env = "IOC_SIM_DOMAINS", value_delimiter = ',', value_parser = parse_domain)]
-    domains: Vec<Domain>,
+    /// Only these domains (comma-separated: traffic,env,flood,complaint,service,system, and
+    /// indicator for the socio-economic indicators).
+    #[arg(long, env = "IOC_SIM_DOMAINS", value_delimiter = ',', value_parser = parse_stream)]
+    domains: Vec<Stream>,
+    /// Do not publish the socio-economic indicators (published by default: every indicator of
+    /// the catalogue at its levels, each period since January 2021 reported by its unit on
+    /// ioc/v1/indicator/{area}/{unit}, the periods ended before the start first).
+    #[arg(long, env = "IOC_SIM_NO_INDICATORS")]
+    no_indicators: bool,
+    /// The indicator catalogue (TOML), checked against the preset; default: the built-in one
+    /// of Ho Chi Minh City.
+    #[arg(long, env = "IOC_SIM_INDICATOR_CATALOGUE")]
+    indicator_catalogue: Option<PathBuf>,
     /// MQTT QoS of the messages: 0 or 1.
     #[arg(long, env = "IOC_SIM_QOS", default_value_t = 1,
           value_parser = clap::value_parser!(u8).range(0..=1))]
     qos: u8,
     /// Write every message published to this file, one JSON line each:
-    /// {"topic", "payload", "ts"}; and each anomaly injected when it starts:
-    /// {"anomaly": {"topic", "fields", "from", "to", "kind"}}.
+    /// {"topic", "payload", "ts"} (an indicator report inside {"indicator_report": ..}); each
+    /// anomaly injected when it starts: {"anomaly": {"topic", "fields", "from", "to", "kind"}};
+    /// each indicator value seeded abnormal, before its report: {"indicator_abnormal":
+    /// {"indicator", "area", "unit", "period", "normal", "value", "factor" or "points"}}; each
+    /// late or missing indicator report at its deadline: {"indicator_late": {"area", "unit",
+    /// "period", "due", "reported", "indicators"}}, {"indicator_missing": {.. no "reported"}}.
     #[arg(long, env = "IOC_SIM_TRUTH_LOG")]
     truth_log: Option<PathBuf>,
     /// Anomalies to inject per simulated day, spread over the run and drawn from the seed: one
@@ -92,8 +109,14 @@ struct Args {
     rate: Option<f64>,
 }
 
-fn parse_domain(s: &str) -> Result<Domain, String> {
-    s.parse::<Domain>().map_err(|e| e.to_string())
+/// A domain of `--domains`, or `indicator`.
+fn parse_stream(s: &str) -> Result<Stream, String> {
+    if s == ioc_protocol::topic::INDICATOR_DOMAIN {
+        return Ok(Stream::Indicator);
+    }
+    s.parse::<Domain>().map(Stream::Domain).map_err(|e| {
+        format!("{e}: one of traffic, env, flood, complaint, service, system, indicator")
+    })
 }
 
 #[tokio::main]
@@ -156,7 +179,24 @@ async fn main() -> anyhow::Result<()> {
 
     let mut sim = Simulation::new(&preset, args.seed, args.scale, start);
     if !args.domains.is_empty() {
-        sim = sim.only(&args.domains);
+        let domains: Vec<Domain> = args.domains.iter().filter_map(|s| s.domain()).collect();
+        sim = sim.only(&domains);
+    }
+    let indicators = !args.no_indicators
+        && (args.domains.is_empty() || args.domains.contains(&Stream::Indicator));
+    if indicators {
+        let catalogue = match &args.indicator_catalogue {
+            Some(path) => Catalogue::load(path, &preset)?,
+            None => Catalogue::parse(Catalogue::built_in_text(), BUILT_IN_FILE, &preset)
+                .context("the built-in indicator catalogue does not fit --preset: name one with --indicator-catalogue, or --no-indicators")?,
+        };
+        tracing::info!(
+            catalogue = catalogue.code,
+            indicators = catalogue.indicators.len(),
+            "publishing the socio-economic indicators since January {}",
+            ioc_sim::FIRST_YEAR
+        );
+        sim = sim.with_indicators(&catalogue, &preset);
     }
     sim = sim.inject(args.inject, inject_from, end);
     let sources: Vec<String> = sim

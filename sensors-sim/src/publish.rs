@@ -27,8 +27,10 @@ use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use tokio::sync::Notify;
 
 use crate::clock::{Pacing, format_local};
+use crate::indicators::IndicatorNote;
 use crate::inject::Anomaly;
-use crate::sim::{Outgoing, Simulation};
+use crate::outgoing::Outgoing;
+use crate::sim::Simulation;
 
 /// Why publishing could not start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -81,10 +83,14 @@ pub fn mqtt_options(
 }
 
 /// The truth log: every message published, one JSON line each
-/// (`{"topic":..,"payload":{..},"ts":..}`), in the order they were published; and with
-/// `--inject`, each anomaly when it starts, before the first message it changes
+/// (`{"topic":..,"payload":{..},"ts":..}`; an indicator report inside
+/// `{"indicator_report":..}`), in the order they were published; with `--inject`, each anomaly
+/// when it starts, before the first message it changes
 /// (`{"anomaly":{"topic":..,"fields":[..],"from":..,"to":..,"kind":..}}`, see
-/// [`Anomaly::truth_line`]). Readers of messages skip the lines with no `topic` at the top.
+/// [`Anomaly::truth_line`]); and with the indicators, each seeded abnormal value before the
+/// report that carries it, each late or missing report at its deadline (see
+/// [`IndicatorNote::truth_line`]). Readers of readings skip the lines with no `topic` at the
+/// top.
 #[derive(Debug)]
 pub struct TruthLog {
     path: PathBuf,
@@ -109,6 +115,10 @@ impl TruthLog {
 
     fn write_anomaly(&mut self, a: &Anomaly) -> Result<(), PublishError> {
         writeln!(self.out, "{}", a.truth_line()).map_err(|e| self.error(e))
+    }
+
+    fn write_note(&mut self, n: &IndicatorNote) -> Result<(), PublishError> {
+        writeln!(self.out, "{}", n.truth_line()).map_err(|e| self.error(e))
     }
 
     fn flush(&mut self) -> Result<(), PublishError> {
@@ -149,9 +159,12 @@ impl Default for PublishOptions {
 /// What a run published.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
-    /// Messages handed to the client, by domain.
+    /// Messages handed to the client, by domain (indicator reports aside).
     pub per_domain: BTreeMap<Domain, u64>,
-    /// Messages handed to the client: the lines of the truth log.
+    /// Indicator reports handed to the client.
+    pub indicator_reports: u64,
+    /// Messages handed to the client, indicator reports included: the message lines of the
+    /// truth log.
     pub published: u64,
     /// At QoS 1, messages the broker acknowledged (PUBACK); at QoS 0, messages written to the
     /// connection.
@@ -163,6 +176,11 @@ pub struct Summary {
     pub interrupted: bool,
     /// Anomalies injected (`--inject`) that started.
     pub anomalies: u64,
+    /// Indicator values seeded abnormal, in the reports sent.
+    pub abnormal_values: u64,
+    /// Indicator reports whose deadline passed before they were sent, or that are never sent.
+    pub late_reports: u64,
+    pub missing_reports: u64,
 }
 
 impl Summary {
@@ -174,14 +192,17 @@ impl Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let domains: Vec<String> = self
+        let mut domains: Vec<String> = self
             .per_domain
             .iter()
             .map(|(d, n)| format!("{d} {n}"))
             .collect();
+        if self.indicator_reports > 0 {
+            domains.push(format!("indicator {}", self.indicator_reports));
+        }
         write!(
             f,
-            "published {} messages ({}); {} {}; simulated clock at {}{}{}",
+            "published {} messages ({}); {} {}; simulated clock at {}{}{}{}",
             self.published,
             domains.join(", "),
             self.confirmed,
@@ -193,6 +214,14 @@ impl fmt::Display for Summary {
             format_local(self.reached_ms),
             if self.anomalies > 0 {
                 format!("; {} anomalies injected", self.anomalies)
+            } else {
+                String::new()
+            },
+            if self.indicator_reports > 0 || self.missing_reports > 0 {
+                format!(
+                    "; indicators: {} abnormal values, {} late and {} missing reports seeded",
+                    self.abnormal_values, self.late_reports, self.missing_reports
+                )
             } else {
                 String::new()
             },
@@ -277,7 +306,8 @@ fn progress(
     }
 }
 
-/// Logs the anomalies that started and writes them to the truth log.
+/// Logs the anomalies that started and writes them to the truth log, with the indicator notes
+/// due.
 fn announce(
     sim: &mut Simulation,
     truth: &mut Option<TruthLog>,
@@ -296,6 +326,16 @@ fn announce(
         summary.anomalies += 1;
         if let Some(log) = truth.as_mut() {
             log.write_anomaly(&a)?;
+        }
+    }
+    for n in sim.take_indicator_notes() {
+        match &n {
+            IndicatorNote::Abnormal(_) => summary.abnormal_values += 1,
+            IndicatorNote::Overdue(o) if o.sent_ms.is_some() => summary.late_reports += 1,
+            IndicatorNote::Overdue(_) => summary.missing_reports += 1,
+        }
+        if let Some(log) = truth.as_mut() {
+            log.write_note(&n)?;
         }
     }
     Ok(())
@@ -354,7 +394,10 @@ pub async fn run(
                 sent = publish => sent?,
             }
             summary.published += 1;
-            *summary.per_domain.entry(msg.domain).or_default() += 1;
+            match msg.domain.domain() {
+                Some(d) => *summary.per_domain.entry(d).or_default() += 1,
+                None => summary.indicator_reports += 1,
+            }
             // Anomalies started by this message's time: logged before it.
             announce(sim, &mut truth, &mut summary)?;
             if let Some(log) = truth.as_mut() {

@@ -7,11 +7,17 @@
 //! status change and schedules the one after. Ties in time are broken by the order jobs were
 //! scheduled in, which is itself deterministic: so the messages depend only on the preset, the
 //! seed, the scale and the start time, however the simulated span is cut into steps.
+//!
+//! The socio-economic indicators ([`Simulation::with_indicators`]) are a feed of their own,
+//! merged in time order: their reports of the years before the start come first (a report's
+//! `ts` is when its unit sent it), then each new period's as the clock passes its sending time.
+//! The other messages are the same with or without them.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
 
 use ioc_protocol::Domain;
+use ioc_protocol::indicator::Catalogue;
 use ioc_protocol::preset::Preset;
 use serde_json::{Value as Json, json};
 
@@ -19,36 +25,14 @@ use crate::air::{self, AirSensor};
 use crate::clock::{MINUTE_MS, local_day};
 use crate::complaints::{Case, Desk};
 use crate::flood::{self, Gauge};
+use crate::indicators::{IndicatorFeed, IndicatorNote};
 use crate::inject::{Anomaly, Blocker, Candidate, Change, Injector, Src};
+use crate::outgoing::Outgoing;
 use crate::platforms::{self, PlatformHealth};
 use crate::rng::sub_seed;
 use crate::services::{Dossier, Portal};
 use crate::traffic::{self, TrafficSensor};
 use crate::world::World;
-
-/// A message to publish: its topic, its JSON payload, and its `ts` (epoch ms).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    pub topic: String,
-    /// The payload, a JSON object, exactly as it is published.
-    pub payload_json: String,
-    /// The payload's `ts`.
-    pub ts: i64,
-    pub domain: Domain,
-}
-
-impl Outgoing {
-    /// The message as a line of the truth log: `{"topic":..,"payload":{..},"ts":..}`, without
-    /// the newline.
-    pub fn truth_line(&self) -> String {
-        format!(
-            "{{\"topic\":{},\"payload\":{},\"ts\":{}}}",
-            Json::String(self.topic.clone()),
-            self.payload_json,
-            self.ts
-        )
-    }
-}
 
 /// What a job does when its time comes.
 #[derive(Debug)]
@@ -148,6 +132,8 @@ pub struct Simulation {
     domains: Vec<Domain>,
     /// The anomalies injected (see [`Simulation::inject`]), if any.
     injector: Option<Box<Injector>>,
+    /// The socio-economic indicators (see [`Simulation::with_indicators`]), if published.
+    indicators: Option<Box<IndicatorFeed>>,
 }
 
 impl Simulation {
@@ -175,6 +161,7 @@ impl Simulation {
             seed,
             domains: Domain::ALL.to_vec(),
             injector: None,
+            indicators: None,
         };
         for k in 1..=scale {
             for i in 0..preset.corridors.len() {
@@ -251,6 +238,29 @@ impl Simulation {
             ))
         });
         self
+    }
+
+    /// Publishes the city's socio-economic indicators of `catalogue` (validated against
+    /// `preset`, the city simulated) too: every indicator at every area of its levels, for
+    /// every period from January 2021. The reports of the periods that ended before the start
+    /// come first, in the order their units sent them (years ago); then each new period's, as
+    /// the clock passes the time its unit sends it, days after the period's end (or later: a
+    /// late report). The seeded abnormal values and the late and missing reports are taken with
+    /// [`Simulation::take_indicator_notes`]. The other messages are unchanged.
+    pub fn with_indicators(mut self, catalogue: &Catalogue, preset: &Preset) -> Simulation {
+        self.indicators = Some(Box::new(IndicatorFeed::new(catalogue, preset, self.seed)));
+        self
+    }
+
+    /// The indicator notes whose time has come since the last call (by the simulated clock, as
+    /// [`Simulation::take_started_anomalies`]): each abnormal value just before the report
+    /// that carries it, each late or missing report at its deadline. Empty without
+    /// [`Simulation::with_indicators`].
+    pub fn take_indicator_notes(&mut self) -> Vec<IndicatorNote> {
+        self.indicators
+            .as_mut()
+            .map(|f| f.take_notes())
+            .unwrap_or_default()
     }
 
     /// The anomalies that started since the last call (by the simulated clock: every one
@@ -358,7 +368,12 @@ impl Simulation {
 
     /// The time of the next message, or a little before it (some jobs send nothing).
     pub fn next_due_ms(&self) -> Option<i64> {
-        self.queue.peek().map(|Reverse(p)| p.at)
+        let job = self.queue.peek().map(|Reverse(p)| p.at);
+        let feed = self.indicators.as_ref().and_then(|f| f.next_due_ms());
+        match (job, feed) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The topics of the telemetry sources, by domain.
@@ -382,6 +397,13 @@ impl Simulation {
     /// clock then stands at `until_ms`).
     pub fn next_message(&mut self, until_ms: i64) -> Option<Outgoing> {
         loop {
+            // An indicator report first, at a tie too: the feed's own order stands.
+            let job_at = self.queue.peek().map(|Reverse(p)| p.at);
+            let horizon = job_at.map_or(until_ms, |at| at.min(until_ms));
+            if let Some(m) = self.indicators.as_mut().and_then(|f| f.next_until(horizon)) {
+                self.now_ms = self.now_ms.max(m.ts);
+                return Some(m);
+            }
             match self.queue.peek() {
                 Some(Reverse(p)) if p.at <= until_ms => {}
                 _ => {
@@ -438,7 +460,7 @@ impl Simulation {
             payload_json: json!({ "ts": ts, "seq": seq, "values": values }).to_string(),
             topic,
             ts,
-            domain,
+            domain: domain.into(),
         }
     }
 
@@ -509,7 +531,7 @@ impl Simulation {
                     topic,
                     payload_json: payload.to_string(),
                     ts: at,
-                    domain: Domain::Complaint,
+                    domain: Domain::Complaint.into(),
                 })
             }
             Job::DossierArrival { online } => {
@@ -547,7 +569,7 @@ impl Simulation {
                     topic,
                     payload_json: payload.to_string(),
                     ts: at,
-                    domain: Domain::Service,
+                    domain: Domain::Service.into(),
                 })
             }
         }

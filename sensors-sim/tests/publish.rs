@@ -1,16 +1,18 @@
 //! Publishing to a real broker: Mosquitto, started in the test on a free port. Every message of
 //! the simulation reaches a subscriber and the truth log, QoS 1 acknowledgements are waited for,
-//! and the binary's command line does what it says.
+//! the indicator reports too (the history first), and the binary's command line does what it
+//! says.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ioc_protocol::indicator::Catalogue;
 use ioc_protocol::preset::Preset;
-use ioc_sim::Simulation;
 use ioc_sim::clock::{MINUTE_MS, Pacing};
 use ioc_sim::publish::{self, PublishOptions, TruthLog};
+use ioc_sim::{IndicatorNote, Simulation};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
@@ -255,6 +257,7 @@ fn the_binary_replays_a_span_fast_and_logs_what_it_sent() {
         path.to_str().unwrap(),
         "--client-id",
         "test-binary",
+        "--no-indicators",
     ]));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -302,6 +305,7 @@ fn the_binary_injects_anomalies_and_logs_them_before_the_readings_they_change() 
                 path.to_str().unwrap(),
                 "--client-id",
                 "test-inject",
+                "--no-indicators",
             ]),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -375,4 +379,261 @@ fn the_binary_refuses_what_the_server_would_reject() {
     let out = finish(ioc_sim().args(["--duration", "soon"]));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
+}
+
+/// The library's run with the indicators, as `ioc-sim` logs it: before each message, the
+/// anomalies started and the indicator notes due; at the end, the notes left.
+fn expected_with_indicators(
+    seed: u64,
+    start: i64,
+    end: i64,
+    domains: Option<&[ioc_protocol::Domain]>,
+) -> Vec<String> {
+    let preset = Preset::built_in();
+    let mut sim = Simulation::new(&preset, seed, 1, start);
+    if let Some(d) = domains {
+        sim = sim.only(d);
+    }
+    let mut sim = sim.with_indicators(&Catalogue::built_in(), &preset);
+    let mut lines = Vec::new();
+    while let Some(m) = sim.next_message(end) {
+        lines.extend(
+            sim.take_indicator_notes()
+                .iter()
+                .map(IndicatorNote::truth_line),
+        );
+        lines.push(m.truth_line());
+    }
+    lines.extend(
+        sim.take_indicator_notes()
+            .iter()
+            .map(IndicatorNote::truth_line),
+    );
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_indicator_report_reaches_the_broker_and_the_truth_log_history_first() {
+    let broker = start_broker();
+    let addr = broker.addr;
+    let mut rx = subscribe(addr).await;
+    // An hour ago to now: five years of history at once, then an hour of nothing new.
+    let end = now_ms();
+    let start = end - 60 * MINUTE_MS;
+    let preset = Preset::built_in();
+    let mut sim = Simulation::new(&preset, 4, 1, start)
+        .only(&[])
+        .with_indicators(&Catalogue::built_in(), &preset);
+    let path = temp_file("indicators.jsonl");
+    let mqtt = publish::mqtt_options(&format!("mqtt://{addr}"), "test-indicators", 100).unwrap();
+    let summary = publish::run(
+        &mut sim,
+        Pacing::new(start, 1e6, Some(end)),
+        mqtt,
+        &PublishOptions::default(),
+        Some(TruthLog::create(&path).unwrap()),
+        std::future::pending(),
+    )
+    .await
+    .expect("published");
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+
+    // The truth log lists every report sent, in the order sent, and what was seeded.
+    let reports: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter_map(|v| v.get("indicator_report"))
+        .collect();
+    assert!(reports.len() > 4000, "{} reports", reports.len());
+    assert_eq!(summary.published as usize, reports.len());
+    assert_eq!(summary.indicator_reports, summary.published);
+    assert_eq!(summary.confirmed, summary.published, "{summary}");
+    let ts: Vec<i64> = reports.iter().map(|r| r["ts"].as_i64().unwrap()).collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "not in the order sent");
+    let count = |key: &str| lines.iter().filter(|v| v.get(key).is_some()).count() as u64;
+    assert_eq!(summary.abnormal_values, count("indicator_abnormal"));
+    assert_eq!(summary.late_reports, count("indicator_late"));
+    assert_eq!(summary.missing_reports, count("indicator_missing"));
+    assert!(
+        summary.abnormal_values > 100 && summary.late_reports > 50 && summary.missing_reports > 0,
+        "{summary}"
+    );
+    assert!(
+        lines.iter().all(|v| v.get("topic").is_none()),
+        "readers of readings skip them all"
+    );
+
+    // The subscriber receives exactly the reports of the truth log, each once, QoS 1.
+    let mut got = receive(&mut rx, reports.len()).await;
+    let mut want: Vec<(String, String)> = reports
+        .iter()
+        .map(|r| {
+            (
+                r["topic"].as_str().unwrap().to_owned(),
+                r["payload"].to_string(),
+            )
+        })
+        .collect();
+    got.iter_mut().for_each(|(_, p)| {
+        *p = serde_json::from_str::<serde_json::Value>(p)
+            .unwrap()
+            .to_string()
+    });
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(got.iter().all(|(t, _)| t.starts_with("ioc/v1/indicator/")));
+}
+
+#[test]
+fn the_binary_publishes_the_indicators_by_default_the_history_first_and_the_rest_unchanged() {
+    let broker = start_broker();
+    let addr = broker.addr;
+    let start = now_ms() - 3 * 60 * MINUTE_MS;
+    let path = temp_file("bin-indicators.jsonl");
+    let out = finish(ioc_sim().args([
+        "--broker",
+        &format!("mqtt://{addr}"),
+        "--seed",
+        "5",
+        "--start",
+        &start.to_string(),
+        "--speed",
+        "100000",
+        "--duration",
+        "20m",
+        "--truth-log",
+        path.to_str().unwrap(),
+        "--client-id",
+        "test-binary-indicators",
+    ]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let end = start + 20 * MINUTE_MS;
+    let expected = expected_with_indicators(5, start, end, None);
+    assert_eq!(log.lines().collect::<Vec<_>>(), expected);
+    // Without the indicators' lines, the log is the stream without them, byte for byte.
+    let (readings, _) = self::expected(5, start, end);
+    let others: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("{\"topic\":"))
+        .collect();
+    assert_eq!(others, readings);
+    let reports = log
+        .lines()
+        .filter(|l| l.starts_with("{\"indicator_report\":"))
+        .count();
+    assert!(reports > 4000);
+    let first_reading = log
+        .lines()
+        .position(|l| l.starts_with("{\"topic\":"))
+        .unwrap();
+    let history = log
+        .lines()
+        .take(first_reading)
+        .filter(|l| l.starts_with("{\"indicator_report\":"))
+        .count();
+    assert_eq!(
+        history, reports,
+        "the history goes out before the first reading"
+    );
+    let messages = readings.len() + reports;
+    assert!(
+        stdout.contains(&format!("published {messages} messages")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("indicator {reports}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{messages} acknowledged")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_binary_publishes_only_the_streams_its_domains_name() {
+    let broker = start_broker();
+    let addr = broker.addr;
+    let start = now_ms() - 3 * 60 * MINUTE_MS;
+    let path = temp_file("bin-domains.jsonl");
+    let run = |domains: &str, path: &std::path::Path| {
+        finish(ioc_sim().args([
+            "--broker",
+            &format!("mqtt://{addr}"),
+            "--seed",
+            "6",
+            "--start",
+            &start.to_string(),
+            "--speed",
+            "100000",
+            "--duration",
+            "10m",
+            "--domains",
+            domains,
+            "--truth-log",
+            path.to_str().unwrap(),
+            "--client-id",
+            "test-domains",
+        ]))
+    };
+    let out = run("flood,indicator", &path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(&path).unwrap();
+    let expected = expected_with_indicators(
+        6,
+        start,
+        start + 10 * MINUTE_MS,
+        Some(&[ioc_protocol::Domain::Flood]),
+    );
+    assert_eq!(log.lines().collect::<Vec<_>>(), expected);
+    assert!(
+        expected
+            .iter()
+            .any(|l| l.starts_with("{\"indicator_report\":"))
+    );
+    assert!(expected.iter().any(|l| l.contains("ioc/v1/flood/")));
+    // Domains without `indicator`: no indicator at all.
+    let out = run("flood", &path);
+    assert!(out.status.success());
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(!log.is_empty() && log.lines().all(|l| l.contains("ioc/v1/flood/")));
+    // A domain it does not know is named.
+    let out = run("flood,indicators", &path);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("indicators"));
+}
+
+#[test]
+fn the_binary_refuses_an_indicator_catalogue_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.toml");
+    let out = finish(
+        ioc_sim()
+            .args(["--broker", "mqtt://127.0.0.1:9", "--indicator-catalogue"])
+            .arg(&missing),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("none.toml"), "{stderr}");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "code = \"x\"\n").unwrap();
+    let out = finish(
+        ioc_sim()
+            .args(["--broker", "mqtt://127.0.0.1:9", "--indicator-catalogue"])
+            .arg(&bad),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.toml"), "{stderr}");
 }
