@@ -451,7 +451,10 @@ const BAD_LINES: [(u64, &str); 3] = [
     (1500, "out_of_range"),
 ];
 
-fn spoil(rows: &mut [(String, String, String, f64)], catalogue: &Catalogue) {
+/// A spreadsheet row: indicator, area, period, value.
+type Row = (String, String, String, f64);
+
+fn spoil(rows: &mut [Row], catalogue: &Catalogue) {
     for (line, _) in BAD_LINES {
         let row = &mut rows[line as usize - 2];
         match line {
@@ -465,7 +468,7 @@ fn spoil(rows: &mut [(String, String, String, f64)], catalogue: &Catalogue) {
     }
 }
 
-fn csv_of(rows: &[(String, String, String, f64)]) -> Vec<u8> {
+fn csv_of(rows: &[Row]) -> Vec<u8> {
     let mut out = String::from("indicator,area,period,value\r\n");
     for (i, a, p, v) in rows {
         out.push_str(&format!("{i},{a},{p},{v}\r\n"));
@@ -473,7 +476,7 @@ fn csv_of(rows: &[(String, String, String, f64)]) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn xlsx_of(rows: &[(String, String, String, f64)]) -> Vec<u8> {
+fn xlsx_of(rows: &[Row]) -> Vec<u8> {
     let mut sheet = vec![vec![
         Cell::from("Chỉ tiêu"),
         Cell::from("Địa bàn"),
@@ -522,13 +525,13 @@ async fn import_round(
     cookie: &str,
     catalogue: &Catalogue,
     content_type: &str,
-    file_of: fn(&[(String, String, String, f64)]) -> Vec<u8>,
+    file_of: fn(&[Row]) -> Vec<u8>,
     nudge: f64,
     revisions: u32,
 ) -> anyhow::Result<()> {
     let good = good_rows(catalogue, nudge);
     assert_eq!(good.len(), 2_000);
-    let text: Vec<(String, String, String, f64)> = good
+    let text: Vec<Row> = good
         .iter()
         .map(|(i, a, p, v)| (i.clone(), a.clone(), p.to_string(), *v))
         .collect();
