@@ -189,6 +189,26 @@ async fn sigkill_loses_nothing_the_gateway_saw_acknowledged() -> anyhow::Result<
     Ok(())
 }
 
+/// Waits until the store's history shows `n` readings of `topic`'s `aqi` in `[from, to)`
+/// (history sees a durable batch once it is folded from the journal, within a second), then
+/// returns the count and the largest value.
+async fn stored_within(
+    server: &TestServer,
+    topic: &str,
+    from: i64,
+    to: i64,
+    n: u64,
+) -> anyhow::Result<(u64, Option<f64>)> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (count, _, max) = server.stored(topic, "aqi", from, to).await?;
+        if count >= n || tokio::time::Instant::now() >= deadline {
+            return Ok((count, max));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// An MQTT 3.1.1 CONNECT: clean session, `keep_alive` seconds, and a user name and password
 /// when given.
 fn connect_v4(id: &str, keep_alive: u16, login: Option<(&str, &str)>) -> Vec<u8> {
@@ -259,11 +279,8 @@ async fn keep_alive_zero_is_accepted_and_never_timed_out() -> anyhow::Result<()>
     s.write_all(&publish_qos1("ioc/v1/env/q3/ka0", 7, reading.as_bytes()))
         .await?;
     assert_eq!(read_exactly(&mut s, 4).await?, [0x40, 2, 0, 7], "PUBACK 7");
-    // The PUBACK came once it was durable: it is in the store now.
-    let (n, _, max) = server
-        .stored("ioc/v1/env/q3/ka0", "aqi", ts, ts + 1)
-        .await?;
-    assert_eq!((n, max), (1, Some(77.0)));
+    let stored = stored_within(&server, "ioc/v1/env/q3/ka0", ts, ts + 1, 1).await?;
+    assert_eq!(stored, (1, Some(77.0)));
     s.write_all(&[0xC0, 0]).await?;
     assert_eq!(read_exactly(&mut s, 2).await?, [0xD0, 0], "PINGRESP");
     Ok(())
@@ -307,10 +324,8 @@ async fn credentials_and_grants_are_each_gateways_own() -> anyhow::Result<()> {
     let mut gw_b = Publisher::connect_as(server.mqtt, "gw-b-1", Some(("gw-b", &b))).await?;
     gw_b.publish("ioc/v1/env/q3/aqs-9", reading(2)).await?;
     gw_b.wait_acks(1, WAIT).await?;
-    let (n, _, max) = server
-        .stored("ioc/v1/env/q3/aqs-9", "aqi", ts, ts + 1)
-        .await?;
-    assert_eq!((n, max), (1, Some(2.0)), "only gw-b's reading is stored");
+    let stored = stored_within(&server, "ioc/v1/env/q3/aqs-9", ts, ts + 1, 1).await?;
+    assert_eq!(stored, (1, Some(2.0)), "only gw-b's reading is stored");
     let m = server.metrics().await?;
     assert_eq!(
         m.value(r#"ioc_ingest_rejected_total{reason="forbidden"}"#)?,
@@ -446,10 +461,8 @@ async fn mqtt5_connack_says_what_is_left_out_and_qos2_is_stored_once() -> anyhow
             None => anyhow::bail!("the connection closed before PUBCOMP"),
         }
     }
-    let (n, _, max) = server
-        .stored("ioc/v1/env/q1/qos2", "aqi", ts, ts + 1)
-        .await?;
-    assert_eq!((n, max), (1, Some(12.0)));
+    let stored = stored_within(&server, "ioc/v1/env/q1/qos2", ts, ts + 1, 1).await?;
+    assert_eq!(stored, (1, Some(12.0)));
     task.abort();
     Ok(())
 }
