@@ -186,8 +186,10 @@ impl Running {
             indicators,
             ..
         } = self;
-        indicators.stop();
+        // Ingest first: a session whose indicator report gives up below then sees the stop
+        // and does not acknowledge it.
         let _ = stops.ingest.send(true);
+        indicators.stop();
         let _ =
             tokio::time::timeout_at(deadline, futures_util::future::join_all(tasks.ingest)).await;
         let _ = stops.writer.send(true);

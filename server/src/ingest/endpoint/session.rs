@@ -337,6 +337,12 @@ impl<'a> Session<'a> {
             .intake
             .handle_from(topic, &payload, gateway.as_ref())
             .ok();
+        // The server began to stop while the intake had the message (an indicator report
+        // waits there for its own store, and gives up at the stop): it is not handed on nor
+        // acknowledged, and the gateway sends it again to the next server.
+        if qos > 0 && *self.shared.stop.borrow() {
+            return Some(End::Stopping);
+        }
         let ack = (qos > 0).then(|| Ack::Session {
             to: self.outbox.clone(),
             pkid,
