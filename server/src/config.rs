@@ -170,12 +170,13 @@ pub struct MqttConfig {
         help = "External MQTT broker, `mqtt://host:port`; no broker is embedded when set"
     )]
     pub url: Option<String>,
-    /// Where the embedded broker listens when no external broker is set. Port 0 picks one.
+    /// Where the embedded MQTT endpoint listens when no external broker is set. Port 0 picks
+    /// one.
     #[arg(
         long = "mqtt-listen",
         value_name = "MQTT_LISTEN",
         env = "IOC_MQTT_LISTEN",
-        help = "Address of the embedded MQTT broker (port 0: any free port)"
+        help = "Address of the embedded MQTT endpoint (port 0: any free port)"
     )]
     pub embedded_listen: SocketAddr,
     /// The subscriber's client id. It must be stable across restarts: the broker keeps the
@@ -200,7 +201,7 @@ pub struct MqttConfig {
         hide_env_values = true
     )]
     pub password: Option<Secret>,
-    /// Gateways must log in (`ioc-server gateway add`): the embedded broker refuses anonymous
+    /// Gateways must log in (`ioc-server gateway add`): the embedded endpoint refuses anonymous
     /// and unknown clients, and ingest refuses what a gateway is not granted. A switch: its
     /// flag or variable turns it on, never off ([`Config::override_with`]).
     #[arg(

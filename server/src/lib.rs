@@ -15,7 +15,7 @@
 //!   and their checks; [`cli`]: the command line (`--config`, the admin subcommands);
 //!   [`secret`]: the redacting type of passwords and tokens.
 //! - [`city`]: the city preset (areas, their names and outlines, the sensors).
-//! - [`ingest`]: the ways in (the embedded broker, the links to it or to an external broker,
+//! - [`ingest`]: the ways in (the embedded MQTT endpoint, the links to an external broker,
 //!   HTTP ingest's domain half) and the intake: decoding, the gateway grant, counting, the
 //!   hand-on to the hub, the alerts and the writer.
 //! - [`store`]: the writer (batches, durability, acknowledgements handed back), the spool,

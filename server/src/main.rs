@@ -46,7 +46,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // One line on stdout that scripts and tests wait for; everything else goes to stderr.
     match running.mqtt_addr {
         Some(mqtt) => println!(
-            "ioc-server ready: {scheme}://{}/ (embedded MQTT broker on mqtt://{mqtt})",
+            "ioc-server ready: {scheme}://{}/ (embedded MQTT endpoint on mqtt://{mqtt})",
             running.http_addr
         ),
         None => println!("ioc-server ready: {scheme}://{}/", running.http_addr),

@@ -97,7 +97,7 @@ impl Drop for Proc {
 pub struct TestServer {
     pub proc: Proc,
     pub http: SocketAddr,
-    /// The embedded broker's address, or the external broker's.
+    /// The embedded MQTT endpoint's address, or the external broker's.
     pub mqtt: SocketAddr,
     pub data_dir: tempfile::TempDir,
     args: Vec<String>,
@@ -135,7 +135,7 @@ pub async fn login(http: SocketAddr, user: &str, password: &str) -> anyhow::Resu
 }
 
 impl TestServer {
-    /// With its embedded broker.
+    /// With its embedded MQTT endpoint.
     pub fn start() -> anyhow::Result<TestServer> {
         TestServer::start_with(&[])
     }
@@ -559,7 +559,7 @@ pub fn shared_data_file(name: &str) -> anyhow::Result<PathBuf> {
 /// The Ho Chi Minh City areas' boundaries, in the shared data directory.
 pub const HCMC_BOUNDARIES: &str = "hcmc-districts-2021.geojson";
 
-/// `ioc-server ready: http://A/ (embedded MQTT broker on mqtt://B)`.
+/// `ioc-server ready: http://A/ (embedded MQTT endpoint on mqtt://B)`.
 fn parse_ready(line: &str) -> anyhow::Result<(SocketAddr, Option<SocketAddr>)> {
     let rest = line
         .strip_prefix("ioc-server ready: http://")

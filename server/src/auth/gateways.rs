@@ -6,12 +6,11 @@
 //! SHA-256 (a token that long needs no slow hash). Grants are area codes (`*` for all) and
 //! source patterns (`aqs-q1-01`, or a prefix ending in `*`, or `*`).
 //!
-//! With `mqtt.gateway_auth` on, the embedded broker checks these credentials at CONNECT (and
-//! refuses anonymous clients), and ingest rejects as `forbidden` a message whose area and
-//! source no gateway is granted: a gateway publishing its sources under another's area is
-//! refused even though rumqttd has no per-topic rules. (A gateway that uses another
-//! gateway's own source ids under that gateway's areas can only be stopped by the broker: run
-//! Mosquitto with per-user ACLs for that.)
+//! With `mqtt.gateway_auth` on, the embedded MQTT endpoint checks these credentials at CONNECT
+//! (and refuses anonymous clients), and ingest rejects as `forbidden` a message its gateway is
+//! not granted (the endpoint knows which gateway sent it). Through an external broker, which
+//! does not say who published, ingest rejects a message whose area and source no gateway is
+//! granted; Mosquitto's per-user ACLs (written by `gateway add`) keep each gateway to its own.
 
 use std::path::{Path, PathBuf};
 

@@ -52,7 +52,7 @@ impl Pending {
 
     /// What the writer takes for a message a producer has handled: the accepted message
     /// (`msg`) and its ack; for a rejected one, its ack alone, so that acks still leave in the
-    /// order the messages came (some brokers, rumqttd, require it); for a rejected one that
+    /// order the messages came (MQTT brokers take them in order); for a rejected one that
     /// nobody waits for, nothing.
     pub fn handled(msg: Option<Message>, ack: Option<Ack>) -> Option<Pending> {
         (msg.is_some() || ack.is_some()).then_some(Pending { msg, ack })
@@ -629,7 +629,7 @@ impl Writer {
     }
 
     /// Acknowledges a durable batch: each link's packet ids with one call to its acker, in
-    /// order (the embedded broker's router takes them with one wake-up).
+    /// order (one call per link, and per run of one connection's acknowledgements).
     async fn ack(&mut self, held: Held) {
         // A connection's run of acknowledgements goes in one call, in order.
         let mut run: Option<(Arc<dyn SessionAcker>, Vec<u16>)> = None;
