@@ -13,12 +13,13 @@
 //! (`protocol/src/indicator/tests/`); this test checks the whole path around them (ingest,
 //! store, revisions, the latest value of each period, targets, the API) against the truth.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use ioc_protocol::indicator::{Board, Catalogue, Observation, Report, Values};
+use ioc_protocol::alerts::Alert;
+use ioc_protocol::indicator::{Board, Catalogue, Observation, Report, Status, Timeliness, Values};
 use ioc_protocol::topic::{CITY_AREA, IndicatorTopic};
 use ioc_tests::{Publisher, Sim, TestServer, now_ms};
 use serde_json::Value;
@@ -328,5 +329,89 @@ async fn every_figure_of_the_board_is_the_one_recomputed_from_the_truth_log() ->
         "too little to compare: {statuses} statuses, {ranked} ranks, {} late reports",
         truth.late.len()
     );
+
+    // The alerts: one open per abnormal sign on a latest period, per status behind, per
+    // report missing in the window; none other open, and no storm's summary.
+    let expected = expected_alerts(&truth);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let open = open_indicator_alerts(&server).await?;
+        if open == expected {
+            break;
+        }
+        if Instant::now() > deadline {
+            let missing: Vec<_> = expected.difference(&open).take(10).collect();
+            let extra: Vec<_> = open.difference(&expected).take(10).collect();
+            bail!(
+                "{} indicator alerts open, {} expected; not open: {missing:?}; not expected: \
+                 {extra:?}",
+                open.len(),
+                expected.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let held = server.metrics().await?.value("ioc_alerts_held_total")?;
+    ensure!(
+        held == 0.0,
+        "{held} alerts held back: the history made a storm"
+    );
+    println!(
+        "{} indicator alerts open, as the truth's figures say ({} by kind)",
+        expected.len(),
+        ["indicator_abnormal", "indicator_behind", "indicator_late"]
+            .map(|k| format!("{k} {}", expected.iter().filter(|a| a.0 == k).count()))
+            .join(", ")
+    );
     Ok(())
+}
+
+/// An indicator alert's key: kind, indicator, area and period (empty for a status).
+type AlertKey = (String, String, String, String);
+
+/// The indicator alerts a board's figures call for.
+fn expected_alerts(board: &Board) -> BTreeSet<AlertKey> {
+    let mut keys = BTreeSet::new();
+    for i in &board.indicators {
+        for a in &i.areas {
+            let key = |kind: &str, period: String| {
+                (kind.to_owned(), i.indicator.clone(), a.area.clone(), period)
+            };
+            if let Some(s) = a.abnormal.as_ref().filter(|s| s.flagged) {
+                keys.insert(key("indicator_abnormal", s.period.to_string()));
+            }
+            if a.status() == Some(Status::Behind) {
+                keys.insert(key("indicator_behind", String::new()));
+            }
+        }
+    }
+    for l in board
+        .late
+        .iter()
+        .filter(|l| l.timeliness == Timeliness::Missing)
+    {
+        keys.insert((
+            "indicator_late".to_owned(),
+            l.indicator.clone(),
+            l.area.clone(),
+            l.period.to_string(),
+        ));
+    }
+    keys
+}
+
+/// The indicator alerts open on the server.
+async fn open_indicator_alerts(server: &TestServer) -> anyhow::Result<BTreeSet<AlertKey>> {
+    let mut keys = BTreeSet::new();
+    for kind in ["indicator_abnormal", "indicator_behind", "indicator_late"] {
+        let body = server
+            .get_json(&format!("/api/v1/alerts?kind={kind}&state=open&limit=1000"))
+            .await?;
+        let list: Vec<Alert> = serde_json::from_value(body["alerts"].clone())?;
+        keys.extend(
+            list.into_iter()
+                .map(|a| (a.kind.as_str().to_owned(), a.source, a.area, a.field)),
+        );
+    }
+    Ok(keys)
 }
