@@ -222,9 +222,14 @@ impl Running {
 /// How often the board of indicator figures is asked for, to judge their alerts: it is
 /// computed again only when a value or a target was stored, or a minute passed.
 const JUDGE_INDICATORS_EVERY: Duration = Duration::from_secs(5);
+/// The indicators' alerts are judged once nothing was stored for this long: while a history
+/// streams in (the simulator's five years, a unit's backlog), every report not there yet
+/// looks missing and every series' latest period is not its latest yet.
+const INDICATORS_QUIET_MS: i64 = 20_000;
 
 /// Judges the indicators' alerts on each new board of figures (an abnormal sign, a status
-/// behind, a missing report: `alerts/indicators.rs`), until `stop`.
+/// behind, a missing report: `alerts/indicators.rs`), once values have stopped coming for
+/// [`INDICATORS_QUIET_MS`], until `stop`.
 async fn judge_indicators(
     indicators: Arc<Indicators>,
     alerts: Arc<Alerts>,
@@ -239,6 +244,9 @@ async fn judge_indicators(
             _ = tick.tick() => {}
         }
         let now = chrono::Utc::now().timestamp_millis();
+        if now - indicators.last_stored_ms() < INDICATORS_QUIET_MS {
+            continue;
+        }
         let computed = match indicators.board(now).await {
             Ok((computed, _)) => computed,
             Err(e) => {

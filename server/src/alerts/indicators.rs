@@ -6,8 +6,9 @@
 //!   removes the sign or a later period is reported without one;
 //! - `indicator_behind`: an indicator's status is *behind* at an area; keyed by indicator and
 //!   area, resolved when it is back to at risk or on track;
-//! - `indicator_late`: a report of the punctuality window is missing past its deadline; keyed
-//!   by indicator, area and period, resolved when the report arrives.
+//! - `indicator_late`: a report of the punctuality window is missing past its deadline (of a
+//!   series that has values: one never reported is a unit not reporting yet); keyed by
+//!   indicator, area and period, resolved when the report arrives.
 //!
 //! Each opens at the time of what raised it (the latest value's report, the deadline), so the
 //! history a unit or the simulator sends opens its alerts as history (not counted by the rate
@@ -88,11 +89,22 @@ fn conditions(board: &Board, catalogue: &Catalogue) -> Vec<Condition> {
             }
         }
     }
-    for late in board
-        .late
+    // A series never reported is a unit not reporting yet (a new server, a new indicator),
+    // not a report overdue: only the series with a value have missing reports.
+    let reported: HashSet<(&str, &str)> = board
+        .indicators
         .iter()
-        .filter(|l| l.timeliness == Timeliness::Missing)
-    {
+        .flat_map(|i| {
+            i.areas
+                .iter()
+                .filter(|a| a.latest.is_some())
+                .map(|a| (i.indicator.as_str(), a.area.as_str()))
+        })
+        .collect();
+    for late in board.late.iter().filter(|l| {
+        l.timeliness == Timeliness::Missing
+            && reported.contains(&(l.indicator.as_str(), l.area.as_str()))
+    }) {
         let (vi, en) = names(&late.indicator);
         out.push(Condition {
             kind: AlertKind::IndicatorLate,

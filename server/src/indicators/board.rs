@@ -10,7 +10,7 @@
 //! or a spreadsheet's receipt), and the first revision's time is what punctuality judges.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use ioc_protocol::indicator::{Board, Catalogue, Observation, Values};
 
@@ -36,6 +36,8 @@ pub struct Computed {
 #[derive(Debug, Default)]
 pub struct BoardCache {
     changes: AtomicU64,
+    /// When the last change was stored, epoch ms by the server's clock.
+    changed_at_ms: AtomicI64,
     held: tokio::sync::Mutex<Option<Arc<Computed>>>,
 }
 
@@ -43,6 +45,21 @@ impl BoardCache {
     /// A value or a target was stored: the next board is computed afresh.
     pub fn changed(&self) {
         self.changes.fetch_add(1, Ordering::SeqCst);
+        self.changed_at_ms
+            .store(chrono::Utc::now().timestamp_millis(), Ordering::SeqCst);
+    }
+
+    /// A cache whose last change counts as `now_ms` (the server's start).
+    pub fn opened_at(now_ms: i64) -> BoardCache {
+        BoardCache {
+            changed_at_ms: AtomicI64::new(now_ms),
+            ..BoardCache::default()
+        }
+    }
+
+    /// When a value or a target was last stored, epoch ms (or the start, [`Self::opened_at`]).
+    pub fn changed_at_ms(&self) -> i64 {
+        self.changed_at_ms.load(Ordering::SeqCst)
     }
 
     fn changes(&self) -> u64 {
@@ -103,4 +120,77 @@ pub fn values_of(latest: &LatestValues) -> Values {
         }
     }
     values
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// A cache asked at `now`, counting the computations.
+    async fn ask(cache: &BoardCache, now: i64, runs: &AtomicUsize) -> (i64, bool) {
+        let (c, fresh) = cache
+            .get_or_compute(now, || async {
+                runs.fetch_add(1, Ordering::SeqCst);
+                let catalogue = Arc::new(Catalogue::built_in());
+                let values = Values::new();
+                let board = Board::compute(&catalogue, &values, now);
+                Ok::<_, std::convert::Infallible>((board, values, catalogue))
+            })
+            .await
+            .unwrap();
+        (c.board.now_ms, fresh)
+    }
+
+    #[tokio::test]
+    async fn the_board_is_computed_again_when_something_is_stored_or_a_minute_passed() {
+        let cache = BoardCache::default();
+        let runs = AtomicUsize::new(0);
+        let t = 1_800_000_000_000;
+        assert_eq!(ask(&cache, t, &runs).await, (t, true));
+        // Nothing stored, less than a minute: the same board.
+        assert_eq!(ask(&cache, t + 59_999, &runs).await, (t, false));
+        // A value stored: computed again.
+        cache.changed();
+        assert_eq!(ask(&cache, t + 60_000, &runs).await, (t + 60_000, true));
+        assert_eq!(ask(&cache, t + 61_000, &runs).await, (t + 60_000, false));
+        // A minute passed: computed again (lateness moves with the clock).
+        assert_eq!(ask(&cache, t + 120_000, &runs).await, (t + 120_000, true));
+        // A clock that went back: computed again rather than a board from the future.
+        assert_eq!(ask(&cache, t + 100_000, &runs).await, (t + 100_000, true));
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn the_stores_points_are_read_with_their_report_time_and_first_report() {
+        let point = |value, reported_ms, first_reported_ms| ioc_protocol::indicator::SeriesPoint {
+            period: "2026-10".parse().unwrap(),
+            value,
+            reported_ms,
+            received_ms: reported_ms + 5,
+            by: "q1".into(),
+            way: ioc_protocol::indicator::Way::Mqtt,
+            revisions: 2,
+            first_reported_ms,
+        };
+        let mut latest = LatestValues::new();
+        latest.insert(
+            ("budget_revenue".into(), "q1".into()),
+            vec![point(7.0, 2_000, 1_000)],
+        );
+        latest.insert(
+            ("budget_revenue".into(), "q3".into()),
+            vec![point(8.0, 3_000, 3_000)],
+        );
+        let values = values_of(&latest);
+        let q1 = &values.series("budget_revenue", "q1")[0];
+        assert_eq!(
+            (q1.value, q1.reported_ms, q1.first_reported_ms),
+            (7.0, 2_000, Some(1_000))
+        );
+        assert_eq!(q1.first_ms(), 1_000);
+        let q3 = &values.series("budget_revenue", "q3")[0];
+        assert_eq!((q3.reported_ms, q3.first_reported_ms), (3_000, None));
+    }
 }

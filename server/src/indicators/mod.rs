@@ -143,7 +143,7 @@ impl Indicators {
             store,
             stats: IndicatorStats::default(),
             stopping: AtomicBool::new(false),
-            board: BoardCache::default(),
+            board: BoardCache::opened_at(chrono::Utc::now().timestamp_millis()),
         })
     }
 
@@ -443,6 +443,12 @@ impl Indicators {
                 Ok((board, values, catalogue))
             })
             .await
+    }
+
+    /// When a value or a target was last stored, epoch ms by the server's clock (when the
+    /// indicators were opened, if none since: what is stored at start is not settled yet).
+    pub fn last_stored_ms(&self) -> i64 {
+        self.board.changed_at_ms()
     }
 
     /// Sets targets (an admin's), all or nothing: each checked by
