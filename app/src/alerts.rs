@@ -145,6 +145,9 @@ pub fn value_text(lang: Lang, a: &Alert) -> String {
             int(lang, v.max(0.0) as u64),
             t(lang, Word::AlertsHeld)
         ),
+        AlertKind::IndicatorAbnormal | AlertKind::IndicatorBehind | AlertKind::IndicatorLate => {
+            indicator_value_text(lang, a, v)
+        }
         AlertKind::Threshold | AlertKind::Anomaly => {
             let mut s = figure(lang, &a.field, v);
             if let Some(th) = a.threshold.filter(|v| v.is_finite()) {
@@ -158,6 +161,47 @@ pub fn value_text(lang: Lang, a: &Alert) -> String {
                     t(lang, word),
                     figure(lang, &a.field, th)
                 ));
+                if let Some(z) = a.score.filter(|v| v.is_finite()) {
+                    let off = if lang == Lang::Vi { "lệch " } else { "" };
+                    s.push_str(&format!(", {off}{}σ", dec(lang, z, 1)));
+                }
+                s.push(')');
+            }
+            s
+        }
+    }
+}
+
+/// An indicator alert's value: "1.234 (kỳ vọng 980, lệch 5,2σ)", "62 % (kỳ vọng 83 %)",
+/// "quá hạn 3 ngày".
+fn indicator_value_text(lang: Lang, a: &Alert, v: f64) -> String {
+    let expected = if lang == Lang::Vi {
+        "kỳ vọng"
+    } else {
+        "expected"
+    };
+    let th = a.threshold.filter(|v| v.is_finite());
+    match a.kind {
+        AlertKind::IndicatorBehind => match th {
+            Some(th) => format!(
+                "{} ({expected} {})",
+                pct(lang, v / 100.0),
+                pct(lang, th / 100.0)
+            ),
+            None => pct(lang, v / 100.0),
+        },
+        AlertKind::IndicatorLate => {
+            let overdue = if lang == Lang::Vi {
+                "quá hạn"
+            } else {
+                "overdue"
+            };
+            format!("{overdue} {}", span(lang, (v * 1000.0) as i64))
+        }
+        _ => {
+            let mut s = dec(lang, v, if v.fract() == 0.0 { 0 } else { 1 });
+            if let Some(th) = th {
+                s.push_str(&format!(" ({expected} {}", dec(lang, th, 1)));
                 if let Some(z) = a.score.filter(|v| v.is_finite()) {
                     let off = if lang == Lang::Vi { "lệch " } else { "" };
                     s.push_str(&format!(", {off}{}σ", dec(lang, z, 1)));

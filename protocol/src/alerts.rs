@@ -99,6 +99,16 @@ pub enum AlertKind {
     Anomaly,
     /// More new alerts came in a minute than the limit: this one says how many were held.
     Summary,
+    /// The latest period of a socio-economic indicator's series carries an abnormal sign
+    /// (`docs/indicators.md`): `source` the indicator, `field` the period, `score` its score,
+    /// `threshold` the value expected.
+    IndicatorAbnormal,
+    /// An indicator is behind its year's target at an area: `value` the progress in %,
+    /// `threshold` the progress expected by now.
+    IndicatorBehind,
+    /// A unit's report of an indicator is missing past its deadline: `field` the period,
+    /// `value` the seconds since the deadline.
+    IndicatorLate,
 }
 
 impl AlertKind {
@@ -108,7 +118,18 @@ impl AlertKind {
             AlertKind::Offline => "offline",
             AlertKind::Anomaly => "anomaly",
             AlertKind::Summary => "summary",
+            AlertKind::IndicatorAbnormal => "indicator_abnormal",
+            AlertKind::IndicatorBehind => "indicator_behind",
+            AlertKind::IndicatorLate => "indicator_late",
         }
+    }
+
+    /// One of the socio-economic indicators' kinds: keyed by indicator, area and period.
+    pub fn is_indicator(self) -> bool {
+        matches!(
+            self,
+            AlertKind::IndicatorAbnormal | AlertKind::IndicatorBehind | AlertKind::IndicatorLate
+        )
     }
 }
 
@@ -120,8 +141,12 @@ impl std::str::FromStr for AlertKind {
             "offline" => Ok(AlertKind::Offline),
             "anomaly" => Ok(AlertKind::Anomaly),
             "summary" => Ok(AlertKind::Summary),
+            "indicator_abnormal" => Ok(AlertKind::IndicatorAbnormal),
+            "indicator_behind" => Ok(AlertKind::IndicatorBehind),
+            "indicator_late" => Ok(AlertKind::IndicatorLate),
             other => Err(format!(
-                "unknown kind {other:?} (threshold, offline, anomaly or summary)"
+                "unknown kind {other:?} (threshold, offline, anomaly, summary, \
+                 indicator_abnormal, indicator_behind or indicator_late)"
             )),
         }
     }
@@ -185,9 +210,10 @@ impl Alert {
         (self.rule.clone(), self.key_source())
     }
 
-    /// The source part of the key: the field is part of it for anomalies (one per series).
+    /// The source part of the key: the field is part of it for anomalies (one per series) and
+    /// for the indicators' kinds (the period).
     pub fn key_source(&self) -> String {
-        if self.kind == AlertKind::Anomaly {
+        if self.kind == AlertKind::Anomaly || self.kind.is_indicator() {
             format!(
                 "{}/{}/{}#{}",
                 self.domain, self.area, self.source, self.field

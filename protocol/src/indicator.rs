@@ -57,7 +57,7 @@ pub mod values;
 mod tests;
 
 pub use abnormal::{ABNORMAL_SCORE, AbnormalSign, Scale};
-pub use board::{Board, GroupTally, IndicatorFigures};
+pub use board::{Board, ChartPoint, FiguresAnswer, GroupTally, IndicatorFigures, chart};
 pub use catalogue::{
     AreaLevels, Catalogue, Deadlines, Direction, Group, Indicator, Kind, Level, Office, ValueRange,
 };

@@ -26,17 +26,21 @@
 //! - `anomaly.rs`: the detector of one series;
 //! - `lifecycle.rs`: opening, the rate limit and its summary, resolving, an officer's
 //!   [`Action`], closing;
-//! - `store.rs`: `alerts.sqlite`, the alerts, their history and the baselines.
+//! - `store.rs`: `alerts.sqlite`, the alerts, their history and the baselines;
+//! - `indicators.rs`: the socio-economic indicators' alerts (an abnormal sign, a status
+//!   behind, a missing report), judged on each board of figures ([`Alerts::judge_indicators`]).
 //!
 //! Its HTTP handlers are in `http/alerts.rs`.
 
 pub mod anomaly;
 mod engine;
+mod indicators;
 mod lifecycle;
 mod rules;
 pub mod store;
 
 pub use self::engine::{AlertCounters, Alerts};
+pub use self::indicators::INDICATOR_DOMAIN;
 pub use self::lifecycle::{Action, ActionError};
 
 #[cfg(test)]

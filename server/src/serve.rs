@@ -122,6 +122,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let mut rest = vec![
         tokio::spawn(hub.clone().run_publisher(stops.rest.subscribe())),
         tokio::spawn(alerts.clone().run(hub.clone(), stops.rest.subscribe())),
+        tokio::spawn(judge_indicators(
+            indicators.clone(),
+            alerts.clone(),
+            stops.rest.subscribe(),
+        )),
     ];
     rest.extend(links.live);
     // 6. HTTP: the app, the API, the websocket.
@@ -213,5 +218,52 @@ impl Running {
             tracing::warn!("shutdown took longer than {grace:?}; exiting anyway");
         }
         drop(lock);
+    }
+}
+
+/// How often the board of indicator figures is asked for, to judge their alerts: it is
+/// computed again only when a value or a target was stored, or a minute passed.
+const JUDGE_INDICATORS_EVERY: Duration = Duration::from_secs(5);
+/// The indicators' alerts are judged once nothing was stored for this long: while a history
+/// streams in (the simulator's five years, a unit's backlog), every report not there yet
+/// looks missing and every series' latest period is not its latest yet.
+const INDICATORS_QUIET_MS: i64 = 20_000;
+
+/// Judges the indicators' alerts on each new board of figures (an abnormal sign, a status
+/// behind, a missing report: `alerts/indicators.rs`), once values have stopped coming for
+/// [`INDICATORS_QUIET_MS`], until `stop`.
+async fn judge_indicators(
+    indicators: Arc<Indicators>,
+    alerts: Arc<Alerts>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(JUDGE_INDICATORS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut judged: Option<Arc<indicators::Computed>> = None;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tick.tick() => {}
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        if now - indicators.last_stored_ms() < INDICATORS_QUIET_MS {
+            continue;
+        }
+        let computed = match indicators.board(now).await {
+            Ok((computed, _)) => computed,
+            Err(e) => {
+                tracing::warn!(error = %e, "the indicators' board cannot be computed now");
+                continue;
+            }
+        };
+        if judged.as_ref().is_some_and(|j| Arc::ptr_eq(j, &computed)) {
+            continue;
+        }
+        let (engine, board) = (alerts.clone(), computed.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            engine.judge_indicators(&board.board, &board.catalogue, now);
+        })
+        .await;
+        judged = Some(computed);
     }
 }

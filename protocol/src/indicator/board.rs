@@ -68,6 +68,54 @@ pub struct Board {
     pub punctuality: Vec<Punctuality>,
 }
 
+/// One period of an indicator's series on its chart: the value as it stands and the period's
+/// abnormal score, when it can be scored ([`abnormal::signs`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChartPoint {
+    pub period: Period,
+    pub value: f64,
+    /// When its latest revision was received, epoch ms.
+    pub reported_ms: i64,
+    pub reported_by: String,
+    /// `None`: less than three years of history before it.
+    pub abnormal: Option<super::abnormal::AbnormalSign>,
+}
+
+/// `GET /api/v1/indicators/figures?indicator=CODE` (200): one indicator's figures at every
+/// area (as the board holds them) and its city series for the chart, each period with its
+/// abnormal score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FiguresAnswer {
+    /// The instant the figures were computed for, epoch ms (the board's).
+    pub now_ms: i64,
+    pub figures: IndicatorFigures,
+    /// The city's series, oldest period first; empty when the indicator is not reported at
+    /// city level or has no value yet.
+    pub chart: Vec<ChartPoint>,
+}
+
+/// The chart of a series as of `now_ms`: the periods the figures read (of the indicator's
+/// periodicity, finite, first reported by `now_ms`), each with its abnormal score.
+pub fn chart(indicator: &Indicator, series: &[Observation], now_ms: i64) -> Vec<ChartPoint> {
+    let series = known_series(indicator, series, now_ms);
+    let mut signs = abnormal::signs(indicator, &series).into_iter().peekable();
+    series
+        .into_iter()
+        .map(|o| {
+            let abnormal = signs.next_if(|s| s.period == o.period);
+            ChartPoint {
+                period: o.period,
+                value: o.value,
+                reported_ms: o.reported_ms,
+                reported_by: o.reported_by,
+                abnormal,
+            }
+        })
+        .collect()
+}
+
 impl Board {
     /// Every figure of every indicator of the catalogue at every area of its levels, from the
     /// values as they stand, as of `now_ms`.

@@ -89,7 +89,7 @@ impl Alerts {
     /// Opens an alert, or reopens the resolved one of its (rule, source), or finds the one
     /// already open. `None` when the rate limit holds it back.
     pub(super) fn raise(&self, st: &mut State, r: Raise<'_>, now: i64) -> Option<u64> {
-        let key_source = if r.kind == AlertKind::Anomaly {
+        let key_source = if r.kind == AlertKind::Anomaly || r.kind.is_indicator() {
             r.target.series()
         } else {
             r.target.topic()

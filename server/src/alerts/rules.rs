@@ -100,7 +100,11 @@ impl Alerts {
                     }
                 }
             }
-            AlertKind::Summary => {}
+            // Judged again on the next board of figures.
+            AlertKind::Summary
+            | AlertKind::IndicatorAbnormal
+            | AlertKind::IndicatorBehind
+            | AlertKind::IndicatorLate => {}
         }
     }
 

@@ -458,3 +458,96 @@ fn history_then_silence_is_not_offline_nor_a_storm_but_a_live_source_that_stops_
         "no summary of held alerts"
     );
 }
+
+/// A board with budget revenue at q1: its latest period abnormal (or not), its status, and its
+/// report of September missing (or not).
+fn indicator_board(
+    now: i64,
+    abnormal: bool,
+    status: &str,
+    missing: bool,
+) -> ioc_protocol::indicator::Board {
+    let sign = serde_json::json!({"period": "2026-10", "score": 6.2, "flagged": true,
+        "expected": 100.0, "scale": "ratio"});
+    let late = serde_json::json!({"unit": "q1", "indicator": "budget_revenue", "area": "q1",
+        "period": "2026-09", "due_ms": now - 40 * 86_400_000i64, "reported_ms": null,
+        "timeliness": "missing"});
+    serde_json::from_value(serde_json::json!({
+        "now_ms": now,
+        "indicators": [{"indicator": "budget_revenue", "group": "budget", "areas": [{
+            "area": "q1", "level": "district",
+            "latest": {"period": "2026-10", "value": 150.0, "reported_ms": now - 10 * MIN,
+                "reported_by": "q1"},
+            "change": null, "ytd": null, "target": 1000.0,
+            "progress": {"achieved": 600.0, "percent": 60.0, "expected": 83.3, "gap": -23.3,
+                "status": status},
+            "rank": null,
+            "abnormal": if abnormal { sign } else { serde_json::Value::Null },
+            "late": null,
+        }]}],
+        "groups": [],
+        "late": if missing { vec![late] } else { vec![] },
+        "punctuality": [],
+    }))
+    .unwrap()
+}
+
+#[test]
+fn an_abnormal_sign_a_status_behind_and_a_missing_report_each_open_one_alert_and_resolve_when_they_clear()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), rules_only());
+    let catalogue = ioc_protocol::indicator::Catalogue::built_in();
+    let now = chrono::Utc::now().timestamp_millis();
+    let board = indicator_board(now, true, "behind", true);
+    e.judge_indicators(&board, &catalogue, now);
+    // The same board again, and again a minute later: nothing opened twice.
+    e.judge_indicators(&board, &catalogue, now);
+    e.judge_indicators(&board, &catalogue, now + MIN);
+    for (kind, field, value) in [
+        ("indicator_abnormal", "2026-10", 150.0),
+        ("indicator_behind", "", 60.0),
+        ("indicator_late", "2026-09", 40.0 * 86_400.0),
+    ] {
+        let list = alerts_of(&e, kind);
+        assert_eq!(list.len(), 1, "{kind}: {list:?}");
+        let a = &list[0];
+        assert_eq!(
+            (
+                a.state,
+                a.source.as_str(),
+                a.area.as_str(),
+                a.field.as_str(),
+                a.value
+            ),
+            (AlertState::Open, "budget_revenue", "q1", field, Some(value)),
+            "{kind}"
+        );
+        assert!(a.kind.is_indicator() && a.kind.as_str() == kind);
+    }
+    assert_eq!(e.counters.opened.load(Ordering::Relaxed), 3);
+    assert!(
+        alerts_of(&e, "indicator_abnormal")[0]
+            .name_vi
+            .contains("thu ngân sách")
+    );
+
+    // A revision removes the sign, the status is back to at risk, the report arrived.
+    let cleared = indicator_board(now + 2 * MIN, false, "at_risk", false);
+    e.judge_indicators(&cleared, &catalogue, now + 2 * MIN);
+    for kind in ["indicator_abnormal", "indicator_behind", "indicator_late"] {
+        let a = &alerts_of(&e, kind)[0];
+        assert_eq!(
+            (a.state, a.resolved_at, a.resolved_by.as_deref()),
+            (AlertState::Resolved, Some(now + 2 * MIN), None),
+            "{kind}"
+        );
+    }
+    // The sign again: its alert reopens, not a second one.
+    e.judge_indicators(&board, &catalogue, now + 3 * MIN);
+    let list = alerts_of(&e, "indicator_abnormal");
+    assert_eq!(
+        (list.len(), list[0].state, list[0].reopened),
+        (1, AlertState::Open, 1)
+    );
+}

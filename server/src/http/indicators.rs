@@ -46,7 +46,7 @@ fn sender(state: &AppState, session: &Session, way: Way) -> ApiResult<Sender> {
     })
 }
 
-fn store_error(e: StoreError) -> ApiError {
+pub(super) fn store_error(e: StoreError) -> ApiError {
     match e {
         StoreError::Unavailable { reason, .. } => ApiError::unavailable(format!(
             "the store cannot serve this now ({reason}): try again"
@@ -55,7 +55,7 @@ fn store_error(e: StoreError) -> ApiError {
     }
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 

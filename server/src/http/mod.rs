@@ -10,7 +10,8 @@
 //!   in the log.
 //! - One file per resource: [`auth`] (login, sessions, display keys, users, audit, and the
 //!   guard), [`alerts`], [`history`], [`ingest`] (HTTP ingest and its report),
-//!   [`indicators`] (the socio-economic indicators: values in, series out, targets), [`city`],
+//!   [`indicators`] (the socio-economic indicators: values in, series out, targets),
+//!   `indicator_figures` (their board and one indicator's figures), [`city`],
 //!   [`store`], [`probes`] (`/healthz`, `/readyz`), [`metrics`] (`/metrics`), [`ws`] (the
 //!   websocket session), [`site`] (the app's files, from disk or [`embedded`] in the binary,
 //!   and the security headers).
@@ -22,6 +23,7 @@ mod city;
 pub mod embedded;
 pub mod error;
 mod history;
+mod indicator_figures;
 pub mod indicators;
 pub mod ingest;
 pub mod listen;
@@ -228,6 +230,18 @@ pub fn routes() -> Vec<Route> {
             GET,
             Session,
             get(indicators::revisions),
+        ),
+        route(
+            "/api/v1/indicators/board",
+            GET,
+            Session,
+            get(indicator_figures::board),
+        ),
+        route(
+            "/api/v1/indicators/figures",
+            GET,
+            Session,
+            get(indicator_figures::figures),
         ),
         route(
             "/api/v1/indicators/targets",

@@ -14,12 +14,16 @@
 //!   each is all or nothing, and durable before it answers.
 //! - `sheet.rs` and `xlsx.rs`: reading a spreadsheet (CSV or XLSX) into rows and submissions.
 //! - `targets.rs`: the admin's targets, kept in `indicator-targets.json`.
+//! - `board.rs`: the board of figures ([`Indicators::board`]), computed from
+//!   [`Indicators::latest_values`] and kept until a value or a target is stored or a minute
+//!   passes.
 //!
 //! Who may submit what: a `reporter` account and an MQTT topic's unit are held to their own
 //! unit ([`Sender::unit`]); an officer, a supervisor and an admin submit for any unit (the
 //! HTTP edge decides, see `http/indicators.rs`). The figures (year to date, progress, status, flags)
 //! are computed from [`Indicators::latest_values`].
 
+pub mod board;
 mod sheet;
 mod stats;
 mod targets;
@@ -31,10 +35,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use ioc_protocol::indicator::{
-    AreaLevels, BUILT_IN_FILE, Catalogue, CatalogueError, ImportAnswer, Period, Revision,
+    AreaLevels, BUILT_IN_FILE, Board, Catalogue, CatalogueError, ImportAnswer, Period, Revision,
     RowProblem, SeriesPoint, Submission, SubmissionError, Target, TargetError, Way, decode_report,
 };
 
+pub use self::board::{BoardCache, Computed};
 pub use self::sheet::{Format, SheetError};
 pub use self::stats::IndicatorStats;
 pub use self::targets::{TARGETS_FILE, TargetsError};
@@ -112,6 +117,8 @@ pub struct Indicators {
     stats: IndicatorStats,
     /// Set when the server stops: an MQTT report whose store fails gives up retrying.
     stopping: AtomicBool,
+    /// The last board of figures computed.
+    board: BoardCache,
 }
 
 impl Indicators {
@@ -136,6 +143,7 @@ impl Indicators {
             store,
             stats: IndicatorStats::default(),
             stopping: AtomicBool::new(false),
+            board: BoardCache::opened_at(chrono::Utc::now().timestamp_millis()),
         })
     }
 
@@ -237,6 +245,7 @@ impl Indicators {
             now_ms,
         );
         self.store.append(revisions).await?;
+        self.board.changed();
         self.stats.stored(from.way, n as u64);
         Ok(n)
     }
@@ -303,6 +312,7 @@ impl Indicators {
         );
         match self.store.append_blocking(revisions, &self.stopping) {
             Ok(()) => {
+                self.board.changed();
                 self.stats.stored(Way::Mqtt, n as u64);
                 Ok(n)
             }
@@ -413,6 +423,34 @@ impl Indicators {
         self.store.latest().await
     }
 
+    /// The board of every figure as of `now_ms` (epoch ms, the server's clock), with the
+    /// values it was computed from: the one held when nothing was stored since it was computed
+    /// and it is less than a minute old, else computed now from [`Self::latest_values`] and
+    /// the catalogue with the targets in force. The flag says whether it was computed now.
+    pub async fn board(&self, now_ms: i64) -> Result<(Arc<Computed>, bool), StoreError> {
+        self.board
+            .get_or_compute(now_ms, || async {
+                let catalogue = self.catalogue();
+                let latest = self.latest_values().await?;
+                let read = catalogue.clone();
+                let computed = tokio::task::spawn_blocking(move || {
+                    let values = board::values_of(&latest);
+                    (Board::compute(&read, &values, now_ms), values)
+                })
+                .await;
+                let (board, values) =
+                    computed.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                Ok((board, values, catalogue))
+            })
+            .await
+    }
+
+    /// When a value or a target was last stored, epoch ms by the server's clock (when the
+    /// indicators were opened, if none since: what is stored at start is not settled yet).
+    pub fn last_stored_ms(&self) -> i64 {
+        self.board.changed_at_ms()
+    }
+
     /// Sets targets (an admin's), all or nothing: each checked by
     /// [`Catalogue::check_target`]; when any is refused, nothing changes and every problem is
     /// returned by index. Kept in the data directory, applied over the catalogue's.
@@ -436,6 +474,7 @@ impl Indicators {
             let _ = next.set_target(t);
         }
         *guard = Arc::new(next);
+        self.board.changed();
         Ok(n)
     }
 }

@@ -179,3 +179,46 @@ fn the_built_in_catalogue_has_every_figure_at_every_level_from_five_years_of_val
     );
     assert_eq!(board.punctuality.len(), c.units().len());
 }
+
+#[test]
+fn the_chart_pairs_each_period_with_its_abnormal_score_from_three_years_of_history() {
+    let c = catalogue();
+    let now = noon(2026, 11, 22);
+    let mut v = Values::new();
+    months(&mut v, "revenue", "city", "2021-01", "2026-10");
+    let may = v.series("revenue", "city")[40].clone();
+    assert_eq!(may.period, p("2024-05"));
+    v.insert(
+        "revenue",
+        "city",
+        Observation {
+            value: may.value * 1.5,
+            ..may
+        },
+    );
+    let revenue = c.indicator("revenue").unwrap();
+    let points = chart(revenue, v.series("revenue", "city"), now);
+    assert_eq!(points.len(), 70);
+    assert_eq!(points[0].period, p("2021-01"));
+    // No score before January 2024 (three years of history); a score for every period from.
+    assert!(points[..36].iter().all(|c| c.abnormal.is_none()));
+    assert!(
+        points[36..]
+            .iter()
+            .all(|c| { c.abnormal.as_ref().is_some_and(|a| a.period == c.period) })
+    );
+    let flagged: Vec<Period> = points
+        .iter()
+        .filter(|c| c.abnormal.as_ref().is_some_and(|a| a.flagged))
+        .map(|c| c.period)
+        .collect();
+    assert_eq!(flagged, vec![p("2024-05")]);
+    assert_eq!(points[40].value, may.value * 1.5);
+    // As of before October's report, October is not on the chart.
+    let before = chart(
+        revenue,
+        v.series("revenue", "city"),
+        points[69].reported_ms - 1,
+    );
+    assert_eq!(before.len(), 69);
+}
