@@ -10,7 +10,9 @@
 //! (the base is the latest earlier year whose value was not itself a spike in the history, or
 //! the middle of three); a dip and its rebound (2021, 2022) must not hide later anomalies (the
 //! scale is measured on period-to-period differences of the year-on-year changes, which a dip
-//! lasting months hardly moves; the growth is the median of the last year's changes); a month
+//! lasting months hardly moves); a growth that changes at a year's turn (a new plan) must not
+//! flag the whole year (the growth now is the median of the last three changes, and an earlier
+//! year is grown by the changes of the years between, not by this year's growth); a month
 //! whose change swings every year (Tết moving between January and February) is measured
 //! against its own swings; a rate in `%` is scored on differences in points, anything else on
 //! ratios (logarithms), and a series with a zero or a negative value on differences too, so
