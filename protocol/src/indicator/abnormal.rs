@@ -10,7 +10,9 @@
 //! (the base is the latest earlier year whose value was not itself a spike in the history, or
 //! the middle of three); a dip and its rebound (2021, 2022) must not hide later anomalies (the
 //! scale is measured on period-to-period differences of the year-on-year changes, which a dip
-//! lasting months hardly moves; the growth is the median of the last year's changes); a month
+//! lasting months hardly moves); a growth that changes at a year's turn (a new plan) must not
+//! flag the whole year (the growth now is the median of the last three changes, and an earlier
+//! year is grown by the changes of the years between, not by this year's growth); a month
 //! whose change swings every year (Tết moving between January and February) is measured
 //! against its own swings; a rate in `%` is scored on differences in points, anything else on
 //! ratios (logarithms), and a series with a zero or a negative value on differences too, so
@@ -38,11 +40,16 @@ pub const HISTORY_YEARS: u8 = 3;
 /// abnormal.
 pub const SCALE_FLOOR: f64 = 0.05;
 
-/// The smallest scale of a rate in `%`, as a share of its plausible range's width: 1 % (a
-/// point for a share from 0 to 100 %, 0.2 point for a price index from 95 to 115). A rate's
+/// The smallest scale of a rate in `%`, as a share of its plausible range's width: 1.5 % (1.5
+/// points for a share from 0 to 100 %, 0.3 point for a price index from 95 to 115). A rate's
 /// level says little of how much it moves (a price index near 100 moves by tenths); its range
 /// does.
-pub const RATE_FLOOR: f64 = 0.01;
+pub const RATE_FLOOR: f64 = 0.015;
+
+/// The smallest scale of a yearly rate in `%`, as a share of its plausible range's width: 3 %.
+/// A yearly series is too short to measure its own noise, and a rate's yearly figure moves by
+/// a point or two from one year to the next (a share from 80 to 100 %, 0.6 point).
+pub const YEARLY_RATE_FLOOR: f64 = 0.03;
 
 /// A history value whose year-on-year change stands out by this many of the history's own
 /// robust standard deviations from its neighbours' (and is not the mirror of the year before's
@@ -52,6 +59,9 @@ const BASE_SPIKE: f64 = 2.5;
 /// The earlier years of the same period whose changes it takes to measure a period of the
 /// year's own swings.
 const SEASON_YEARS: usize = 3;
+
+/// How many of the latest year-on-year changes the growth now is the median of.
+const GROWTH_PERIODS: usize = 3;
 
 /// How many periods on each side the neighbours of a history value's change reach.
 const NEIGHBOURS: i64 = 2;
@@ -168,7 +178,13 @@ impl History {
             .collect();
         let floor = match scale {
             Scale::Ratio => SCALE_FLOOR,
-            Scale::Difference if rate && width.is_finite() && width > 0.0 => RATE_FLOOR * width,
+            Scale::Difference if rate && width.is_finite() && width > 0.0 => {
+                if scored.period.per_year() == 1 {
+                    YEARLY_RATE_FLOOR * width
+                } else {
+                    RATE_FLOOR * width
+                }
+            }
             Scale::Difference => {
                 let mut sizes: Vec<f64> = history.iter().map(|o| o.value.abs()).collect();
                 (SCALE_FLOOR * median(&mut sizes).unwrap_or(0.0)).max(1e-9)
@@ -182,10 +198,11 @@ impl History {
         }
     }
 
-    /// The typical year-on-year change now: the median of the last year's changes (at least
-    /// the last three).
-    fn growth(&self, per_year: u8) -> Option<f64> {
-        let n = usize::from(per_year.max(3));
+    /// The typical year-on-year change now: the median of the last [`GROWTH_PERIODS`] changes.
+    /// A series' growth changes from one year to the next (a plan, a new policy): the last
+    /// year's changes would lag behind it for months.
+    fn growth(&self) -> Option<f64> {
+        let n = GROWTH_PERIODS;
         let start = self.changes.len().saturating_sub(n);
         median(
             &mut self.changes[start..]
@@ -209,6 +226,7 @@ impl History {
     fn spikes(&self) -> Spikes {
         let n = self.changes.len();
         let mut residuals = BTreeMap::new();
+        let mut neighbours = BTreeMap::new();
         for i in 0..n {
             let (t, c) = self.changes[i];
             let near = ordinal(t);
@@ -219,12 +237,18 @@ impl History {
                 .map(|j| self.changes[j].1)
                 .collect();
             if around.len() >= 2 {
-                residuals.insert(t, c - median(&mut around).unwrap_or(c));
+                let typical = median(&mut around).unwrap_or(c);
+                residuals.insert(t, c - typical);
+                neighbours.insert(t, typical);
             }
         }
         let values: Vec<f64> = residuals.values().copied().collect();
         let sd = robust_sd(&values).map_or(self.floor, |sd| sd.max(self.floor));
-        Spikes { residuals, sd }
+        Spikes {
+            residuals,
+            neighbours,
+            sd,
+        }
     }
 }
 
@@ -232,6 +256,9 @@ impl History {
 /// of its neighbours' changes.
 struct Spikes {
     residuals: BTreeMap<Period, f64>,
+    /// The median of each history change's neighbours' changes: the period's year-on-year
+    /// change without its own spike.
+    neighbours: BTreeMap<Period, f64>,
     /// Their robust standard deviation, at least the floor.
     sd: f64,
 }
@@ -312,7 +339,7 @@ pub fn score(indicator: &Indicator, series: &[Observation], index: usize) -> Opt
     }
     let per_year = period.per_year();
     let h = History::new(indicator, history, scored);
-    let growth = h.growth(per_year)?;
+    let growth = h.growth()?;
     let x = transform(h.scale, scored.value);
     // The same period of each earlier year with a value, latest first, with its distance in
     // years.
@@ -326,20 +353,25 @@ pub fn score(indicator: &Indicator, series: &[Observation], index: usize) -> Opt
         (yearly_expected(&candidates, growth, x)?, h.floor)
     } else {
         let spikes = h.spikes();
-        let clean: Vec<f64> = candidates
+        // Each earlier year grown to now: by the changes of the years between, each without
+        // its own spike (the median of its neighbours'), then by the growth now.
+        let mut between = 0.0;
+        let grown: Vec<(Period, f64)> = candidates
             .iter()
-            .filter(|(p, _, _)| !is_spike(&spikes, *p))
-            .map(|&(_, k, v)| v + k * growth)
+            .map(|&(p, _, v)| {
+                let e = v + between + growth;
+                between += spikes.neighbours.get(&p).copied().unwrap_or(growth);
+                (p, e)
+            })
+            .collect();
+        let clean: Vec<f64> = grown
+            .iter()
+            .filter(|(p, _)| !is_spike(&spikes, *p))
+            .map(|&(_, e)| e)
             .collect();
         let expected = match clean.len() {
             // Every earlier year stands out: the middle of the last three.
-            0 => median(
-                &mut candidates
-                    .iter()
-                    .take(3)
-                    .map(|&(_, k, v)| v + k * growth)
-                    .collect::<Vec<_>>(),
-            )?,
+            0 => median(&mut grown.iter().take(3).map(|g| g.1).collect::<Vec<_>>())?,
             // The latest that does not.
             1 | 2 => clean[0],
             // The middle of the last three that do not.

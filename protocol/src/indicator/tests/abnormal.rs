@@ -4,7 +4,7 @@
 
 use super::small::catalogue;
 use super::*;
-use crate::indicator::abnormal::{self, HISTORY_YEARS, RATE_FLOOR, SCALE_FLOOR};
+use crate::indicator::abnormal::{self, HISTORY_YEARS, RATE_FLOOR, SCALE_FLOOR, YEARLY_RATE_FLOOR};
 
 fn indicator(code: &str) -> Indicator {
     catalogue().indicator(code).unwrap().clone()
@@ -160,8 +160,8 @@ fn a_month_that_swings_every_year_is_measured_against_its_own_swings() {
 #[test]
 fn a_rate_in_percent_is_scored_on_differences_in_points() {
     // Unemployment, quarterly: 3 % with a quarter's pattern (3.1, 2.9, 3.0, 3.0), then 2025-Q2
-    // at 1.5 times its 2.9 %: 4.35 %, 1.45 points above. No noise: the scale is the floor, 1 %
-    // of its plausible range's width (0 to 20 %) = 0.2 point, and the score 1.45 / 0.2 = 7.25.
+    // at 1.5 times its 2.9 %: 4.35 %, 1.45 points above. No noise: the scale is the floor, 1.5
+    // % of its plausible range's width (0 to 20 %) = 0.3 point, and the score 1.45 / 0.3 = 4.83.
     let mut v: Vec<f64> = (0..20).map(|t| [3.1, 2.9, 3.0, 3.0][t % 4]).collect();
     v[17] = 2.9 * 1.5;
     let s = series("2021-Q1", &v);
@@ -207,15 +207,24 @@ fn a_yearly_value_is_flagged_only_when_it_departs_from_every_reading_of_its_hist
     let sign = score_at("online_share", &series("2021", &v), "2025").unwrap();
     assert_eq!(sign.scale, Scale::Difference);
     assert!(sign.score.abs() < 1e-9, "{sign:?}");
-    // 126 (1.5 times): 42 points above the nearest reading (84), over the floor of 1 % of the
-    // range's width (0 to 100 %): 42.
+    // 126 (1.5 times): 42 points above the nearest reading (84), over the floor of a yearly
+    // rate, 3 % of the range's width (0 to 100 %) = 3 points: 14.
     v[4] = 126.0;
     let sign = score_at("online_share", &series("2021", &v), "2025").unwrap();
-    assert!((sign.score - 42.0).abs() < 1e-9, "{sign:?}");
-    // 87 (3 points above): 3, not flagged.
+    assert!(
+        (sign.score - 42.0 / (YEARLY_RATE_FLOOR * 100.0)).abs() < 1e-9 && sign.flagged,
+        "{sign:?}"
+    );
+    // 87 (3 points above): 1, not flagged; 97 (13 points above): 4.33, flagged.
     v[4] = 87.0;
     let sign = score_at("online_share", &series("2021", &v), "2025").unwrap();
-    assert!((sign.score - 3.0).abs() < 1e-9 && !sign.flagged, "{sign:?}");
+    assert!((sign.score - 1.0).abs() < 1e-9 && !sign.flagged, "{sign:?}");
+    v[4] = 97.0;
+    let sign = score_at("online_share", &series("2021", &v), "2025").unwrap();
+    assert!(
+        (sign.score - 13.0 / 3.0).abs() < 1e-9 && sign.flagged,
+        "{sign:?}"
+    );
     // 2024 after a halved 2023 (33) is read against the line through 2021 and 2022 (78): not
     // abnormal, although it is far from 2023.
     let v = vec![60.0, 66.0, 33.0, 78.0];
