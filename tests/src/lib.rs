@@ -11,6 +11,7 @@ pub mod browser;
 pub mod gateway;
 pub mod influxdb;
 pub mod load;
+pub mod mqtt_wire;
 pub mod probe;
 pub mod victoria;
 pub mod xlsx;

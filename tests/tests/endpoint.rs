@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
+use ioc_tests::mqtt_wire::{field, packet};
 use ioc_tests::{Publisher, TestServer, free_port, now_ms};
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -215,35 +216,12 @@ fn connect_v4(id: &str, keep_alive: u16, login: Option<(&str, &str)>) -> Vec<u8>
     let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4];
     body.push(if login.is_some() { 0xC2 } else { 0x02 });
     body.extend_from_slice(&keep_alive.to_be_bytes());
-    let field = |body: &mut Vec<u8>, f: &[u8]| {
-        body.extend_from_slice(&(f.len() as u16).to_be_bytes());
-        body.extend_from_slice(f);
-    };
     field(&mut body, id.as_bytes());
     if let Some((u, p)) = login {
         field(&mut body, u.as_bytes());
         field(&mut body, p.as_bytes());
     }
     packet(0x10, &body)
-}
-
-/// A packet: its first byte, the remaining length, the body.
-fn packet(first: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![first];
-    let mut len = body.len();
-    loop {
-        let mut b = (len % 128) as u8;
-        len /= 128;
-        if len > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if len == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(body);
-    out
 }
 
 /// A QoS 1 PUBLISH with packet id `pkid`.

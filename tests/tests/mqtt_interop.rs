@@ -10,34 +10,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ioc_tests::TestServer;
+use ioc_tests::mqtt_wire::{field, packet};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A packet: its first byte, the remaining length, the body.
-fn packet(first: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![first];
-    let mut len = body.len();
-    loop {
-        let mut b = (len % 128) as u8;
-        len /= 128;
-        if len > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if len == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(body);
-    out
-}
-
-fn field(body: &mut Vec<u8>, f: &[u8]) {
-    body.extend_from_slice(&(f.len() as u16).to_be_bytes());
-    body.extend_from_slice(f);
-}
 
 /// A CONNECT of protocol `name` and `level`, with a will when given.
 fn connect(
