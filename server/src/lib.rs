@@ -14,6 +14,7 @@
 //! - [`config`]: the settings, declared once for the TOML file, the environment and flags,
 //!   and their checks; [`cli`]: the command line (`--config`, the admin subcommands);
 //!   [`secret`]: the redacting type of passwords and tokens.
+//! - [`crc32`]: CRC-32, for the store's journal and the spreadsheets' zip entries.
 //! - [`city`]: the city preset (areas, their names and outlines, the sensors).
 //! - [`ingest`]: the ways in (the embedded MQTT endpoint, the links to an external broker,
 //!   HTTP ingest's domain half) and the intake: decoding, the gateway grant, counting, the
@@ -48,6 +49,7 @@ pub mod backup;
 pub mod city;
 pub mod cli;
 pub mod config;
+pub mod crc32;
 pub mod health;
 pub mod http;
 pub mod indicators;

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
+use crate::crc32::crc32;
+
 use super::sheet::{Cell, SheetRow};
 
 /// The most one part of the archive may inflate to: a guard against a zip bomb, far above a
@@ -184,32 +186,6 @@ impl<'a> Zip<'a> {
         }
         Ok(out)
     }
-}
-
-/// CRC-32 (IEEE 802.3, reflected), as zip uses it.
-pub(super) fn crc32(bytes: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[i] = c;
-            i += 1;
-        }
-        table
-    };
-    !bytes.iter().fold(!0u32, |c, &b| {
-        TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
-    })
 }
 
 // --- The XML parts -------------------------------------------------------------------------------

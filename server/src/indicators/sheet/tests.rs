@@ -136,7 +136,7 @@ fn zip_stored(files: &[(&str, &str)]) -> Vec<u8> {
     let mut central = Vec::new();
     for (name, text) in files {
         let offset = out.len() as u32;
-        let crc = super::super::xlsx::crc32(text.as_bytes());
+        let crc = crate::crc32::crc32(text.as_bytes());
         let size = text.len() as u32;
         let header = |sig: u32, central: bool| {
             let mut h = sig.to_le_bytes().to_vec();

@@ -15,6 +15,7 @@
 //! was committed but not yet removed writes nothing twice, since the store ignores a reading
 //! it already has (same source and `ts`) and rolls up only what it inserts.
 
+use crate::crc32::crc32;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -350,34 +351,6 @@ pub fn decode_batch(buf: &[u8]) -> Option<Vec<Message>> {
     c.done().then_some(out)
 }
 
-/// CRC-32 (IEEE 802.3, as zlib computes it).
-fn crc32(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[i] = c;
-            i += 1;
-        }
-        table
-    };
-    let mut crc = !0u32;
-    for &b in data {
-        crc = TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,11 +389,6 @@ mod tests {
                 lon: None,
             })),
         }
-    }
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
     }
 
     #[test]
