@@ -221,60 +221,76 @@ pub fn headline(f: &IndicatorFigures) -> Option<&AreaFigures> {
         .or_else(|| f.areas.first())
 }
 
-/// The progress bar towards the year's target, with the mark of the progress expected by now
-/// and the status's colour; "no target" without one.
-pub fn progress_bar(lang: Lang, f: &AreaFigures) -> AnyView {
-    let Some(p) = f.progress.clone() else {
-        return view! { <div class="ind-progress none">{tr(lang, "Chưa có chỉ tiêu năm", "No target for the year")}</div> }
-            .into_any();
+/// `text` escaped for HTML: the page's figures are written as markup (lighter in the wasm
+/// than a view per element), and names come from the catalogue.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The progress bar towards the year's target (an SVG: the page's CSP allows no inline
+/// style), with the mark of the progress expected by now and the status's colour; "no
+/// target" without one.
+pub fn progress_html(lang: Lang, f: &AreaFigures) -> String {
+    let Some(p) = &f.progress else {
+        return format!(
+            r#"<div class="ind-progress none">{}</div>"#,
+            tr(lang, "Chưa có chỉ tiêu năm", "No target for the year")
+        );
     };
     let (class, status) = status_name(lang, Some(p.status));
-    // Set through the CSSOM (`style:`), which the page's CSP allows, not a style attribute.
-    let width = format!("{:.1}%", p.percent.clamp(0.0, 100.0));
-    let mark = format!("{:.1}%", p.expected.clamp(0.0, 100.0));
-    let text = format!(
-        "{} {} · {} {}",
-        dec(lang, p.percent, 1),
-        tr(lang, "% kế hoạch", "% of target"),
-        tr(lang, "kỳ vọng", "expected"),
-        dec(lang, p.expected, 1),
-    );
-    view! {
-        <div class=format!("ind-progress {class}") data-status=p.status.as_str()>
-            <div class="bar" role="progressbar" aria-valuenow=format!("{:.1}", p.percent)>
-                <div class="fill" style:width=width></div>
-                <div class="expected" style:left=mark title=tr(lang, "Tiến độ kỳ vọng", "Expected by now")></div>
-            </div>
-            <div class="ind-progress-text"><span class="status">{status}</span>" · "{text}</div>
-        </div>
-    }
-    .into_any()
+    format!(
+        r#"<div class="ind-progress {class}" data-status="{code}"><svg class="bar" viewBox="0 0 100 4" preserveAspectRatio="none" role="progressbar" aria-valuenow="{pct:.1}"><rect class="track" width="100" height="4"></rect><rect class="fill" width="{fill:.1}" height="4"></rect><rect class="expected" x="{mark:.1}" width="0.8" height="4"><title>{exp_t}</title></rect></svg><div class="ind-progress-text"><span class="status">{status}</span> · {pct_t} {of_t} · {exp_w} {exp_v}</div></div>"#,
+        code = p.status.as_str(),
+        pct = p.percent,
+        fill = p.percent.clamp(0.0, 100.0),
+        mark = (p.expected.clamp(0.0, 100.0) - 0.4).max(0.0),
+        exp_t = tr(lang, "Tiến độ kỳ vọng", "Expected by now"),
+        pct_t = dec(lang, p.percent, 1),
+        of_t = tr(lang, "% kế hoạch", "% of target"),
+        exp_w = tr(lang, "kỳ vọng", "expected"),
+        exp_v = dec(lang, p.expected, 1),
+    )
 }
 
 /// The flags of an area's figures: an abnormal sign with its score, a late or missing
 /// report with its period.
-pub fn flags(lang: Lang, f: &AreaFigures) -> AnyView {
-    let abnormal = f.abnormal.as_ref().filter(|a| a.flagged).map(|a| {
-        view! {
-            <span class="flag flag-abnormal" data-testid="flag-abnormal">
-                {format!("⚠ {} ({}) · {} {}", tr(lang, "Dấu hiệu bất thường", "Abnormal sign"),
-                    period_name(lang, a.period), tr(lang, "điểm", "score"), dec(lang, a.score, 1))}
-            </span>
-        }
-    });
-    let late = f.late.as_ref().map(|r| {
+pub fn flags_html(lang: Lang, f: &AreaFigures) -> String {
+    let mut out = String::from(r#"<div class="ind-flags-row">"#);
+    if let Some(a) = f.abnormal.as_ref().filter(|a| a.flagged) {
+        out.push_str(&format!(
+            r#"<span class="flag flag-abnormal" data-testid="flag-abnormal">⚠ {} ({}) · {} {}</span>"#,
+            tr(lang, "Dấu hiệu bất thường", "Abnormal sign"),
+            period_name(lang, a.period),
+            tr(lang, "điểm", "score"),
+            dec(lang, a.score, 1)
+        ));
+    }
+    if let Some(r) = &f.late {
         let what = if r.reported_ms.is_some() {
             tr(lang, "Báo cáo trễ hạn", "Reported late")
         } else {
             tr(lang, "Chưa báo cáo", "Not reported")
         };
-        view! {
-            <span class="flag flag-late" data-testid="flag-late">
-                {format!("⏱ {what}: {} ({} {})", period_name(lang, r.period), tr(lang, "hạn", "due"), hcmc_day(r.due_ms))}
-            </span>
-        }
-    });
-    view! { <div class="ind-flags-row">{abnormal}{late}</div> }.into_any()
+        out.push_str(&format!(
+            r#"<span class="flag flag-late" data-testid="flag-late">⏱ {what}: {} ({} {})</span>"#,
+            period_name(lang, r.period),
+            tr(lang, "hạn", "due"),
+            hcmc_day(r.due_ms)
+        ));
+    }
+    out.push_str("</div>");
+    out
 }
 
 #[cfg(test)]
@@ -298,6 +314,14 @@ mod tests {
         assert_eq!(period_name(Lang::Vi, oct), "Tháng 10/2026");
         assert_eq!(period_name(Lang::En, oct), "October 2026");
         // 17:00Z on 31 December is already 1 January in Ho Chi Minh City.
+    }
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(
+            esc(r#"<a href="x">Tôm & cá</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;Tôm &amp; cá&lt;/a&gt;"
+        );
     }
 
     #[test]

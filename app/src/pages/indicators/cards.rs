@@ -1,107 +1,25 @@
 //! A group's indicators as cards: the latest value with its unit, the period it belongs to
 //! and the day it was reported, the change on a year earlier, the progress bar against the
 //! year's target with the expected mark, a sparkline of the last 24 periods, and the flags.
-//! The sparklines' series are fetched one indicator at a time once the group opens.
+//! The sparklines' series are fetched one indicator at a time once the group opens
+//! ([`fetch_sparks`]).
 
 use std::collections::HashMap;
 
-use ioc_protocol::indicator::{AreaFigures, Indicator, Kind};
+use ioc_protocol::indicator::{AreaFigures, Board, Catalogue, Indicator, Kind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{Place, go};
 use crate::api::indicators::series;
 use crate::charts::periods::spark_path;
-use crate::i18n::{Lang, use_lang};
+use crate::i18n::Lang;
 use crate::indicators::{
-    IndicatorBoard, flags, headline, indicator_name, period_and_report, progress_bar, signed, tr,
-    unit, value_with_unit,
+    esc, flags_html, headline, indicator_name, period_and_report, progress_html, signed, tr, unit,
+    value_with_unit,
 };
 
 /// The periods a card's sparkline spans.
 pub const SPARK_PERIODS: usize = 24;
-
-/// The cards of one group's indicators, in the catalogue's order.
-#[component]
-pub fn GroupCards(
-    /// The group's code.
-    group: String,
-    /// Where the page stands; a card opens its indicator.
-    place: RwSignal<Place>,
-) -> impl IntoView {
-    let lang = use_lang();
-    let data = expect_context::<IndicatorBoard>();
-    let sparks: RwSignal<HashMap<String, String>> = RwSignal::new(HashMap::new());
-    let members = {
-        let group = group.clone();
-        Memo::new(move |_| {
-            data.catalogue.with(|c| {
-                c.as_ref().map_or_else(Vec::new, |c| {
-                    c.indicators
-                        .iter()
-                        .filter(|i| i.group == group)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                })
-            })
-        })
-    };
-    // The sparklines: each member's headline series, fetched once, one at a time.
-    Effect::new(move |started: Option<bool>| {
-        if started == Some(true) {
-            return true;
-        }
-        let list = members.get();
-        let Some(board) = data.board.get() else {
-            return false;
-        };
-        if list.is_empty() {
-            return false;
-        }
-        let keys: Vec<(String, String)> = list
-            .iter()
-            .filter_map(|i| {
-                let area = board.indicator(&i.code).and_then(headline)?.area.clone();
-                Some((i.code.clone(), area))
-            })
-            .collect();
-        spawn_local(async move {
-            for (code, area) in keys {
-                let Ok(answer) = series(&code, &area).await else {
-                    continue;
-                };
-                let values: Vec<f64> = answer.points.iter().map(|p| p.value).collect();
-                let last = &values[values.len().saturating_sub(SPARK_PERIODS)..];
-                let path = spark_path(last, 100.0, 24.0);
-                if sparks.try_update(|s| s.insert(code, path)).is_none() {
-                    break;
-                }
-            }
-        });
-        true
-    });
-
-    move || {
-        let l = lang.get();
-        let list = members.get();
-        if list.is_empty() {
-            return view! { <p class="none">{tr(l, "Đang tải…", "Loading…")}</p> }.into_any();
-        }
-        let cards = data.board.with(|b| {
-            list.iter()
-                .map(|i| {
-                    let figures = b
-                        .as_ref()
-                        .and_then(|b| b.indicator(&i.code))
-                        .and_then(headline)
-                        .cloned();
-                    card(l, i, figures.as_ref(), sparks, place)
-                })
-                .collect_view()
-        });
-        view! { <div class="ind-cards" data-testid="ind-cards">{cards}</div> }.into_any()
-    }
-}
 
 /// The change on a year earlier: relative when there is one, else absolute in the unit.
 pub fn change_text(lang: Lang, i: &Indicator, f: &AreaFigures) -> Option<String> {
@@ -116,52 +34,104 @@ pub fn change_text(lang: Lang, i: &Indicator, f: &AreaFigures) -> Option<String>
     ))
 }
 
-fn card(
-    l: Lang,
-    i: &Indicator,
-    f: Option<&AreaFigures>,
+/// Fetches the sparkline of each of `group`'s indicators (its headline area's last
+/// [`SPARK_PERIODS`] periods), one at a time, into `sparks`; stops when `sparks` is gone.
+pub fn fetch_sparks(
+    c: &Catalogue,
+    b: &Board,
+    group: &str,
     sparks: RwSignal<HashMap<String, String>>,
-    place: RwSignal<Place>,
-) -> AnyView {
-    let code = i.code.clone();
-    let testid = format!("ind-card-{code}");
-    let spark_code = i.code.clone();
-    let value = f
-        .and_then(|f| f.latest.as_ref())
-        .map(|v| value_with_unit(l, v.value, i));
-    let when = f
-        .and_then(|f| f.latest.as_ref())
-        .map(|v| period_and_report(l, v.period, v.reported_ms));
-    let ytd = f
+) {
+    let keys: Vec<(String, String)> = c
+        .indicators
+        .iter()
+        .filter(|i| i.group == group)
+        .filter_map(|i| {
+            Some((
+                i.code.clone(),
+                headline(b.indicator(&i.code)?)?.area.clone(),
+            ))
+        })
+        .collect();
+    spawn_local(async move {
+        for (code, area) in keys {
+            let Ok(answer) = series(&code, &area).await else {
+                continue;
+            };
+            let values: Vec<f64> = answer.points.iter().map(|p| p.value).collect();
+            let last = &values[values.len().saturating_sub(SPARK_PERIODS)..];
+            let path = spark_path(last, 100.0, 24.0);
+            if sparks.try_update(|s| s.insert(code, path)).is_none() {
+                break;
+            }
+        }
+    });
+}
+
+/// The cards of `group`'s indicators, in the catalogue's order.
+pub fn cards_html(
+    l: Lang,
+    c: &Catalogue,
+    board: Option<&Board>,
+    group: &str,
+    sparks: &HashMap<String, String>,
+) -> String {
+    let mut out = String::from(r#"<div class="ind-cards" data-testid="ind-cards">"#);
+    for i in c.indicators.iter().filter(|i| i.group == group) {
+        let f = board.and_then(|b| b.indicator(&i.code)).and_then(headline);
+        out.push_str(&card_html(
+            l,
+            i,
+            f,
+            sparks.get(&i.code).map_or("", String::as_str),
+        ));
+    }
+    out.push_str("</div>");
+    out
+}
+
+fn card_html(l: Lang, i: &Indicator, f: Option<&AreaFigures>, spark: &str) -> String {
+    let code = esc(&i.code);
+    let latest = f.and_then(|f| f.latest.as_ref());
+    let status = f.and_then(AreaFigures::status).map_or("", |s| s.as_str());
+    let mut out = format!(
+        r#"<article class="ind-card{flagged}" data-testid="ind-card-{code}" data-status="{status}"><button type="button" class="ind-card-name" data-go="indicator:{code}">{name}</button><div class="ind-card-value">{value}</div><div class="ind-when">{when}</div>"#,
+        flagged = if f.is_some_and(AreaFigures::is_flagged) {
+            " flagged"
+        } else {
+            ""
+        },
+        name = esc(indicator_name(l, i)),
+        value = esc(&latest.map_or_else(
+            || tr(l, "Chưa có số liệu", "No data yet").to_owned(),
+            |v| value_with_unit(l, v.value, i)
+        )),
+        when = latest
+            .map(|v| period_and_report(l, v.period, v.reported_ms))
+            .unwrap_or_default(),
+    );
+    if let Some(y) = f
         .and_then(|f| f.ytd.as_ref())
         .filter(|_| i.kind == Kind::Flow)
-        .map(|y| {
-            format!(
-                "{} {}",
-                tr(l, "Lũy kế năm:", "Year to date:"),
-                value_with_unit(l, y.sum, i)
-            )
-        });
-    let change = f.and_then(|f| change_text(l, i, f));
-    let status = f.and_then(AreaFigures::status).map(|s| s.as_str());
-    let progress = f.map(|f| progress_bar(l, f));
-    let flag_row = f.map(|f| flags(l, f));
-    let flagged = f.is_some_and(AreaFigures::is_flagged);
-    view! {
-        <article class="ind-card" class:flagged=flagged data-testid=testid data-status=status>
-            <button type="button" class="ind-card-name" on:click=move |_| go(place, Place::Indicator(code.clone()))>
-                {indicator_name(l, i).to_owned()}
-            </button>
-            <div class="ind-card-value">{value.unwrap_or_else(|| tr(l, "Chưa có số liệu", "No data yet").to_owned())}</div>
-            <div class="ind-when">{when}</div>
-            {ytd.map(|y| view! { <div class="ind-ytd">{y}</div> })}
-            {change.map(|c| view! { <div class="ind-change">{c}</div> })}
-            {progress}
-            <svg class="ind-spark" viewBox="0 0 100 24" preserveAspectRatio="none" aria-hidden="true">
-                <path class="spark-line" d=move || sparks.with(|s| s.get(&spark_code).cloned().unwrap_or_default())></path>
-            </svg>
-            {flag_row}
-        </article>
+    {
+        out.push_str(&format!(
+            r#"<div class="ind-ytd">{} {}</div>"#,
+            tr(l, "Lũy kế năm:", "Year to date:"),
+            esc(&value_with_unit(l, y.sum, i))
+        ));
     }
-    .into_any()
+    if let Some(c) = f.and_then(|f| change_text(l, i, f)) {
+        out.push_str(&format!(r#"<div class="ind-change">{}</div>"#, esc(&c)));
+    }
+    if let Some(f) = f {
+        out.push_str(&progress_html(l, f));
+    }
+    out.push_str(&format!(
+        r#"<svg class="ind-spark" viewBox="0 0 100 24" preserveAspectRatio="none" aria-hidden="true"><path class="spark-line" d="{spark}"></path></svg>"#
+    ));
+    if let Some(f) = f {
+        out.push_str(&flags_html(l, f));
+    }
+    out.push_str("</article>");
+    out
 }

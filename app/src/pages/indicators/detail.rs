@@ -1,23 +1,22 @@
 //! One indicator: its headline figure (the city's), this year against the year before and
 //! the year's target on a chart (a flow as its year-to-date sum), the districts and the
 //! departments ranked, and every revision of the latest period with who sent it and when.
+//! Written as markup ([`detail_html`]); its series and revisions are fetched by the page.
 
 use ioc_protocol::indicator::{
-    AreaFigures, Direction, Indicator, Kind, Level, Periodicity, Revision, SeriesPoint,
+    AreaFigures, Direction, Indicator, IndicatorFigures, Kind, Level, Periodicity, Revision,
+    SeriesPoint,
 };
-use leptos::prelude::*;
-use leptos::task::spawn_local;
+use ioc_protocol::map::CityMap;
 
 use super::cards::change_text;
-use crate::api::indicators::{revisions, series};
 use crate::charts::draw::Frame;
 use crate::charts::periods::{YearValues, year_chart, year_to_date};
-use crate::city::use_city;
 use crate::clock::{hcmc_day, hcmc_hour_minute};
-use crate::i18n::{Lang, dec, use_lang};
+use crate::i18n::{Lang, int};
 use crate::indicators::{
-    IndicatorBoard, area_name, flags, headline, indicator_name, period_and_report, period_short,
-    progress_bar, status_name, tr, unit, value_text, value_with_unit,
+    area_name, esc, flags_html, headline, indicator_name, period_and_report, period_short,
+    progress_html, status_name, tr, unit, value_text, value_with_unit,
 };
 
 const FRAME: Frame = Frame {
@@ -29,85 +28,45 @@ const FRAME: Frame = Frame {
     bottom: 28.0,
 };
 
-/// The detail of the indicator `code`.
-#[component]
-pub fn IndicatorDetail(
-    /// The indicator's code.
-    code: String,
-) -> impl IntoView {
-    let lang = use_lang();
-    let data = expect_context::<IndicatorBoard>();
-    let city = use_city();
-    let points: RwSignal<Option<Vec<SeriesPoint>>> = RwSignal::new(None);
-    let revs: RwSignal<Option<Vec<Revision>>> = RwSignal::new(None);
-    let figures = {
-        let code = code.clone();
-        Memo::new(move |_| {
-            data.board
-                .with(|b| b.as_ref().and_then(|b| b.indicator(&code)).cloned())
-        })
-    };
-    let indicator = {
-        let code = code.clone();
-        Memo::new(move |_| {
-            data.catalogue
-                .with(|c| c.as_ref().and_then(|c| c.indicator(&code)).cloned())
-        })
-    };
-    // The headline area's series and its latest period's revisions, once the board names them.
-    Effect::new(move |done: Option<bool>| {
-        if done == Some(true) {
-            return true;
-        }
-        let Some(head) = figures.get().as_ref().and_then(headline).cloned() else {
-            return false;
-        };
-        let code = code.clone();
-        spawn_local(async move {
-            if let Ok(s) = series(&code, &head.area).await {
-                points.try_set(Some(s.points));
-            }
-            if let Some(latest) = head.latest
-                && let Ok(r) = revisions(&code, &head.area, latest.period).await
-            {
-                revs.try_set(Some(r.revisions));
-            }
-        });
-        true
-    });
+/// What the detail is drawn from: the series and the revisions are `None` until fetched.
+#[derive(Debug, Clone, Copy)]
+pub struct DetailData<'a> {
+    pub indicator: &'a Indicator,
+    pub figures: &'a IndicatorFigures,
+    pub points: Option<&'a [SeriesPoint]>,
+    pub revisions: Option<&'a [Revision]>,
+    pub city: Option<&'a CityMap>,
+}
 
-    move || {
-        let l = lang.get();
-        let (Some(i), Some(f)) = (indicator.get(), figures.get()) else {
-            return view! { <p class="none">{tr(l, "Đang tải…", "Loading…")}</p> }.into_any();
-        };
-        let head = headline(&f).cloned();
-        let chart = points.with(|p| p.as_ref().map(|p| chart_view(l, &i, head.as_ref(), p)));
-        let ranked = city.0.with(|m| ranks_view(l, &i, &f.areas, m.as_ref()));
-        let revisions = revs.with(|r| r.as_ref().map(|r| revisions_view(l, &i, r)));
-        view! {
-            <section class="ind-detail" data-testid="ind-detail" data-indicator=i.code.clone()>
-                <h3 class="ind-detail-name">{indicator_name(l, &i).to_owned()}</h3>
-                <p class="ind-about">{about(l, &i)}</p>
-                {head.map(|h| headline_view(l, &i, &h))}
-                <div class="ind-detail-grid">
-                    <div class="ind-chart-box">
-                        <h4>{tr(l, "Diễn biến trong năm", "The year so far")}</h4>
-                        {chart.unwrap_or_else(|| view! { <p class="none">{tr(l, "Đang tải…", "Loading…")}</p> }.into_any())}
-                    </div>
-                    <div class="ind-ranks-box">
-                        <h4>{tr(l, "Xếp hạng", "Ranking")}</h4>
-                        {ranked}
-                    </div>
-                </div>
-                <div class="ind-revisions-box">
-                    <h4>{tr(l, "Các lần báo cáo kỳ gần nhất", "Reports of the latest period")}</h4>
-                    {revisions}
-                </div>
-            </section>
-        }
-        .into_any()
-    }
+fn loading(l: Lang) -> String {
+    format!(r#"<p class="none">{}</p>"#, tr(l, "Đang tải…", "Loading…"))
+}
+
+/// The whole detail of one indicator.
+pub fn detail_html(l: Lang, d: DetailData<'_>) -> String {
+    let i = d.indicator;
+    let head = headline(d.figures);
+    format!(
+        r#"<section class="ind-detail" data-testid="ind-detail" data-indicator="{code}"><h3 class="ind-detail-name">{name}</h3><p class="ind-about">{about}</p>{head}<div class="ind-detail-grid"><div class="ind-chart-box"><h4>{chart_t}</h4>{chart}</div><div class="ind-ranks-box"><h4>{ranks_t}</h4>{ranks}</div></div><div class="ind-revisions-box"><h4>{revs_t}</h4>{revs}</div></section>"#,
+        code = esc(&i.code),
+        name = esc(indicator_name(l, i)),
+        about = esc(&about(l, i)),
+        head = head.map(|h| headline_html(l, i, h)).unwrap_or_default(),
+        chart_t = tr(l, "Diễn biến trong năm", "The year so far"),
+        chart = d
+            .points
+            .map_or_else(|| loading(l), |p| chart_html(l, i, head, p)),
+        ranks_t = tr(l, "Xếp hạng", "Ranking"),
+        ranks = ranks_html(l, i, &d.figures.areas, d.city),
+        revs_t = tr(
+            l,
+            "Các lần báo cáo kỳ gần nhất",
+            "Reports of the latest period"
+        ),
+        revs = d
+            .revisions
+            .map_or_else(|| loading(l), |r| revisions_html(l, i, r)),
+    )
 }
 
 /// "Quý · luỹ kế trong năm · càng cao càng tốt".
@@ -132,40 +91,40 @@ fn about(l: Lang, i: &Indicator) -> String {
     )
 }
 
-fn headline_view(l: Lang, i: &Indicator, h: &AreaFigures) -> AnyView {
-    let value = h.latest.as_ref().map(|v| value_with_unit(l, v.value, i));
-    let when = h
-        .latest
-        .as_ref()
-        .map(|v| period_and_report(l, v.period, v.reported_ms));
-    let target = h.target.map(|t| {
-        format!(
-            "{} {}",
-            tr(l, "Chỉ tiêu năm:", "Year's target:"),
-            value_with_unit(l, t, i)
-        )
-    });
-    let ytd = h.ytd.as_ref().filter(|_| i.kind == Kind::Flow).map(|y| {
-        format!(
-            "{} {}",
+fn headline_html(l: Lang, i: &Indicator, h: &AreaFigures) -> String {
+    let mut facts = String::new();
+    if let Some(y) = h.ytd.as_ref().filter(|_| i.kind == Kind::Flow) {
+        facts.push_str(&format!(
+            "<span>{} {}</span>",
             tr(l, "Lũy kế năm:", "Year to date:"),
-            value_with_unit(l, y.sum, i)
-        )
-    });
-    view! {
-        <div class="ind-headline" data-testid="ind-headline">
-            <div class="ind-card-value">{value}</div>
-            <div class="ind-when">{when}</div>
-            <div class="ind-facts">
-                {ytd.map(|y| view! { <span>{y}</span> })}
-                {target.map(|t| view! { <span data-testid="ind-target">{t}</span> })}
-                {change_text(l, i, h).map(|c| view! { <span>{c}</span> })}
-            </div>
-            {progress_bar(l, h)}
-            {flags(l, h)}
-        </div>
+            esc(&value_with_unit(l, y.sum, i))
+        ));
     }
-    .into_any()
+    if let Some(t) = h.target {
+        facts.push_str(&format!(
+            r#"<span data-testid="ind-target">{} {}</span>"#,
+            tr(l, "Chỉ tiêu năm:", "Year's target:"),
+            esc(&value_with_unit(l, t, i))
+        ));
+    }
+    if let Some(c) = change_text(l, i, h) {
+        facts.push_str(&format!("<span>{}</span>", esc(&c)));
+    }
+    format!(
+        r#"<div class="ind-headline" data-testid="ind-headline"><div class="ind-card-value">{value}</div><div class="ind-when">{when}</div><div class="ind-facts">{facts}</div>{progress}{flags}</div>"#,
+        value = h
+            .latest
+            .as_ref()
+            .map(|v| esc(&value_with_unit(l, v.value, i)))
+            .unwrap_or_default(),
+        when = h
+            .latest
+            .as_ref()
+            .map(|v| period_and_report(l, v.period, v.reported_ms))
+            .unwrap_or_default(),
+        progress = progress_html(l, h),
+        flags = flags_html(l, h),
+    )
 }
 
 /// One year's values by the period's place in it.
@@ -179,9 +138,12 @@ fn year_values(points: &[SeriesPoint], year: i32, per_year: usize) -> YearValues
     v
 }
 
-fn chart_view(l: Lang, i: &Indicator, h: Option<&AreaFigures>, points: &[SeriesPoint]) -> AnyView {
+fn chart_html(l: Lang, i: &Indicator, h: Option<&AreaFigures>, points: &[SeriesPoint]) -> String {
     let Some(last) = points.last() else {
-        return view! { <p class="none">{tr(l, "Chưa có số liệu", "No data yet")}</p> }.into_any();
+        return format!(
+            r#"<p class="none">{}</p>"#,
+            tr(l, "Chưa có số liệu", "No data yet")
+        );
     };
     let year = last.period.year();
     let per_year = usize::from(last.period.per_year());
@@ -195,7 +157,7 @@ fn chart_view(l: Lang, i: &Indicator, h: Option<&AreaFigures>, points: &[SeriesP
     }
     // A yearly indicator: the last years side by side, not one point.
     let periods: Vec<String> = if per_year == 1 {
-        let recent: Vec<&SeriesPoint> = points.iter().rev().take(8).rev().collect();
+        let recent = &points[points.len().saturating_sub(8)..];
         this_year = recent.iter().map(|p| Some(p.value)).collect();
         before = Vec::new();
         recent.iter().map(|p| period_short(l, p.period)).collect()
@@ -208,150 +170,128 @@ fn chart_view(l: Lang, i: &Indicator, h: Option<&AreaFigures>, points: &[SeriesP
     };
     let target = h.and_then(|h| h.target);
     let c = year_chart(&this_year, &before, target, FRAME);
-    let ticks = c
-        .axis
-        .ticks
-        .iter()
-        .zip(&c.tick_ys)
-        .map(|(t, y)| {
-            view! {
-                <line class="grid" x1=FRAME.x0() x2=FRAME.x1() y1=*y y2=*y></line>
-                <text class="tick" x=FRAME.x0() - 6.0 y=*y + 4.0 text-anchor="end">{value_text(l, *t)}</text>
-            }
-        })
-        .collect_view();
-    let labels = c
-        .xs
-        .iter()
-        .zip(periods)
-        .map(|(x, p)| view! { <text class="tick" x=*x y=FRAME.height - 8.0 text-anchor="middle">{p}</text> })
-        .collect_view();
-    let target_line = c.target_y.map(|y| {
-        view! { <line class="ind-target-line" data-testid="chart-target" x1=FRAME.x0() x2=FRAME.x1() y1=y y2=y></line> }
-    });
-    let legend_this = if i.kind == Kind::Flow {
+    let mut svg = format!(
+        r#"<svg class="ind-chart" data-testid="ind-chart" viewBox="0 0 {} {}">"#,
+        FRAME.width, FRAME.height
+    );
+    for (t, y) in c.axis.ticks.iter().zip(&c.tick_ys) {
+        svg.push_str(&format!(
+            r#"<line class="grid" x1="{x0}" x2="{x1}" y1="{y:.1}" y2="{y:.1}"></line><text class="tick" x="{tx}" y="{ty:.1}" text-anchor="end">{v}</text>"#,
+            x0 = FRAME.x0(),
+            x1 = FRAME.x1(),
+            tx = FRAME.x0() - 6.0,
+            ty = y + 4.0,
+            v = value_text(l, *t),
+        ));
+    }
+    for (x, p) in c.xs.iter().zip(periods) {
+        svg.push_str(&format!(
+            r#"<text class="tick" x="{x:.1}" y="{}" text-anchor="middle">{p}</text>"#,
+            FRAME.height - 8.0
+        ));
+    }
+    if let Some(y) = c.target_y {
+        svg.push_str(&format!(
+            r#"<line class="ind-target-line" data-testid="chart-target" x1="{}" x2="{}" y1="{y:.1}" y2="{y:.1}"></line>"#,
+            FRAME.x0(),
+            FRAME.x1()
+        ));
+    }
+    svg.push_str(&format!(
+        r#"<path class="ind-line-before" d="{}"></path><path class="ind-line-this" d="{}"></path></svg>"#,
+        c.year_before, c.this_year
+    ));
+    let this_label = if i.kind == Kind::Flow {
         format!("{} {year}", tr(l, "Lũy kế", "Year to date"))
     } else {
         year.to_string()
     };
-    view! {
-        <svg class="ind-chart" data-testid="ind-chart" viewBox=format!("0 0 {} {}", FRAME.width, FRAME.height)>
-            {ticks}
-            {labels}
-            {target_line}
-            <path class="ind-line-before" d=c.year_before></path>
-            <path class="ind-line-this" d=c.this_year></path>
-        </svg>
-        <div class="ind-legend">
-            <span class="lg-this">{legend_this}</span>
-            {(per_year > 1).then(|| view! { <span class="lg-before">{(year - 1).to_string()}</span> })}
-            {target.map(|t| view! { <span class="lg-target">{format!("{} {}", tr(l, "Chỉ tiêu", "Target"), value_with_unit(l, t, i))}</span> })}
-        </div>
+    svg.push_str(&format!(
+        r#"<div class="ind-legend"><span class="lg-this">{this_label}</span>"#
+    ));
+    if per_year > 1 {
+        svg.push_str(&format!(r#"<span class="lg-before">{}</span>"#, year - 1));
     }
-    .into_any()
+    if let Some(t) = target {
+        svg.push_str(&format!(
+            r#"<span class="lg-target">{} {}</span>"#,
+            tr(l, "Chỉ tiêu", "Target"),
+            esc(&value_with_unit(l, t, i))
+        ));
+    }
+    svg.push_str("</div>");
+    svg
 }
 
-fn ranks_view(
-    l: Lang,
-    i: &Indicator,
-    areas: &[AreaFigures],
-    map: Option<&ioc_protocol::map::CityMap>,
-) -> AnyView {
+fn ranks_html(l: Lang, i: &Indicator, areas: &[AreaFigures], map: Option<&CityMap>) -> String {
     let mut ranked: Vec<&AreaFigures> = areas.iter().filter(|a| a.rank.is_some()).collect();
     if ranked.is_empty() {
-        return view! { <p class="none">{tr(l, "Chỉ tiêu chỉ có số liệu toàn thành phố", "Reported for the whole city only")}</p> }.into_any();
+        return format!(
+            r#"<p class="none">{}</p>"#,
+            tr(
+                l,
+                "Chỉ tiêu chỉ có số liệu toàn thành phố",
+                "Reported for the whole city only"
+            )
+        );
     }
     ranked.sort_by_key(|a| (a.level != Level::District, a.rank.as_ref().map(|r| r.rank)));
-    let rows = ranked
-        .into_iter()
-        .map(|a| {
-            let r = a
-                .rank
-                .as_ref()
-                .map(|r| format!("{}/{}", r.rank, r.of))
-                .unwrap_or_default();
-            let value = a
-                .latest
-                .as_ref()
-                .map(|v| value_text(l, v.value))
-                .unwrap_or_default();
-            let when = a
-                .latest
-                .as_ref()
-                .map(|v| period_and_report(l, v.period, v.reported_ms))
-                .unwrap_or_default();
-            let (class, status) = status_name(l, a.status());
-            let flag = if a.is_flagged() { "⚑" } else { "" };
-            view! {
-                <tr data-area=a.area.clone()>
-                    <td class="num">{r}</td>
-                    <td>{area_name(l, map, &a.area)}</td>
-                    <td class="num">{value}</td>
-                    <td class="when">{when}</td>
-                    <td class=class>{status}</td>
-                    <td class="flag-cell">{flag}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <table class="ind-ranks" data-testid="ind-ranks">
-            <thead><tr>
-                <th>{tr(l, "Hạng", "Rank")}</th>
-                <th>{tr(l, "Địa bàn, đơn vị", "Area, unit")}</th>
-                <th>{unit(l, i).to_owned()}</th>
-                <th>{tr(l, "Kỳ · ngày báo cáo", "Period · reported")}</th>
-                <th>{tr(l, "Tiến độ", "Progress")}</th>
-                <th></th>
-            </tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+    let mut out = format!(
+        r#"<table class="ind-ranks" data-testid="ind-ranks"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
+        tr(l, "Hạng", "Rank"),
+        tr(l, "Địa bàn, đơn vị", "Area, unit"),
+        esc(unit(l, i)),
+        tr(l, "Kỳ · ngày báo cáo", "Period · reported"),
+        tr(l, "Tiến độ", "Progress"),
+    );
+    for a in ranked {
+        let (class, status) = status_name(l, a.status());
+        out.push_str(&format!(
+            r#"<tr data-area="{code}"><td class="num">{rank}</td><td>{name}</td><td class="num">{value}</td><td class="when">{when}</td><td class="{class}">{status}</td><td class="flag-cell">{flag}</td></tr>"#,
+            code = esc(&a.area),
+            rank = a.rank.as_ref().map(|r| format!("{}/{}", r.rank, r.of)).unwrap_or_default(),
+            name = esc(&area_name(l, map, &a.area)),
+            value = a.latest.as_ref().map(|v| value_text(l, v.value)).unwrap_or_default(),
+            when = a.latest.as_ref().map(|v| period_and_report(l, v.period, v.reported_ms)).unwrap_or_default(),
+            flag = if a.is_flagged() { "⚑" } else { "" },
+        ));
     }
-    .into_any()
+    out.push_str("</tbody></table>");
+    out
 }
 
-fn revisions_view(l: Lang, i: &Indicator, revs: &[Revision]) -> AnyView {
+fn revisions_html(l: Lang, i: &Indicator, revs: &[Revision]) -> String {
     if revs.is_empty() {
-        return view! { <p class="none">{tr(l, "Chưa có báo cáo", "No report yet")}</p> }
-            .into_any();
+        return format!(
+            r#"<p class="none">{}</p>"#,
+            tr(l, "Chưa có báo cáo", "No report yet")
+        );
     }
-    let rows = revs
-        .iter()
-        .rev()
-        .map(|r| {
-            let way = match r.way.as_str() {
-                "mqtt" => "MQTT",
-                "api" => "API",
-                _ => tr(l, "Tệp nhập", "Spreadsheet"),
-            };
-            view! {
-                <tr>
-                    <td class="num">{value_with_unit(l, r.value, i)}</td>
-                    <td>{format!("{} {}", hcmc_day(r.reported_ms), hcmc_hour_minute(r.reported_ms))}</td>
-                    <td>{r.by.clone()}</td>
-                    <td>{r.unit.clone()}</td>
-                    <td>{way}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    let count = format!(
-        "{} {}",
-        dec(l, revs.len() as f64, 0),
-        tr(l, "lần báo cáo", "reports")
+    let mut out = format!(
+        r#"<p class="ind-count">{} {}</p><table class="ind-revisions" data-testid="ind-revisions"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        int(l, revs.len() as u64),
+        tr(l, "lần báo cáo", "reports"),
+        tr(l, "Giá trị", "Value"),
+        tr(l, "Thời điểm báo cáo", "Reported at"),
+        tr(l, "Người gửi", "Sent by"),
+        tr(l, "Đơn vị", "Unit"),
+        tr(l, "Cách gửi", "Way"),
     );
-    view! {
-        <p class="ind-count">{count}</p>
-        <table class="ind-revisions" data-testid="ind-revisions">
-            <thead><tr>
-                <th>{tr(l, "Giá trị", "Value")}</th>
-                <th>{tr(l, "Thời điểm báo cáo", "Reported at")}</th>
-                <th>{tr(l, "Người gửi", "Sent by")}</th>
-                <th>{tr(l, "Đơn vị", "Unit")}</th>
-                <th>{tr(l, "Cách gửi", "Way")}</th>
-            </tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+    for r in revs.iter().rev() {
+        let way = match r.way.as_str() {
+            "mqtt" => "MQTT",
+            "api" => "API",
+            _ => tr(l, "Tệp nhập", "Spreadsheet"),
+        };
+        out.push_str(&format!(
+            r#"<tr><td class="num">{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{way}</td></tr>"#,
+            esc(&value_with_unit(l, r.value, i)),
+            hcmc_day(r.reported_ms),
+            hcmc_hour_minute(r.reported_ms),
+            esc(&r.by),
+            esc(&r.unit),
+        ));
     }
-    .into_any()
+    out.push_str("</tbody></table>");
+    out
 }

@@ -1,67 +1,40 @@
 //! The groups of fields: each with its indicators on track, at risk and behind, and how many
 //! carry a flag (an abnormal sign or a late report), at city level.
 
-use ioc_protocol::indicator::GroupTally;
-use leptos::prelude::*;
+use ioc_protocol::indicator::{Board, Catalogue};
 
-use super::{Place, go};
-use crate::i18n::{int, use_lang};
-use crate::indicators::{IndicatorBoard, group_name, tr};
+use crate::i18n::{Lang, int};
+use crate::indicators::{esc, group_name, tr};
 
-/// Every group of the catalogue, in its order, with its tally from the board.
-#[component]
-pub fn GroupGrid(
-    /// Where the page stands; a group's button opens it.
-    place: RwSignal<Place>,
-) -> impl IntoView {
-    let lang = use_lang();
-    let data = expect_context::<IndicatorBoard>();
-    move || {
-        let l = lang.get();
-        let Some(groups) = data
-            .catalogue
-            .with(|c| c.as_ref().map(|c| c.groups.clone()))
-        else {
-            return view! { <p class="none">{tr(l, "Đang tải…", "Loading…")}</p> }.into_any();
-        };
-        let tallies: Vec<Option<GroupTally>> = data.board.with(|b| {
-            groups
-                .iter()
-                .map(|g| {
-                    b.as_ref()
-                        .and_then(|b| b.groups.iter().find(|t| t.group == g.code))
-                        .cloned()
-                })
-                .collect()
-        });
-        view! {
-            <div class="ind-groups" data-testid="ind-groups">
-                {groups.into_iter().zip(tallies).map(|(g, tally)| {
-                    let code = g.code.clone();
-                    let name = group_name(l, &g).to_owned();
-                    let counts = tally.map(|t| {
-                        let flagged = t.flagged > 0;
-                        view! {
-                        <span class="ind-count">{format!("{} {}", int(l, u64::from(t.indicators)), tr(l, "chỉ tiêu", "indicators"))}</span>
-                        <div class="ind-tally">
-                            <span class="st-on-track" title=tr(l, "Đạt tiến độ", "On track")>{format!("{} {}", t.on_track, tr(l, "đạt", "on track"))}</span>
-                            <span class="st-at-risk" title=tr(l, "Có nguy cơ", "At risk")>{format!("{} {}", t.at_risk, tr(l, "nguy cơ", "at risk"))}</span>
-                            <span class="st-behind" title=tr(l, "Chậm tiến độ", "Behind")>{format!("{} {}", t.behind, tr(l, "chậm", "behind"))}</span>
-                        </div>
-                        <span class="ind-flags" class:has-flags=flagged>
-                            {format!("⚑ {} {}", t.flagged, tr(l, "cảnh báo", "flagged"))}
-                        </span>
-                    }});
-                    view! {
-                        <button type="button" class="ind-group" data-testid=format!("group-{code}")
-                            on:click=move |_| go(place, Place::Group(code.clone()))>
-                            <span class="ind-group-name">{name}</span>
-                            {counts}
-                        </button>
-                    }
-                }).collect_view()}
-            </div>
+/// Every group of the catalogue, in its order, with its tally from the board; a group's
+/// button goes to it (`data-go`).
+pub fn grid_html(l: Lang, c: &Catalogue, board: Option<&Board>) -> String {
+    let mut out = String::from(r#"<div class="ind-groups" data-testid="ind-groups">"#);
+    for g in &c.groups {
+        let tally = board.and_then(|b| b.groups.iter().find(|t| t.group == g.code));
+        out.push_str(&format!(
+            r#"<button type="button" class="ind-group" data-testid="group-{code}" data-go="group:{code}"><span class="ind-group-name">{name}</span>"#,
+            code = esc(&g.code),
+            name = esc(group_name(l, g)),
+        ));
+        if let Some(t) = tally {
+            out.push_str(&format!(
+                r#"<span class="ind-count">{n} {ind}</span><div class="ind-tally"><span class="st-on-track">{a} {a_w}</span><span class="st-at-risk">{b} {b_w}</span><span class="st-behind">{c} {c_w}</span></div><span class="ind-flags{has}">⚑ {f} {f_w}</span>"#,
+                n = int(l, u64::from(t.indicators)),
+                ind = tr(l, "chỉ tiêu", "indicators"),
+                a = t.on_track,
+                a_w = tr(l, "đạt", "on track"),
+                b = t.at_risk,
+                b_w = tr(l, "nguy cơ", "at risk"),
+                c = t.behind,
+                c_w = tr(l, "chậm", "behind"),
+                has = if t.flagged > 0 { " has-flags" } else { "" },
+                f = t.flagged,
+                f_w = tr(l, "cảnh báo", "flagged"),
+            ));
         }
-        .into_any()
+        out.push_str("</button>");
     }
+    out.push_str("</div>");
+    out
 }
