@@ -283,7 +283,7 @@ pub fn flags_html(lang: Lang, f: &AreaFigures) -> String {
             tr(lang, "Chưa báo cáo", "Not reported")
         };
         out.push_str(&format!(
-            r#"<span class="flag flag-late" data-testid="flag-late">⏱ {what}: {} ({} {})</span>"#,
+            r#"<span class="flag flag-late" data-testid="flag-late">{what}: {} ({} {})</span>"#,
             period_name(lang, r.period),
             tr(lang, "hạn", "due"),
             hcmc_day(r.due_ms)

@@ -25,7 +25,8 @@ pub const SPARK_PERIODS: usize = 24;
 pub fn change_text(lang: Lang, i: &Indicator, f: &AreaFigures) -> Option<String> {
     let c = f.change.as_ref()?;
     let n = match c.relative {
-        Some(r) if i.unit != "%" => signed(lang, r, true),
+        // `relative` is in % already.
+        Some(r) if i.unit != "%" => signed(lang, r / 100.0, true),
         _ => format!("{} {}", signed(lang, c.absolute, false), unit(lang, i)),
     };
     Some(format!(
