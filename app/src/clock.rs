@@ -48,6 +48,12 @@ pub fn hcmc_date(epoch_ms: i64) -> String {
     format!("{d:02}/{m:02}")
 }
 
+/// `12/10/2026`: the day, month and year of a time in Asia/Ho_Chi_Minh.
+pub fn hcmc_day(epoch_ms: i64) -> String {
+    let (y, m, d) = civil_from_days((epoch_ms + LOCAL_OFFSET_MS).div_euclid(DAY_MS));
+    format!("{d:02}/{m:02}/{y}")
+}
+
 /// `14:30`: the hour and minute of a time in Asia/Ho_Chi_Minh.
 pub fn hcmc_hour_minute(epoch_ms: i64) -> String {
     let s = (epoch_ms + LOCAL_OFFSET_MS)
@@ -71,6 +77,7 @@ mod tests {
         // 2024-12-31T17:00:00Z is midnight on 1 January 2025 in Ho Chi Minh City.
         assert_eq!(hcmc_date(1_735_664_400_000), "01/01");
         assert_eq!(hcmc_date(1_735_664_399_999), "31/12");
+        assert_eq!(hcmc_day(1_735_664_400_000), "01/01/2025");
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
     }

@@ -47,6 +47,7 @@ impl Lang {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Word {
     OperationsCenter,
+    KeyIndicators,
     Environment,
     AirQuality,
     Traffic,
@@ -188,6 +189,8 @@ pub fn t(lang: Lang, word: Word) -> &'static str {
     match (lang, word) {
         (Lang::Vi, OperationsCenter) => "Trung tâm điều hành (IOC)",
         (Lang::En, OperationsCenter) => "Operations center (IOC)",
+        (Lang::Vi, KeyIndicators) => "Chỉ tiêu kinh tế - xã hội chủ yếu",
+        (Lang::En, KeyIndicators) => "Key socio-economic indicators",
         (Lang::Vi, Environment) => "Môi trường",
         (Lang::En, Environment) => "Environment",
         (Lang::Vi, AirQuality) => "Chất lượng không khí",

@@ -1,6 +1,7 @@
 //! The operations center's screen, client-side rendered with Leptos.
 //!
-//! Two screens, one app: the officer console at `/` and the wall display at `/wall`. Both need
+//! Two screens, one app: the officer console at `/` (with its socio-economic indicators at
+//! `/indicators`) and the wall display at `/wall`. Both need
 //! a session ([`auth`]): the console asks for a login, a wall for a display key in its
 //! address; the live connection is open only while there is one. [`App`] provides what every
 //! part reads (language, session, live state, clock, city, drill-down) and picks the screen.
@@ -23,6 +24,8 @@
 //! - [`auth`]: where the session stands, and a wall display's key.
 //! - [`city`]: the city's names, grid and outlines (`GET /api/v1/city`), shared by the tiles,
 //!   the alerts and the map.
+//! - [`indicators`]: the socio-economic indicators' catalogue and board as the console's page
+//!   and the wall's panel read them, and the words of their periods, statuses and values.
 //! - [`clock`]: the clock, and times in Asia/Ho_Chi_Minh (UTC+7, no daylight saving) whatever
 //!   the browser's own time zone.
 //! - [`i18n`]: the words on the screen, Vietnamese first, and numbers in each language.
@@ -34,6 +37,7 @@ pub mod charts;
 pub mod city;
 pub mod clock;
 pub mod i18n;
+pub mod indicators;
 pub mod live;
 pub mod map;
 pub mod pages;
@@ -50,6 +54,7 @@ use crate::clock::Clock;
 use crate::i18n::{Lang, Word, t};
 use crate::live::{Link, Live};
 use crate::pages::console::Console;
+use crate::pages::indicators::IndicatorsPage;
 use crate::pages::login::{Login, ScreenMessage};
 use crate::pages::wall::{NoAccess, Wall};
 
@@ -58,6 +63,13 @@ fn on_wall() -> bool {
     web_sys::window()
         .and_then(|w| w.location().pathname().ok())
         .is_some_and(|p| p.trim_end_matches('/') == "/wall")
+}
+
+/// Whether the page is the console's indicators (`/indicators`).
+fn on_indicators() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .is_some_and(|p| p.trim_end_matches('/') == "/indicators")
 }
 
 /// What the app shows, by where the session stands.
@@ -120,6 +132,7 @@ pub fn App() -> impl IntoView {
     let word = move |w: Word| Signal::derive(move || t(lang.get(), w).to_owned());
     move || match (screen.get(), wall) {
         (Screen::In, true) => view! { <Wall /> }.into_any(),
+        (Screen::In, false) if on_indicators() => view! { <IndicatorsPage /> }.into_any(),
         (Screen::In, false) => view! { <Console /> }.into_any(),
         (Screen::Out, true) => view! { <NoAccess /> }.into_any(),
         (Screen::Out, false) => view! { <Login /> }.into_any(),

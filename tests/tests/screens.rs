@@ -44,7 +44,14 @@ const TITLES_EN: [&str; 6] = [
     "System health",
 ];
 const SIZES: [(u32, u32); 2] = [(1920, 1080), (3840, 2160)];
-const PANELS: [&str; 5] = ["air", "flood", "traffic", "complaints", "services"];
+const PANELS: [&str; 6] = [
+    "air",
+    "flood",
+    "traffic",
+    "complaints",
+    "services",
+    "indicators",
+];
 const LAYERS: [&str; 4] = ["aqi", "congestion", "complaints", "flood"];
 
 /// Every tile's `data-newest` (epoch ms; 0 before data; -1 when the tile is missing).

@@ -8,6 +8,7 @@
 //! - [`auth`]: the session (`GET /api/v1/me`), logging in and out, a wall display's key.
 //! - [`history`]: `GET /api/v1/history`, one field of an area over a time window.
 //! - [`city`]: `GET /api/v1/city`, the city's names, grid and outlines.
+//! - [`indicators`]: the socio-economic indicators' catalogue, board, series and revisions.
 //! - [`alerts`]: an officer's action on an alert (`POST /api/v1/alerts/{id}/{action}`).
 //!
 //! Here too is the pacing the callers share: [`sleep_ms`] between attempts, and
@@ -17,6 +18,7 @@ pub mod alerts;
 pub mod auth;
 pub mod city;
 pub mod history;
+pub mod indicators;
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

@@ -4,6 +4,8 @@
 //!   tested on the host.
 //! - [`svg`]: the tiles' small charts: bars, a donut of shares, a flood gauge.
 //! - [`spark`]: the areas' tables' sparklines, the last hour of each area.
+//! - [`periods`]: an indicator's series by period: the cards' sparklines, and this year over
+//!   the year before with its target.
 //! - [`history`]: the ranges and series of the drill-down, and the chart of one series.
 //! - [`drilldown`]: an area's history charts (1 h, 24 h, 7 days), opened from a tile or the
 //!   map.
@@ -13,5 +15,6 @@
 pub mod draw;
 pub mod drilldown;
 pub mod history;
+pub mod periods;
 pub mod spark;
 pub mod svg;

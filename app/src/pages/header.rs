@@ -1,5 +1,6 @@
 //! The header of every screen: title, city, clock in Asia/Ho_Chi_Minh, connection state and
-//! the language switch; on the console, who is logged in and the logout button; on the wall,
+//! the language switch; on the console, the links between its pages, who is logged in and the
+//! logout button; on the wall,
 //! the critical alerts' banner.
 
 use ioc_protocol::time::LOCAL_TIME_ZONE;
@@ -75,6 +76,7 @@ pub fn Header(
                     <span class="banner-place">{place}</span>
                 </div>
             })}
+            {account.then(|| view! { <ConsoleNav /> })}
             <div class="status">
                 <span class="clock" title=LOCAL_TIME_ZONE>{move || hcmc_clock(now_server())}</span>
                 <span class=move || conn().0 data-testid="connection" role="status">{move || conn().1}</span>
@@ -82,6 +84,32 @@ pub fn Header(
                 {account.then(|| view! { <Account /> })}
             </div>
         </header>
+    }
+}
+
+/// The console's pages: the operations (`/`) and the socio-economic indicators
+/// (`/indicators`); the current one is marked.
+#[component]
+fn ConsoleNav() -> impl IntoView {
+    let lang = use_lang();
+    let here = web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default();
+    let on_indicators = here.trim_end_matches('/') == "/indicators";
+    let label = move |vi: &'static str, en: &'static str| {
+        move || {
+            if lang.get() == Lang::Vi { vi } else { en }
+        }
+    };
+    view! {
+        <nav class="console-nav" data-testid="console-nav">
+            <a href="/" class:here=!on_indicators data-testid="nav-operations">
+                {label("Điều hành", "Operations")}
+            </a>
+            <a href="/indicators" class:here=on_indicators data-testid="nav-indicators">
+                {label("Chỉ tiêu kinh tế - xã hội", "Socio-economic indicators")}
+            </a>
+        </nav>
     }
 }
 

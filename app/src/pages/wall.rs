@@ -1,10 +1,11 @@
 //! The wall display (`/wall`): one 16:9 screen, nothing to click, read from across the room.
 //!
 //! The map (left) and a large panel (middle) rotate together through air quality, flooding,
-//! traffic, complaints and public services on a schedule; the six tiles' headline figures
+//! traffic, complaints, public services and the city's key socio-economic indicators on a
+//! schedule; the six tiles' headline figures
 //! stay on the right. The schedule follows the clock, so every wall showing `/wall` shows the
 //! same panel. `?rotate=N` sets the period in seconds (default 20); `?panel=flood` (or `air`,
-//! `traffic`, `complaints`, `services`) pins one panel. While the server is out of
+//! `traffic`, `complaints`, `services`, `indicators`) pins one panel. While the server is out of
 //! reach, a banner says so and the figures are dimmed; the page reconnects by itself. While
 //! critical alerts are active, a red banner takes the header's title place: how many, and the
 //! newest one's name, area and age ([`crate::alerts::banner`]); the map marks the areas with
@@ -25,8 +26,8 @@ use crate::live::{Connection, Live};
 use crate::map::CityMapView;
 use crate::map::layers::Layer;
 use crate::tiles::{
-    ComplaintDetail, ComplaintTile, EnvDetail, EnvTile, FloodDetail, FloodTile, ServiceDetail,
-    ServiceTile, SystemTile, TrafficDetail, TrafficTile,
+    ComplaintDetail, ComplaintTile, EnvDetail, EnvTile, FloodDetail, FloodTile, KeyIndicators,
+    ServiceDetail, ServiceTile, SystemTile, TrafficDetail, TrafficTile,
 };
 
 /// The default time each panel stays, seconds.
@@ -40,15 +41,19 @@ pub enum Panel {
     Traffic,
     Complaints,
     Services,
+    /// The catalogue's key indicators against their targets; the map keeps the public
+    /// services' on-time layer, the nearest the live figures come to them.
+    Indicators,
 }
 
 impl Panel {
-    pub const ALL: [Panel; 5] = [
+    pub const ALL: [Panel; 6] = [
         Panel::Air,
         Panel::Flood,
         Panel::Traffic,
         Panel::Complaints,
         Panel::Services,
+        Panel::Indicators,
     ];
 
     pub fn code(self) -> &'static str {
@@ -58,6 +63,7 @@ impl Panel {
             Panel::Traffic => "traffic",
             Panel::Complaints => "complaints",
             Panel::Services => "services",
+            Panel::Indicators => "indicators",
         }
     }
 
@@ -67,7 +73,7 @@ impl Panel {
             Panel::Flood => Layer::Flood,
             Panel::Traffic => Layer::Congestion,
             Panel::Complaints => Layer::Complaints,
-            Panel::Services => Layer::OnTime,
+            Panel::Services | Panel::Indicators => Layer::OnTime,
         }
     }
 
@@ -78,6 +84,7 @@ impl Panel {
             Panel::Traffic => Word::TrafficTitle,
             Panel::Complaints => Word::Complaints,
             Panel::Services => Word::PublicServices,
+            Panel::Indicators => Word::KeyIndicators,
         }
     }
 
@@ -148,6 +155,7 @@ pub fn Wall() -> impl IntoView {
                         Panel::Traffic => view! { <TrafficDetail large=true /> }.into_any(),
                         Panel::Complaints => view! { <ComplaintDetail large=true /> }.into_any(),
                         Panel::Services => view! { <ServiceDetail large=true /> }.into_any(),
+                        Panel::Indicators => view! { <KeyIndicators /> }.into_any(),
                     }}
                     <div class="rotation" aria-hidden="true">
                         {Panel::ALL
@@ -195,10 +203,11 @@ mod tests {
         assert_eq!(Panel::at(0.0, 20.0), Panel::Air);
         assert_eq!(Panel::at(19_999.0, 20.0), Panel::Air);
         assert_eq!(Panel::at(20_000.0, 20.0), Panel::Flood);
-        assert_eq!(Panel::at(100_000.0, 20.0), Panel::Air);
+        assert_eq!(Panel::at(100_000.0, 20.0), Panel::Indicators);
+        assert_eq!(Panel::at(120_000.0, 20.0), Panel::Air);
         assert_eq!(Panel::at(9_000.0, 3.0), Panel::Complaints);
-        // Every panel shows a layer of its own.
-        let mut layers: Vec<_> = Panel::ALL.iter().map(|p| p.layer().code()).collect();
+        // Every live panel shows a layer of its own.
+        let mut layers: Vec<_> = Panel::ALL[..5].iter().map(|p| p.layer().code()).collect();
         layers.dedup();
         assert_eq!(layers.len(), 5);
     }
