@@ -1,10 +1,12 @@
 //! The operations center's screen, client-side rendered with Leptos.
 //!
-//! Two screens, one app: the officer console at `/` (with its socio-economic indicators at
-//! `/indicators`) and the wall display at `/wall`. Both need
-//! a session ([`auth`]): the console asks for a login, a wall for a display key in its
-//! address; the live connection is open only while there is one. [`App`] provides what every
-//! part reads (language, session, live state, clock, city, drill-down) and picks the screen.
+//! Three screens, a wasm binary each, so that none loads the code of another: the officer
+//! console at `/` ([`App`], `ioc-app`), the wall display at `/wall/` ([`WallApp`],
+//! `ioc-wall`) and the console's socio-economic indicators at `/indicators/`
+//! ([`IndicatorsApp`], `ioc-indicators`). Each needs a session ([`auth`]): the console asks
+//! for a login, a wall for a display key in its address; the live connection is open only while there is one. Each root
+//! provides what every part reads (language, session, live state, clock, city,
+//! drill-down) and picks the screen.
 //!
 //! The data path, from the server to the screen: [`api`] asks the server over HTTP and
 //! [`live`] keeps the websocket's state; [`tiles`], [`map`], [`charts`] and [`alerts`] draw
@@ -58,20 +60,6 @@ use crate::pages::indicators::IndicatorsPage;
 use crate::pages::login::{Login, ScreenMessage};
 use crate::pages::wall::{NoAccess, Wall};
 
-/// Whether the page is the wall display.
-fn on_wall() -> bool {
-    web_sys::window()
-        .and_then(|w| w.location().pathname().ok())
-        .is_some_and(|p| p.trim_end_matches('/') == "/wall")
-}
-
-/// Whether the page is the console's indicators (`/indicators`).
-fn on_indicators() -> bool {
-    web_sys::window()
-        .and_then(|w| w.location().pathname().ok())
-        .is_some_and(|p| p.trim_end_matches('/') == "/indicators")
-}
-
 /// What the app shows, by where the session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Screen {
@@ -81,13 +69,55 @@ enum Screen {
     In,
 }
 
-/// The whole app: the wall at `/wall`, the console elsewhere; each once there is a session.
+/// The officer console (`ioc-app`, served at `/` and any path no other screen has), once there
+/// is a session; the login page before.
 #[component]
 pub fn App() -> impl IntoView {
+    shell(false, console_screen, login_screen)
+}
+
+/// The wall display (`ioc-wall`, served at `/wall/`), once its display key is accepted.
+#[component]
+pub fn WallApp() -> impl IntoView {
+    shell(true, wall_screen, no_access_screen)
+}
+
+/// The socio-economic indicators app (`ioc-indicators`, served at `/indicators/`): the
+/// console's indicators page once there is a session. A binary of its own, so that neither the
+/// wall nor the console loads its code (`docs/architecture.md`, "Three wasm binaries").
+#[component]
+pub fn IndicatorsApp() -> impl IntoView {
+    shell(false, indicators_screen, login_screen)
+}
+
+fn wall_screen() -> AnyView {
+    view! { <Wall /> }.into_any()
+}
+
+fn console_screen() -> AnyView {
+    view! { <Console /> }.into_any()
+}
+
+fn indicators_screen() -> AnyView {
+    view! { <IndicatorsPage /> }.into_any()
+}
+
+fn login_screen() -> AnyView {
+    view! { <Login /> }.into_any()
+}
+
+fn no_access_screen() -> AnyView {
+    view! { <NoAccess /> }.into_any()
+}
+
+/// What every screen needs (language, session, live state, clock, city, drill-down), and the
+/// screen by where the session stands: `signed_in` once there is a session, `signed_out`
+/// without one (the login page, the wall's "no access"), a message while the server is being
+/// reached.
+fn shell(wall: bool, signed_in: fn() -> AnyView, signed_out: fn() -> AnyView) -> impl IntoView {
     let lang = RwSignal::new(Lang::remembered());
     lang.get_untracked().remember();
     provide_context(lang);
-    let wall = on_wall();
     let auth = Auth::new();
     provide_context(auth);
     let live = Live::new();
@@ -130,17 +160,14 @@ pub fn App() -> impl IntoView {
         })
     });
     let word = move |w: Word| Signal::derive(move || t(lang.get(), w).to_owned());
-    move || match (screen.get(), wall) {
-        (Screen::In, true) => view! { <Wall /> }.into_any(),
-        (Screen::In, false) if on_indicators() => view! { <IndicatorsPage /> }.into_any(),
-        (Screen::In, false) => view! { <Console /> }.into_any(),
-        (Screen::Out, true) => view! { <NoAccess /> }.into_any(),
-        (Screen::Out, false) => view! { <Login /> }.into_any(),
-        (Screen::Checking, _) => view! {
+    move || match screen.get() {
+        Screen::In => signed_in(),
+        Screen::Out => signed_out(),
+        Screen::Checking => view! {
             <ScreenMessage testid="checking" title=word(Word::Connecting) wall=wall />
         }
         .into_any(),
-        (Screen::Unreachable, _) => view! {
+        Screen::Unreachable => view! {
             <ScreenMessage testid="unreachable" title=word(Word::ServerUnreachable)
                 hint=word(Word::Reconnecting) wall=wall />
         }

@@ -233,7 +233,7 @@ pub fn run(command: &Command, config: &Config) -> anyhow::Result<()> {
             );
             println!(
                 "display key {} ({}) created; open this address on the wall (shown once): \
-                 http://{}/wall?key={secret}",
+                 http://{}/wall/?key={secret}",
                 key.name, key.id, config.http_listen
             );
         }

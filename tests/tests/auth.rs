@@ -201,7 +201,7 @@ async fn a_revoked_display_key_cuts_its_wall_within_a_second() -> anyhow::Result
         .json()
         .await?;
     let key = created["key"].as_str().context("key")?.to_owned();
-    ensure!(created["url"] == format!("/wall?key={key}"));
+    ensure!(created["url"] == format!("/wall/?key={key}"));
     // The list never shows the secret.
     let list = server.get_json("/api/v1/display-keys").await?.to_string();
     ensure!(!list.contains(&key), "{list}");

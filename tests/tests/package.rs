@@ -156,8 +156,8 @@ fn referenced(html: &str, suffix: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// What an officer's browser needs from the server: the console and the wall (the app's
-/// `index.html`, with the module, the wasm and the style it names), and, once `user` has
+/// What an officer's browser needs from the server: the console, the wall and the indicators
+/// (each page with the module, the wasm and the style it names), and, once `user` has
 /// logged in, the city's map: Ho Chi Minh City's 22 areas, each in a cell of the tile grid.
 async fn serves_the_app_and_the_map(
     http: SocketAddr,
@@ -172,27 +172,38 @@ async fn serves_the_app_and_the_map(
         console.contains("<title>Trung tâm điều hành (IOC)</title>"),
         "/ is not the app: {console}"
     );
+    // The wall and the indicators are wasm binaries of their own, each page naming its own.
     let (status, _, wall) = get(http, "/wall?rotate=20").await?;
     ensure!(status == StatusCode::OK, "/wall: {status}");
+    let wall = String::from_utf8(wall)?;
     ensure!(
-        wall == console.as_bytes(),
-        "/wall is not the app's index.html"
+        wall.contains("/wall/ioc-wall-"),
+        "/wall is not the wall's page: {wall}"
     );
-    for (suffix, content_type, magic) in [
-        ("_bg.wasm", "application/wasm", &b"\0asm"[..]),
-        (".js", "text/javascript", b""),
-        (".css", "text/css", b""),
-    ] {
-        let path = referenced(&console, suffix)
-            .with_context(|| format!("index.html names no {suffix}: {console}"))?;
-        let (status, got_type, body) = get(http, &path).await?;
-        ensure!(status == StatusCode::OK, "{path}: {status}");
-        ensure!(got_type == content_type, "{path}: {got_type}");
-        ensure!(
-            body.len() > 100 && body.starts_with(magic),
-            "{path}: {} bytes",
-            body.len()
-        );
+    let (status, _, indicators) = get(http, "/indicators/").await?;
+    ensure!(status == StatusCode::OK, "/indicators/: {status}");
+    let indicators = String::from_utf8(indicators)?;
+    ensure!(
+        indicators.contains("/indicators/ioc-indicators-"),
+        "/indicators/ is not the indicators' page: {indicators}"
+    );
+    for page in [&console, &wall, &indicators] {
+        for (suffix, content_type, magic) in [
+            ("_bg.wasm", "application/wasm", &b"\0asm"[..]),
+            (".js", "text/javascript", b""),
+            (".css", "text/css", b""),
+        ] {
+            let path = referenced(page, suffix)
+                .with_context(|| format!("a page names no {suffix}: {page}"))?;
+            let (status, got_type, body) = get(http, &path).await?;
+            ensure!(status == StatusCode::OK, "{path}: {status}");
+            ensure!(got_type == content_type, "{path}: {got_type}");
+            ensure!(
+                body.len() > 100 && body.starts_with(magic),
+                "{path}: {} bytes",
+                body.len()
+            );
+        }
     }
     let cookie = login(http, user, password).await?;
     let city: Value = reqwest::Client::new()

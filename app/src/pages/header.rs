@@ -106,7 +106,7 @@ fn ConsoleNav() -> impl IntoView {
             <a href="/" class:here=!on_indicators data-testid="nav-operations">
                 {label("Điều hành", "Operations")}
             </a>
-            <a href="/indicators" class:here=on_indicators data-testid="nav-indicators">
+            <a href="/indicators/" class:here=on_indicators data-testid="nav-indicators">
                 {label("Chỉ tiêu kinh tế - xã hội", "Socio-economic indicators")}
             </a>
         </nav>

@@ -272,7 +272,7 @@ pub async fn create_key(
         "id": key.id,
         "name": key.name,
         "key": secret,
-        "url": format!("/wall?key={secret}"),
+        "url": format!("/wall/?key={secret}"),
     });
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }

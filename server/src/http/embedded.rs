@@ -76,6 +76,14 @@ impl Files {
         self.get("index.html").expect("Files::new checked it")
     }
 
+    /// Every page of the app: `index.html` and the `index.html` of each directory (the wall's
+    /// `wall/index.html`, the indicators' `indicators/index.html`), each a binary's loader.
+    pub fn pages(self) -> impl Iterator<Item = &'static AppFile> {
+        self.0
+            .iter()
+            .filter(|f| f.path == "index.html" || f.path.ends_with("/index.html"))
+    }
+
     /// The answer to `req`: the file its path names, else `index.html`.
     pub fn answer<B>(self, req: &Request<B>) -> Response {
         let head = req.method() == Method::HEAD;

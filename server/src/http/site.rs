@@ -1,7 +1,8 @@
-//! The app itself: its built files for every path no route has, `index.html` for the app's
-//! own pages (`/`, `/wall`, `/login`, ...), a page that says how to build it when it is not
-//! built, and the security headers every answer carries (its Content-Security-Policy allows
-//! the app's inline loader by hash).
+//! The app itself: its built files for every path no route has; `index.html` (the console's)
+//! for the app's own paths (`/`, `/login`, ...), and each directory's `index.html` for the
+//! other binaries' pages (`/wall/`, `/indicators/`; `/wall` is redirected there); a page that
+//! says how to build it when it is not built; and the security headers every answer carries
+//! (its Content-Security-Policy allows each page's inline loader by hash).
 //!
 //! Where the files come from ([`Site::choose`]): a `dist_dir` that is set (flag, variable or
 //! file) is served from disk, for development; unset, the app built into the binary
@@ -40,13 +41,32 @@ impl Site {
         }
     }
 
-    /// The app's `index.html`, if it is built.
-    fn index_html(&self) -> Option<Cow<'static, str>> {
+    /// The app's pages, if it is built: `index.html` and each directory's (`wall/`,
+    /// `indicators/`: a wasm binary each, `docs/architecture.md`), each with its own inline
+    /// loader.
+    fn pages(&self) -> Vec<Cow<'static, str>> {
         match self {
-            Site::Dir(dir) => std::fs::read_to_string(dir.join("index.html"))
-                .ok()
-                .map(Cow::Owned),
-            Site::Embedded(files) => Some(String::from_utf8_lossy(files.index().bytes)),
+            Site::Dir(dir) => {
+                let mut pages: Vec<PathBuf> = vec![dir.join("index.html")];
+                if let Ok(entries) = std::fs::read_dir(dir) {
+                    let mut subs: Vec<PathBuf> = entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.path().join("index.html"))
+                        .filter(|p| p.is_file())
+                        .collect();
+                    subs.sort();
+                    pages.extend(subs);
+                }
+                pages
+                    .iter()
+                    .filter_map(|p| std::fs::read_to_string(p).ok())
+                    .map(Cow::Owned)
+                    .collect()
+            }
+            Site::Embedded(files) => files
+                .pages()
+                .map(|f| String::from_utf8_lossy(f.bytes))
+                .collect(),
         }
     }
 }
@@ -76,13 +96,12 @@ pub(crate) fn with_app(router: Router<AppState>, site: &Site) -> Router<AppState
 }
 
 /// The Content-Security-Policy: what a WASM app needs and nothing more. Trunk's loader is an
-/// inline module script; it is allowed by its hash, read from the built `index.html`.
+/// inline module script; each page's is allowed by its hash, read from the built pages.
 pub fn content_security_policy(site: &Site) -> String {
     let hashes: String = site
-        .index_html()
-        .map(|html| inline_script_hashes(&html))
-        .unwrap_or_default()
+        .pages()
         .iter()
+        .flat_map(|html| inline_script_hashes(html))
         .map(|h| format!(" 'sha256-{h}'"))
         .collect();
     format!(

@@ -415,11 +415,12 @@ async fn client_errors_keep_their_words() {
 }
 
 /// A built app on disk, `dist/` of the fixture's directory: Trunk's files (an inline loader,
-/// the module, the wasm, the CSS) and a subdirectory; and the same files as the binary
-/// carries them ([`embedded::Files`]).
+/// the module, the wasm, the CSS), a subdirectory, and the wall's own page in `wall/` (a
+/// binary of its own, with its own loader); and the same files as the binary carries them
+/// ([`embedded::Files`]).
 fn built_app(f: &Fixture) -> (Site, Site) {
     let dist = f.dir.path().join("dist");
-    let files: [(&str, &[u8]); 6] = [
+    let files: [(&str, &[u8]); 8] = [
         (
             "index.html",
             b"<!doctype html><title>IOC</title><script type=\"module\">import init from \
@@ -430,6 +431,12 @@ fn built_app(f: &Fixture) -> (Site, Site) {
         ("main-1.css", b"body { color: #fff }"),
         ("snippets/x/inline0.js", b"export const x = 1;"),
         ("favicon.ico", b"\0\0\x01\0"),
+        (
+            "wall/index.html",
+            b"<!doctype html><title>IOC wall</title><script type=\"module\">import init from \
+              '/wall/ioc-wall-1.js'; await init();</script>",
+        ),
+        ("wall/ioc-wall-1.js", b"export default async function init() {}"),
     ];
     let mut embedded = Vec::new();
     for (path, bytes) in files {
@@ -482,6 +489,9 @@ async fn the_app_built_into_the_binary_answers_as_the_same_files_on_disk() {
         request(&Method::GET, "/", &Creds::None),
         request(&Method::GET, "/wall", &Creds::None),
         request(&Method::GET, "/wall?rotate=5&panel=flood", &Creds::None),
+        request(&Method::GET, "/wall/", &Creds::None),
+        request(&Method::GET, "/wall/?key=abc", &Creds::None),
+        request(&Method::GET, "/wall/ioc-wall-1.js", &Creds::None),
         request(&Method::GET, "/login", &Creds::None),
         request(&Method::GET, "/console/area/q1", &Creds::None),
         request(&Method::GET, "/ioc-app-1.js", &Creds::None),
@@ -560,13 +570,30 @@ async fn the_app_built_into_the_binary_answers_as_the_same_files_on_disk() {
     .await;
     assert_eq!(a.headers[header::CONTENT_TYPE], "application/wasm");
     assert!(a.body.starts_with("\0asm"), "{:?}", a.body);
-    let a = ask(&built_in, request(&Method::GET, "/wall", &Creds::None)).await;
+    let a = ask(&built_in, request(&Method::GET, "/login", &Creds::None)).await;
     assert_eq!(a.headers[header::CONTENT_TYPE], "text/html");
     assert!(a.body.contains("<title>IOC</title>"), "{}", a.body);
+    // `/wall` is the wall's own page, reached by the redirect a directory's path gets, the
+    // display key kept.
+    let a = ask(
+        &built_in,
+        request(&Method::GET, "/wall?key=abc", &Creds::None),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(a.headers[header::LOCATION], "/wall/?key=abc");
+    let a = ask(
+        &built_in,
+        request(&Method::GET, "/wall/?key=abc", &Creds::None),
+    )
+    .await;
+    assert_eq!(a.headers[header::CONTENT_TYPE], "text/html");
+    assert!(a.body.contains("<title>IOC wall</title>"), "{}", a.body);
+    // Each page's loader is allowed by its hash, whichever page the answer is.
     let csp = a.headers[header::CONTENT_SECURITY_POLICY]
         .to_str()
         .expect("ASCII");
-    assert!(csp.contains("'sha256-"), "the loader's hash: {csp}");
+    assert_eq!(csp.matches("'sha256-").count(), 2, "both loaders' hashes: {csp}");
     assert_eq!(
         content_security_policy(&dir),
         content_security_policy(&embedded)

@@ -67,7 +67,7 @@ pub fn go(place: RwSignal<Place>, to: Place) {
     if let Some(w) = web_sys::window()
         && let Ok(h) = w.history()
     {
-        let url = format!("/indicators{}", to.query());
+        let url = format!("/indicators/{}", to.query());
         let _ = h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
     }
     place.set(to);
@@ -129,12 +129,12 @@ fn crumbs_html(l: Lang, c: &Catalogue, place: &Place) -> String {
         }
     };
     let mut out = format!(
-        r#"<nav class="ind-crumbs" data-testid="ind-crumbs"><a href="/indicators" data-go="groups">{}</a>"#,
+        r#"<nav class="ind-crumbs" data-testid="ind-crumbs"><a href="/indicators/" data-go="groups">{}</a>"#,
         tr(l, "Tất cả lĩnh vực", "All groups")
     );
     if let Some(g) = group.and_then(|g| c.group(g)) {
         out.push_str(&format!(
-            r#"<span class="sep">›</span><a href="/indicators?group={code}" data-go="group:{code}">{name}</a>"#,
+            r#"<span class="sep">›</span><a href="/indicators/?group={code}" data-go="group:{code}">{name}</a>"#,
             code = esc(&g.code),
             name = esc(group_name(l, g))
         ));
