@@ -1,5 +1,5 @@
 //! In a real browser: an officer opens `/indicators`, a group, an indicator, and sees its
-//! chart, its target and the districts ranked, in Vietnamese and in English, at 1920x1080
+//! chart, its target, the districts ranked and on the map, in Vietnamese and in English, at 1920x1080
 //! and at 4K; every figure says the period it belongs to and the day it was reported. The
 //! server is fed by the simulator's indicators alone (`--domains indicator`: five years of
 //! history, then each new period). Screenshots go to `docs/screenshots/indicators-*.png`
@@ -25,13 +25,18 @@ fn screenshot_dir() -> PathBuf {
         .map_or_else(|| workspace_root().join("docs/screenshots"), PathBuf::from)
 }
 
-/// The first key indicator reported for the districts with a city target and a city value
-/// on the board: (its code, its group's code), once the simulator's history is in.
+/// The first key indicator reported for the districts with a city target and a city value of
+/// this year's months on the board: (its code, its group's code), once the simulator's
+/// history is in.
 async fn ranked_key_indicator(
     server: &TestServer,
     within: Duration,
 ) -> anyhow::Result<(String, String)> {
     let catalogue = server.get_json("/api/v1/indicators/catalogue").await?;
+    let recent_year = (chrono::Utc::now() + chrono::Duration::hours(7)
+        - chrono::Duration::days(120))
+    .format("%Y")
+    .to_string();
     let deadline = Instant::now() + within;
     loop {
         let board = server.get_json("/api/v1/indicators/board").await;
@@ -44,8 +49,14 @@ async fn ranked_key_indicator(
                     continue;
                 };
                 let areas = f["areas"].as_array().cloned().unwrap_or_default();
+                // The history is in once the city's latest period is of the year 120 days
+                // ago (this year's months, not 2023's while the history still arrives).
                 let city_ready = areas.iter().any(|a| {
-                    a["area"] == "city" && a["latest"].is_object() && a["target"].is_number()
+                    a["area"] == "city"
+                        && a["target"].is_number()
+                        && a["latest"]["period"]
+                            .as_str()
+                            .is_some_and(|p| p.starts_with(&recent_year))
                 });
                 let ranked = areas.iter().filter(|a| a["rank"].is_object()).count();
                 if city_ready && ranked >= 5 {
@@ -210,6 +221,15 @@ async fn an_officer_opens_a_group_and_an_indicator_in_both_languages() -> anyhow
             ranks[0].starts_with("1/"),
             "{at}: the first rank is {:?}",
             ranks[0]
+        );
+        // The map layer: the districts coloured by their progress, as many as are ranked.
+        let coloured = browser
+            .eval("return document.querySelectorAll('[data-testid=ind-map] svg [data-area].st-on-track, [data-testid=ind-map] svg [data-area].st-at-risk, [data-testid=ind-map] svg [data-area].st-behind').length")
+            .await?;
+        ensure!(
+            coloured.as_u64().unwrap_or(0) + 1 >= ranks.len() as u64,
+            "{at}: {coloured} districts coloured on the map, {} ranked",
+            ranks.len()
         );
         wait(&browser, "[data-testid=ind-revisions] tbody tr").await?;
         browser

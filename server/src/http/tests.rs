@@ -436,7 +436,10 @@ fn built_app(f: &Fixture) -> (Site, Site) {
             b"<!doctype html><title>IOC wall</title><script type=\"module\">import init from \
               '/wall/ioc-wall-1.js'; await init();</script>",
         ),
-        ("wall/ioc-wall-1.js", b"export default async function init() {}"),
+        (
+            "wall/ioc-wall-1.js",
+            b"export default async function init() {}",
+        ),
     ];
     let mut embedded = Vec::new();
     for (path, bytes) in files {
@@ -593,7 +596,11 @@ async fn the_app_built_into_the_binary_answers_as_the_same_files_on_disk() {
     let csp = a.headers[header::CONTENT_SECURITY_POLICY]
         .to_str()
         .expect("ASCII");
-    assert_eq!(csp.matches("'sha256-").count(), 2, "both loaders' hashes: {csp}");
+    assert_eq!(
+        csp.matches("'sha256-").count(),
+        2,
+        "both loaders' hashes: {csp}"
+    );
     assert_eq!(
         content_security_policy(&dir),
         content_security_policy(&embedded)

@@ -10,6 +10,7 @@ use ioc_protocol::indicator::{
 use ioc_protocol::map::CityMap;
 
 use super::cards::change_text;
+use super::map_layer::map_html;
 use crate::charts::draw::Frame;
 use crate::charts::periods::{YearValues, year_chart, year_to_date};
 use crate::clock::{hcmc_day, hcmc_hour_minute};
@@ -47,7 +48,7 @@ pub fn detail_html(l: Lang, d: DetailData<'_>) -> String {
     let i = d.indicator;
     let head = headline(d.figures);
     format!(
-        r#"<section class="ind-detail" data-testid="ind-detail" data-indicator="{code}"><h3 class="ind-detail-name">{name}</h3><p class="ind-about">{about}</p>{head}<div class="ind-detail-grid"><div class="ind-chart-box"><h4>{chart_t}</h4>{chart}</div><div class="ind-ranks-box"><h4>{ranks_t}</h4>{ranks}</div></div><div class="ind-revisions-box"><h4>{revs_t}</h4>{revs}</div></section>"#,
+        r#"<section class="ind-detail" data-testid="ind-detail" data-indicator="{code}"><h3 class="ind-detail-name">{name}</h3><p class="ind-about">{about}</p>{head}<div class="ind-detail-grid"><div class="ind-chart-box"><h4>{chart_t}</h4>{chart}</div><div class="ind-ranks-box"><h4>{ranks_t}</h4>{ranks}</div></div><div class="ind-detail-grid">{map}<div class="ind-revisions-box"><h4>{revs_t}</h4>{revs}</div></div></section>"#,
         code = esc(&i.code),
         name = esc(indicator_name(l, i)),
         about = esc(&about(l, i)),
@@ -58,6 +59,7 @@ pub fn detail_html(l: Lang, d: DetailData<'_>) -> String {
             .map_or_else(|| loading(l), |p| chart_html(l, i, head, p)),
         ranks_t = tr(l, "Xếp hạng", "Ranking"),
         ranks = ranks_html(l, i, &d.figures.areas, d.city),
+        map = map_html(l, i, &d.figures.areas, d.city),
         revs_t = tr(
             l,
             "Các lần báo cáo kỳ gần nhất",
@@ -270,7 +272,11 @@ fn revisions_html(l: Lang, i: &Indicator, revs: &[Revision]) -> String {
     let mut out = format!(
         r#"<p class="ind-count">{} {}</p><table class="ind-revisions" data-testid="ind-revisions"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         int(l, revs.len() as u64),
-        tr(l, "lần báo cáo", "reports"),
+        if revs.len() == 1 {
+            tr(l, "lần báo cáo", "report")
+        } else {
+            tr(l, "lần báo cáo", "reports")
+        },
         tr(l, "Giá trị", "Value"),
         tr(l, "Thời điểm báo cáo", "Reported at"),
         tr(l, "Người gửi", "Sent by"),

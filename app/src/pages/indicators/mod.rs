@@ -2,7 +2,8 @@
 //! catalogue's groups, each with how many of its indicators are on track, at risk or behind
 //! and how many are flagged ([`groups`]); a group's indicators as cards ([`cards`]); an
 //! indicator's detail: this year against the year before and the target, the areas ranked,
-//! and who sent the latest period's revisions ([`detail`]).
+//! and who sent the latest period's revisions ([`detail`]), with its map layer: each district
+//! coloured by its progress ([`map_layer`]).
 //!
 //! Where the officer is (the groups, a group, an indicator) is kept in the address
 //! (`?group=economy`, `?indicator=grdp_growth`), so a link or a reload opens the same place.
@@ -13,6 +14,7 @@
 pub mod cards;
 pub mod detail;
 pub mod groups;
+pub mod map_layer;
 
 use std::collections::HashMap;
 
