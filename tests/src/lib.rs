@@ -9,6 +9,7 @@
 pub mod args;
 pub mod browser;
 pub mod gateway;
+pub mod indicator_board;
 pub mod influxdb;
 pub mod load;
 pub mod mqtt_wire;

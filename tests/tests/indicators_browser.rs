@@ -10,12 +10,13 @@
 //! `GET /api/v1/indicators/board`.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use serde_json::Value;
 
 use ioc_tests::browser::{Browser, dist_built};
+use ioc_tests::indicator_board::ranked_key_indicator;
 use ioc_tests::{ADMIN_PASSWORD, Sim, TestServer, now_ms, workspace_root};
 
 const SIZES: [(u32, u32); 2] = [(1920, 1080), (3840, 2160)];
@@ -23,57 +24,6 @@ const SIZES: [(u32, u32); 2] = [(1920, 1080), (3840, 2160)];
 fn screenshot_dir() -> PathBuf {
     std::env::var_os("IOC_SCREENSHOT_DIR")
         .map_or_else(|| workspace_root().join("docs/screenshots"), PathBuf::from)
-}
-
-/// The first key indicator reported for the districts with a city target and a city value of
-/// this year's months on the board: (its code, its group's code), once the simulator's
-/// history is in.
-async fn ranked_key_indicator(
-    server: &TestServer,
-    within: Duration,
-) -> anyhow::Result<(String, String)> {
-    let catalogue = server.get_json("/api/v1/indicators/catalogue").await?;
-    let recent_year = (chrono::Utc::now() + chrono::Duration::hours(7)
-        - chrono::Duration::days(120))
-    .format("%Y")
-    .to_string();
-    let deadline = Instant::now() + within;
-    loop {
-        let board = server.get_json("/api/v1/indicators/board").await;
-        if let Ok(board) = board {
-            for key in catalogue["key_indicators"].as_array().into_iter().flatten() {
-                let Some(f) = board["indicators"]
-                    .as_array()
-                    .and_then(|l| l.iter().find(|f| f["indicator"] == *key))
-                else {
-                    continue;
-                };
-                let areas = f["areas"].as_array().cloned().unwrap_or_default();
-                // The history is in once the city's latest period is of the year 120 days
-                // ago (this year's months, not 2023's while the history still arrives).
-                let city_ready = areas.iter().any(|a| {
-                    a["area"] == "city"
-                        && a["target"].is_number()
-                        && a["latest"]["period"]
-                            .as_str()
-                            .is_some_and(|p| p.starts_with(&recent_year))
-                });
-                let ranked = areas.iter().filter(|a| a["rank"].is_object()).count();
-                if city_ready && ranked >= 5 {
-                    return Ok((
-                        key.as_str().unwrap_or_default().to_owned(),
-                        f["group"].as_str().unwrap_or_default().to_owned(),
-                    ));
-                }
-            }
-        }
-        if Instant::now() >= deadline {
-            bail!(
-                "no key indicator with a city value, a target and ranked districts after {within:?}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 /// The text of the first element matching `selector`, or "".

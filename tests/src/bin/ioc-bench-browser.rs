@@ -3,7 +3,7 @@
 //!
 //! 1. **First live tile painted**: from navigation start to the first animation frame after
 //!    a tile shows live data (its `data-newest` above 0), for the console (`/`) and the wall
-//!    (`/wall`), the server's live picture holding data before the page opens (a reading of
+//!    (`/wall/`), the server's live picture holding data before the page opens (a reading of
 //!    every source, seen by a websocket client first). Each path is opened `--runs` times in
 //!    one logged-in browser (cache warm, about:blank in between) and `--cold-runs` times each
 //!    in a new browser (empty cache, no compiled wasm; the session cookie set on a JSON page
@@ -15,7 +15,7 @@
 //!    after the navigation measures, and a tile that had data already counts as an upper
 //!    bound. The median of each phase (navigation timing, the app's JS and wasm,
 //!    `/api/v1/me`, `/api/v1/city`, the websocket) shows where the time goes. Target: 1000 ms.
-//! 2. **Wall frame rate under updates**: `/wall` at each `--sizes` viewport;
+//! 2. **Wall frame rate under updates**: `/wall/` at each `--sizes` viewport;
 //!    `requestAnimationFrame` callbacks counted over `--window-s` seconds on a blank page, on
 //!    the idle wall, and in the middle of `--publish-s` seconds of `--rate` readings/s spread
 //!    over an air sensor in every area, the preset's air stations, traffic corridors and flood
@@ -28,6 +28,13 @@
 //!    thread produced (headless Chromium paces them at 60 Hz); it cannot see a slow raster
 //!    behind them. Target: 50 frames/s.
 //!
+//! 3. **The indicators page interactive**: `/indicators/` with all 110 indicators on its board
+//!    (the simulator's five years of history published first, then stopped), opened `--runs`
+//!    times in one logged-in browser and `--cold-runs` times in new browsers: navigation start
+//!    to the first animation frame after the 20 groups show their tallies (watched from the
+//!    document's start), then a click on a group to its cards painted and a click on an
+//!    indicator to its chart drawn. Target: 1000 ms.
+//!
 //! Prints JSON on stdout (`summary`: the headline figures against the targets), progress on
 //! stderr.
 //!
@@ -37,7 +44,7 @@
 //! IOC_SERVER_BIN=$CARGO_TARGET_DIR/release/ioc-server $CARGO_TARGET_DIR/release/ioc-bench-browser
 //! ```
 //!
-//! Options: `--only first-tile|frame-rate` (both by default), `--runs N` (10) and
+//! Options: `--only first-tile|frame-rate|indicators` (all three by default), `--runs N` (10) and
 //! `--cold-runs N` (3) navigations per path, `--sizes WxH,...` (`1920x1080,3840x2160`),
 //! `--rate R` readings/s (200), `--publish-s S` (20), `--window-s S` (10), `--chromium-flags
 //! "--flag ..."` (added to the browser's command line, to see what a flag changes).
@@ -51,8 +58,9 @@ use anyhow::{Context, bail, ensure};
 use ioc_protocol::Domain;
 use ioc_protocol::preset::Preset;
 use ioc_tests::browser::{Browser, dist_built};
+use ioc_tests::indicator_board::{INDICATORS_INIT, INDICATORS_PROBE, ranked_key_indicator};
 use ioc_tests::{
-    ADMIN_PASSWORD, HCMC_BOUNDARIES, LiveClient, Publisher, TestServer, args, now_ms,
+    ADMIN_PASSWORD, HCMC_BOUNDARIES, LiveClient, Publisher, Sim, TestServer, args, now_ms,
     shared_data_file,
 };
 use serde_json::{Value, json};
@@ -117,7 +125,7 @@ const report = first => {
     first, already, probe_started,
     phases: {
       response_end: n.responseEnd, dcl_end: n.domContentLoadedEventEnd, load_end: n.loadEventEnd,
-      js_end: end(p => /^\/ioc-app-.*\.js$/.test(p)), wasm_end: end(p => p.endsWith('.wasm')),
+      js_end: end(p => /^\/(wall\/)?ioc-(app|wall)-.*\.js$/.test(p)), wasm_end: end(p => p.endsWith('.wasm')),
       me_end: end(p => p === '/api/v1/me'), city_end: end(p => p === '/api/v1/city'),
       app_started: b ? b.app_started : null,
       ws_created: ws.created, ws_open: ws.open, ws_first_message: ws.first_message,
@@ -483,7 +491,7 @@ async fn first_tile(
         .await?;
     let mut out = serde_json::Map::new();
     let mut errors = Vec::new();
-    for path in ["/", "/wall"] {
+    for path in ["/", "/wall/"] {
         let url = server.url(path);
         let mut by = serde_json::Map::new();
         if cold_runs > 0 {
@@ -661,7 +669,7 @@ async fn wall_frame_rate(
         .await?;
     let mut publisher = Publisher::connect(server.mqtt, &format!("bench-browser-{w}")).await?;
     prime(server, &mut publisher, sources, 0).await?;
-    browser.goto(&server.url("/wall")).await?;
+    browser.goto(&server.url("/wall/")).await?;
     browser
         .wait_for(
             "const c = document.querySelector('[data-testid=connection]'); \
@@ -739,10 +747,173 @@ async fn wall_frame_rate(
 }
 
 /// The headline figures against their targets.
+/// One navigation to the indicators page at `url` and [`INDICATORS_PROBE`]'s figures.
+async fn measure_indicators(
+    browser: &Browser,
+    url: &str,
+    probe: &str,
+    label: &str,
+) -> anyhow::Result<Value> {
+    browser.goto(url).await?;
+    let r = browser.eval_async(probe).await?;
+    ensure!(r["error"].is_null(), "{url}: {r}");
+    eprintln!(
+        "  {url} {label}: groups painted at {:.1} ms; a group's cards {:.1} ms after its click, \
+         an indicator's chart {:.1} ms after its",
+        r["groups_painted"].as_f64().unwrap_or(f64::NAN),
+        r["group_cards_painted_after_click"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        r["indicator_chart_painted_after_click"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+    );
+    Ok(r)
+}
+
+/// The indicators page (`/indicators/`, all 110 indicators on its board) opened `runs` times
+/// in one logged-in browser and `cold_runs` times each in a new one, once the simulator's
+/// five years of history are in (the simulator then stopped, the server calm): navigation
+/// start to the first frame with the 20 groups and their tallies, then a group opened and an
+/// indicator opened by clicks. Target: the groups within 1000 ms of navigation.
+async fn indicators_page(
+    server: &TestServer,
+    flags: &[&str],
+    runs: u64,
+    cold_runs: u64,
+) -> anyhow::Result<Value> {
+    eprintln!("indicators: the simulator's five years of history");
+    let mut sim = Sim::start_with(
+        server.mqtt,
+        now_ms() - 2 * 3_600_000,
+        &["--speed", "600", "--seed", "7", "--domains", "indicator"],
+    )?;
+    let (code, group) = ranked_key_indicator(server, Duration::from_secs(300)).await?;
+    sim.check_running()?;
+    drop(sim);
+    let board = server.get_json("/api/v1/indicators/board").await?;
+    let indicators = board["indicators"].as_array().map_or(0, Vec::len);
+    eprintln!("indicators: {indicators} on the board; group {group} ({code} in it)");
+    let probe = INDICATORS_PROBE.replace("__GROUP__", &serde_json::to_string(&group)?);
+    let url = server.url("/indicators/");
+    let mut runs_out: Vec<(String, Value)> = Vec::new();
+    let mut errors = Vec::new();
+    for _ in 0..cold_runs {
+        let browser = Browser::start_with_args(1920, 1080, flags).await?;
+        browser
+            .cdp(
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({ "source": INDICATORS_INIT }),
+            )
+            .await?;
+        browser.goto(&server.url("/api/v1/me")).await?;
+        browser
+            .eval(&format!(
+                "document.cookie = {}; return true",
+                serde_json::to_string(&format!(
+                    "{}; Path=/; SameSite=Strict",
+                    server.cookie().await?
+                ))?
+            ))
+            .await?;
+        runs_out.push((
+            "cold_new_browser".into(),
+            measure_indicators(&browser, &url, &probe, "cold").await?,
+        ));
+        errors.extend(browser.console_errors().await?);
+    }
+    let browser = Browser::start_with_args(1920, 1080, flags).await?;
+    browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": INDICATORS_INIT }),
+        )
+        .await?;
+    browser
+        .login(&server.url(""), "admin", ADMIN_PASSWORD)
+        .await?;
+    for _ in 0..runs {
+        browser.goto("about:blank").await?;
+        runs_out.push((
+            "warm_same_browser".into(),
+            measure_indicators(&browser, &url, &probe, "warm").await?,
+        ));
+    }
+    errors.extend(browser.console_errors().await?);
+    let mut by = serde_json::Map::new();
+    let mut summary = serde_json::Map::new();
+    let mut all_max: f64 = 0.0;
+    for kind in ["cold_new_browser", "warm_same_browser"] {
+        let of = |key: &str| -> Vec<f64> {
+            runs_out
+                .iter()
+                .filter(|(k, _)| k == kind)
+                .filter_map(|(_, r)| r[key].as_f64())
+                .collect()
+        };
+        let painted = of("groups_painted");
+        if painted.is_empty() {
+            continue;
+        }
+        all_max = painted.iter().copied().fold(all_max, f64::max);
+        let mut phases = serde_json::Map::new();
+        for phase in [
+            "response_end",
+            "wasm_end",
+            "app_started",
+            "catalogue_end",
+            "board_end",
+            "groups_in_dom",
+        ] {
+            let mut v: Vec<f64> = runs_out
+                .iter()
+                .filter(|(k, _)| k == kind)
+                .filter_map(|(_, r)| r["phases"][phase].as_f64())
+                .collect();
+            v.sort_by(f64::total_cmp);
+            if !v.is_empty() {
+                phases.insert(phase.into(), json!(round1(median(&v))));
+            }
+        }
+        let spread_painted = spread(&painted);
+        summary.insert(
+            format!("{kind}_median_ms"),
+            spread_painted["median"].clone(),
+        );
+        summary.insert(format!("{kind}_max_ms"), spread_painted["max"].clone());
+        by.insert(
+            kind.into(),
+            json!({
+                "runs": painted.len(),
+                "groups_interactive_ms": spread_painted,
+                "group_cards_after_click_ms": spread(&of("group_cards_painted_after_click")),
+                "indicator_chart_after_click_ms": spread(&of("indicator_chart_painted_after_click")),
+                "phases_ms_median": phases,
+            }),
+        );
+    }
+    summary.insert(
+        "every_run_within_1000_ms".into(),
+        json!(all_max <= FIRST_TILE_TARGET_MS),
+    );
+    Ok(json!({
+        "indicators_on_board": indicators,
+        "group_opened": group,
+        "by_browser": by,
+        "browser_console_errors": errors,
+        "target_ms": FIRST_TILE_TARGET_MS,
+        "viewport": "1920x1080",
+        "method": "navigation start to the first requestAnimationFrame after the 20 groups show \
+                   their tallies (DevTools init script from the document's start); then a click \
+                   on a group to its cards painted, a click on its first indicator to its chart",
+        "summary": summary,
+    }))
+}
+
 fn summary(report: &serde_json::Map<String, Value>) -> Value {
     let mut out = serde_json::Map::new();
     if let Some(first) = report.get("first_live_tile") {
-        for path in ["/", "/wall"] {
+        for path in ["/", "/wall/"] {
             let mut all_max: f64 = 0.0;
             let mut by = serde_json::Map::new();
             for kind in ["warm_same_browser", "cold_new_browser"] {
@@ -759,6 +930,12 @@ fn summary(report: &serde_json::Map<String, Value>) -> Value {
             );
             out.insert(format!("first_live_tile {path}"), Value::Object(by));
         }
+    }
+    if let Some(ind) = report.get("indicators_page") {
+        out.insert(
+            "indicators page /indicators/".into(),
+            ind["summary"].clone(),
+        );
     }
     if let Some(fps) = report.get("wall_frame_rate") {
         for (size, r) in fps["by_viewport"].as_object().into_iter().flatten() {
@@ -795,11 +972,12 @@ fn parse_sizes(text: &str) -> anyhow::Result<Vec<(u32, u32)>> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let only = args::text("--only");
-    let (do_first, do_fps) = match only.as_deref() {
-        None => (true, true),
-        Some("first-tile") => (true, false),
-        Some("frame-rate") => (false, true),
-        Some(other) => bail!("--only {other}: first-tile or frame-rate"),
+    let (do_first, do_fps, do_indicators) = match only.as_deref() {
+        None => (true, true, true),
+        Some("first-tile") => (true, false, false),
+        Some("frame-rate") => (false, true, false),
+        Some("indicators") => (false, false, true),
+        Some(other) => bail!("--only {other}: first-tile, frame-rate or indicators"),
     };
     let runs = args::num("--runs", 10)?.max(1);
     let cold_runs = args::num("--cold-runs", 3)?;
@@ -868,6 +1046,12 @@ async fn main() -> anyhow::Result<()> {
                 "window_s": load.window.as_secs(),
                 "by_viewport": by_size,
             }),
+        );
+    }
+    if do_indicators {
+        report.insert(
+            "indicators_page".into(),
+            indicators_page(&server, &flags, runs, cold_runs).await?,
         );
     }
     let summary = summary(&report);
