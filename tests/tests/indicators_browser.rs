@@ -1,6 +1,7 @@
 //! In a real browser: an officer opens `/indicators`, a group, an indicator, and sees its
 //! chart, its target, the districts ranked and on the map, in Vietnamese and in English, at 1920x1080
 //! and at 4K; every figure says the period it belongs to and the day it was reported. The
+//! A spreadsheet's revision shows on the page once uploaded. The
 //! server is fed by the simulator's indicators alone (`--domains indicator`: five years of
 //! history, then each new period). Screenshots go to `docs/screenshots/indicators-*.png`
 //! (`IOC_SCREENSHOT_DIR` to put them elsewhere).
@@ -24,6 +25,22 @@ const SIZES: [(u32, u32); 2] = [(1920, 1080), (3840, 2160)];
 fn screenshot_dir() -> PathBuf {
     std::env::var_os("IOC_SCREENSHOT_DIR")
         .map_or_else(|| workspace_root().join("docs/screenshots"), PathBuf::from)
+}
+
+/// The city's latest period and value of `code` on the board.
+async fn city_latest(server: &TestServer, code: &str) -> anyhow::Result<(String, f64)> {
+    let board = server.get_json("/api/v1/indicators/board").await?;
+    let latest = board["indicators"]
+        .as_array()
+        .and_then(|l| l.iter().find(|f| f["indicator"] == code))
+        .and_then(|f| f["areas"].as_array())
+        .and_then(|a| a.iter().find(|a| a["area"] == "city"))
+        .map(|a| a["latest"].clone())
+        .context("no city figures")?;
+    Ok((
+        latest["period"].as_str().context("period")?.to_owned(),
+        latest["value"].as_f64().context("value")?,
+    ))
 }
 
 /// The text of the first element matching `selector`, or "".
@@ -185,6 +202,40 @@ async fn an_officer_opens_a_group_and_an_indicator_in_both_languages() -> anyhow
         browser
             .screenshot(&screenshot_dir().join(format!("indicators-detail-vi-{at}.png")))
             .await?;
+
+        // A spreadsheet revises the city's latest value: once uploaded, the page (opened
+        // again) shows the new value and the revision sent by the file.
+        let before = text(&browser, "[data-testid=ind-headline] .ind-card-value").await?;
+        let (period, value) = city_latest(&server, &code).await?;
+        let revised = (value * 1.01 * 100.0).round() / 100.0;
+        let csv = format!("indicator,area,period,value\r\n{code},city,{period},{revised}\r\n");
+        let r = reqwest::Client::new()
+            .post(server.url("/api/v1/indicators/import"))
+            .header("cookie", server.cookie().await?)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await?;
+        ensure!(
+            r.status().is_success(),
+            "{at}: the import: {}",
+            r.text().await?
+        );
+        browser
+            .goto(&server.url(&format!("/indicators/?indicator={code}")))
+            .await?;
+        browser
+            .wait_for(
+                "return [...document.querySelectorAll('[data-testid=ind-revisions] tbody tr')].some(r => r.textContent.includes('Tệp nhập'))",
+                Duration::from_secs(20),
+            )
+            .await
+            .with_context(|| format!("{at}: the imported revision is not on the page"))?;
+        let after = text(&browser, "[data-testid=ind-headline] .ind-card-value").await?;
+        ensure!(
+            after != before,
+            "{at}: the headline still shows {before:?} after the import of {revised}"
+        );
 
         // In English: the same page, its words and its numbers.
         click(&browser, "[data-testid=lang-switch]").await?;

@@ -1,5 +1,5 @@
 //! The screens in a real browser (headless Chromium on localhost, against the real server
-//! with its embedded broker), two figures:
+//! with its embedded broker), three figures:
 //!
 //! 1. **First live tile painted**: from navigation start to the first animation frame after
 //!    a tile shows live data (its `data-newest` above 0), for the console (`/`) and the wall
