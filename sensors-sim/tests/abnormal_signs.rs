@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ioc_protocol::indicator::{Catalogue, Observation, Period, abnormal, decode_report};
+use ioc_protocol::indicator::{Catalogue, Level, Observation, Period, abnormal, decode_report};
 use ioc_protocol::preset::Preset;
 use ioc_sim::{IndicatorNote, Simulation};
 
@@ -97,7 +97,19 @@ fn measure(catalogue: &Catalogue, run: &Run) -> Score {
         let indicator = catalogue
             .indicator(code)
             .expect("an indicator of the catalogue");
-        let signs = abnormal::signs(indicator, observations);
+        // The other areas of its level, as the server scores it (none for the city).
+        let level = catalogue.level_of(indicator, area);
+        let others: Vec<&[Observation]> = run
+            .series
+            .iter()
+            .filter(|((c, a), _)| {
+                c == code && a != area && level != Some(Level::City) && {
+                    catalogue.level_of(indicator, a) == level
+                }
+            })
+            .map(|(_, s)| s.as_slice())
+            .collect();
+        let signs = abnormal::signs(indicator, observations, &others);
         let scored: BTreeMap<Period, bool> = signs.iter().map(|s| (s.period, s.flagged)).collect();
         if std::env::var("ABNORMAL_DUMP")
             .is_ok_and(|d| d.split(',').any(|d| d == format!("{code}/{area}")))
@@ -132,6 +144,10 @@ fn measure(catalogue: &Catalogue, run: &Run) -> Score {
                     score.by_indicator.entry(code.clone()).or_default().1 += 1;
                 }
                 (false, true) => {
+                    if std::env::var("ABNORMAL_MISSED").is_ok() {
+                        let s = signs.iter().find(|s| s.period == *period);
+                        println!("false {code}/{area} {period} {s:?}");
+                    }
                     score.false_signs += 1;
                     score.by_indicator.entry(code.clone()).or_default().0 += 1;
                 }

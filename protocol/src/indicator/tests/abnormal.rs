@@ -37,7 +37,7 @@ fn smooth_months(n: usize) -> Vec<f64> {
 
 fn score_at(code: &str, s: &[Observation], period: &str) -> Option<AbnormalSign> {
     let i = s.iter().position(|o| o.period == p(period)).unwrap();
-    abnormal::score(&indicator(code), s, i)
+    abnormal::score(&indicator(code), s, i, &[])
 }
 
 #[test]
@@ -52,7 +52,7 @@ fn a_period_is_scored_only_with_three_years_of_history_before_it() {
     assert_eq!(sign.scale, Scale::Ratio);
     assert!((sign.expected - s[36].value).abs() < 1e-6 * s[36].value);
     // Every period from January 2024, and none before.
-    let all = abnormal::signs(&indicator("revenue"), &s);
+    let all = abnormal::signs(&indicator("revenue"), &s, &[]);
     assert_eq!(all.len(), 12);
     assert_eq!(all[0].period, p("2024-01"));
 }
@@ -118,7 +118,7 @@ fn with_dip(mut v: Vec<f64>) -> Vec<f64> {
 fn the_2021_dip_and_2022_rebound_neither_raise_signs_nor_hide_later_ones() {
     let v = with_dip(smooth_months(72));
     let s = series("2021-01", &v);
-    let signs = abnormal::signs(&indicator("revenue"), &s);
+    let signs = abnormal::signs(&indicator("revenue"), &s, &[]);
     assert_eq!(signs.len(), 36);
     assert!(signs.iter().all(|a| !a.flagged), "{signs:?}");
     // A value 1.3 times the expected in August 2024, whose base years include the dip.
@@ -127,7 +127,7 @@ fn the_2021_dip_and_2022_rebound_neither_raise_signs_nor_hide_later_ones() {
     // And a value in May 2023 halved, before scoring starts.
     v[28] *= 0.5;
     let s = series("2021-01", &v);
-    let flagged: Vec<Period> = abnormal::signs(&indicator("revenue"), &s)
+    let flagged: Vec<Period> = abnormal::signs(&indicator("revenue"), &s, &[])
         .into_iter()
         .filter(|a| a.flagged)
         .map(|a| a.period)
@@ -388,7 +388,7 @@ fn measure(seed: u64, n: usize) -> (f64, f64, u32, u32, u32) {
             if !history {
                 continue;
             }
-            let flagged = abnormal::score(indicator, &s.series, i).is_some_and(|a| a.flagged);
+            let flagged = abnormal::score(indicator, &s.series, i, &[]).is_some_and(|a| a.flagged);
             match (flagged, s.seeded[i]) {
                 (true, true) => tp += 1,
                 (true, false) => fp += 1,
