@@ -67,6 +67,12 @@ const SEASON_YEARS: usize = 3;
 /// How many of the latest year-on-year changes the growth now is the median of.
 const GROWTH_PERIODS: usize = 3;
 
+/// How many of the latest year-on-year changes the growth now is the median of, for a series
+/// scored against the other areas' common movement: its growth relative to them is steady (a
+/// plan cut, a new policy move every area together), so a year of changes measures it with
+/// less noise than three.
+const RELATIVE_GROWTH_PERIODS: usize = 12;
+
 /// How many periods on each side the neighbours of a history value's change reach.
 const NEIGHBOURS: i64 = 2;
 
@@ -239,9 +245,14 @@ impl History {
 
     /// The typical year-on-year change now: the median of the last [`GROWTH_PERIODS`] changes.
     /// A series' growth changes from one year to the next (a plan, a new policy): the last
-    /// year's changes would lag behind it for months.
+    /// year's changes would lag behind it for months. Against the other areas' common
+    /// movement, the last [`RELATIVE_GROWTH_PERIODS`].
     fn growth(&self) -> Option<f64> {
-        let n = GROWTH_PERIODS;
+        let n = if self.common_now.is_some() {
+            RELATIVE_GROWTH_PERIODS
+        } else {
+            GROWTH_PERIODS
+        };
         let start = self.changes.len().saturating_sub(n);
         median(
             &mut self.changes[start..]
@@ -431,7 +442,12 @@ fn score_against(
             // The middle of the last three that do not.
             _ => median(&mut clean[..3].to_vec())?,
         };
-        let season = spikes.season_spread(period.index_in_year()).unwrap_or(0.0);
+        // Against the other areas, a swing of the period of the year (Tết) is common: no
+        // seasonal swing.
+        let season = match h.common_now {
+            Some(_) => 0.0,
+            None => spikes.season_spread(period.index_in_year()).unwrap_or(0.0),
+        };
         (expected, h.noise().max(season))
     };
     let score = ((x - expected) / noise).clamp(-MAX_SCORE, MAX_SCORE);
@@ -497,14 +513,19 @@ impl Common {
             for other in others {
                 let x: Vec<(Period, f64)> = other
                     .iter()
-                    .filter(|o| o.value.is_finite() && (scale == Scale::Difference || o.value > 0.0))
+                    .filter(|o| {
+                        o.value.is_finite() && (scale == Scale::Difference || o.value > 0.0)
+                    })
                     .map(|o| (o.period, transform(scale, o.value)))
                     .collect();
                 let Some(first) = x.first().map(|(p, _)| p.year()) else {
                     continue;
                 };
-                let mut first_year: Vec<f64> =
-                    x.iter().filter(|(p, _)| p.year() == first).map(|(_, v)| *v).collect();
+                let mut first_year: Vec<f64> = x
+                    .iter()
+                    .filter(|(p, _)| p.year() == first)
+                    .map(|(_, v)| *v)
+                    .collect();
                 let Some(centre) = median(&mut first_year) else {
                     continue;
                 };
