@@ -3,7 +3,10 @@
 //! expect, in robust standard deviations of the series' own year-on-year changes (median and
 //! MAD): [`score`] for one period, [`signs`] for every period of a series. A period is scored
 //! only with at least [`HISTORY_YEARS`] years of history before it, and flagged when its score
-//! is at least [`ABNORMAL_SCORE`] in size.
+//! is at least [`ABNORMAL_SCORE`] in size. A district or a department is scored on its values
+//! relative to the other areas of its level (their common movement, the median of their
+//! centred values, where at least [`MIN_OTHERS`] have one): a move of the whole city, and the
+//! city's own noise its districts share, are no area's departure.
 //!
 //! What the rules guard against (`docs/indicators.md` has the formulas and worked examples):
 //! an abnormal value in one year must not make the same period of the next year look abnormal
