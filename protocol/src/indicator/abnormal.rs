@@ -3,7 +3,10 @@
 //! expect, in robust standard deviations of the series' own year-on-year changes (median and
 //! MAD): [`score`] for one period, [`signs`] for every period of a series. A period is scored
 //! only with at least [`HISTORY_YEARS`] years of history before it, and flagged when its score
-//! is at least [`ABNORMAL_SCORE`] in size.
+//! is at least [`ABNORMAL_SCORE`] in size. A district or a department is scored on its values
+//! relative to the other areas of its level (their common movement, the median of their
+//! centred values, where at least [`MIN_OTHERS`] have one): a move of the whole city, and the
+//! city's own noise its districts share, are no area's departure.
 //!
 //! What the rules guard against (`docs/indicators.md` has the formulas and worked examples):
 //! an abnormal value in one year must not make the same period of the next year look abnormal
@@ -34,6 +37,10 @@ pub const ABNORMAL_SCORE: f64 = 4.0;
 /// for a period at or before the same period three years earlier.
 pub const HISTORY_YEARS: u8 = 3;
 
+/// The fewest other areas of the same level with a value for a period for a series to be
+/// scored against their common movement at it.
+pub const MIN_OTHERS: usize = 4;
+
 /// The smallest scale a score is measured in, on a ratio: 5 % of the value (0.05 in
 /// logarithm), and on a difference of a series that is not a rate: 5 % of the median size of
 /// its history's values. A series smoother than this does not make a change of a few percent
@@ -62,6 +69,12 @@ const SEASON_YEARS: usize = 3;
 
 /// How many of the latest year-on-year changes the growth now is the median of.
 const GROWTH_PERIODS: usize = 3;
+
+/// How many of the latest year-on-year changes the growth now is the median of, for a series
+/// scored against the other areas' common movement: its growth relative to them is steady (a
+/// plan cut, a new policy move every area together), so a year of changes measures it with
+/// less noise than three.
+const RELATIVE_GROWTH_PERIODS: usize = 12;
 
 /// How many periods on each side the neighbours of a history value's change reach.
 const NEIGHBOURS: i64 = 2;
@@ -146,8 +159,11 @@ fn year_later(period: Period) -> Option<Period> {
 /// The history before the scored period, transformed to its scale.
 struct History {
     scale: Scale,
-    /// Values on the scale (logarithms for a ratio), by period.
+    /// Values on the scale (logarithms for a ratio), by period; less the other areas' common
+    /// movement when the series is scored against it (only the periods that have it).
     x: BTreeMap<Period, f64>,
+    /// The other areas' common movement at the scored period, when scored against it.
+    common_now: Option<f64>,
     /// The year-on-year changes of the history, in period order: `x(t) − x(t − 1 year)`.
     changes: Vec<(Period, f64)>,
     /// The smallest scale, on the scale: [`SCALE_FLOOR`] or [`RATE_FLOOR`].
@@ -155,7 +171,12 @@ struct History {
 }
 
 impl History {
-    fn new(indicator: &Indicator, history: &[Observation], scored: &Observation) -> History {
+    fn new(
+        indicator: &Indicator,
+        history: &[Observation],
+        scored: &Observation,
+        common: &Common,
+    ) -> History {
         let rate = indicator.unit.trim() == "%";
         let width = indicator.range.max - indicator.range.min;
         let difference = rate
@@ -168,10 +189,25 @@ impl History {
         } else {
             Scale::Ratio
         };
+        // The other areas' common movement, on this scale: none for a series on differences
+        // that is not a rate (its areas' sizes differ), or without it at the scored period.
+        let reference = match scale {
+            Scale::Ratio => Some(&common.ratio),
+            Scale::Difference if rate => Some(&common.points),
+            Scale::Difference => None,
+        }
+        .filter(|r| r.contains_key(&scored.period));
         let x: BTreeMap<Period, f64> = history
             .iter()
-            .map(|o| (o.period, transform(scale, o.value)))
+            .filter_map(|o| {
+                let v = transform(scale, o.value);
+                match reference {
+                    Some(r) => Some((o.period, v - r.get(&o.period)?)),
+                    None => Some((o.period, v)),
+                }
+            })
             .collect();
+        let common_now = reference.and_then(|r| r.get(&scored.period).copied());
         let changes = x
             .iter()
             .filter_map(|(&t, &v)| Some((t, v - x.get(&t.year_earlier()?)?)))
@@ -193,16 +229,33 @@ impl History {
         History {
             scale,
             x,
+            common_now,
             changes,
             floor,
         }
     }
 
+    /// A value on the scale, relative to the other areas' common movement when scored against
+    /// it.
+    fn relative(&self, value: f64) -> f64 {
+        transform(self.scale, value) - self.common_now.unwrap_or(0.0)
+    }
+
+    /// A relative value back in the indicator's unit.
+    fn absolute(&self, x: f64) -> f64 {
+        untransform(self.scale, x + self.common_now.unwrap_or(0.0))
+    }
+
     /// The typical year-on-year change now: the median of the last [`GROWTH_PERIODS`] changes.
     /// A series' growth changes from one year to the next (a plan, a new policy): the last
-    /// year's changes would lag behind it for months.
+    /// year's changes would lag behind it for months. Against the other areas' common
+    /// movement, the last [`RELATIVE_GROWTH_PERIODS`].
     fn growth(&self) -> Option<f64> {
-        let n = GROWTH_PERIODS;
+        let n = if self.common_now.is_some() {
+            RELATIVE_GROWTH_PERIODS
+        } else {
+            GROWTH_PERIODS
+        };
         let start = self.changes.len().saturating_sub(n);
         median(
             &mut self.changes[start..]
@@ -327,10 +380,25 @@ fn is_spike(spikes: &Spikes, period: Period) -> bool {
 }
 
 /// The abnormal score of the observation at `index` of a series (of the indicator's
-/// periodicity, in period order, one per period), from the observations before it alone:
-/// `None` when it cannot be scored (no value at or before the same period
-/// [`HISTORY_YEARS`] years earlier, or no year-on-year change in its history).
-pub fn score(indicator: &Indicator, series: &[Observation], index: usize) -> Option<AbnormalSign> {
+/// periodicity, in period order, one per period), from the observations before it alone, and
+/// the other areas' of the same level (`others`, without this series; empty for the city):
+/// `None` when it cannot be scored (no value at or before the same period [`HISTORY_YEARS`]
+/// years earlier, or no year-on-year change in its history).
+pub fn score(
+    indicator: &Indicator,
+    series: &[Observation],
+    index: usize,
+    others: &[&[Observation]],
+) -> Option<AbnormalSign> {
+    score_against(indicator, series, index, &Common::of(others))
+}
+
+fn score_against(
+    indicator: &Indicator,
+    series: &[Observation],
+    index: usize,
+    common: &Common,
+) -> Option<AbnormalSign> {
     let scored = series.get(index)?;
     let period = scored.period;
     let history = &series[..index];
@@ -338,9 +406,9 @@ pub fn score(indicator: &Indicator, series: &[Observation], index: usize) -> Opt
         return None;
     }
     let per_year = period.per_year();
-    let h = History::new(indicator, history, scored);
+    let h = History::new(indicator, history, scored, common);
     let growth = h.growth()?;
-    let x = transform(h.scale, scored.value);
+    let x = h.relative(scored.value);
     // The same period of each earlier year with a value, latest first, with its distance in
     // years.
     let candidates: Vec<(Period, f64, f64)> =
@@ -377,7 +445,12 @@ pub fn score(indicator: &Indicator, series: &[Observation], index: usize) -> Opt
             // The middle of the last three that do not.
             _ => median(&mut clean[..3].to_vec())?,
         };
-        let season = spikes.season_spread(period.index_in_year()).unwrap_or(0.0);
+        // Against the other areas, a swing of the period of the year (Tết) is common: no
+        // seasonal swing.
+        let season = match h.common_now {
+            Some(_) => 0.0,
+            None => spikes.season_spread(period.index_in_year()).unwrap_or(0.0),
+        };
         (expected, h.noise().max(season))
     };
     let score = ((x - expected) / noise).clamp(-MAX_SCORE, MAX_SCORE);
@@ -385,7 +458,7 @@ pub fn score(indicator: &Indicator, series: &[Observation], index: usize) -> Opt
         period,
         score,
         flagged: score.abs() >= ABNORMAL_SCORE,
-        expected: untransform(h.scale, expected),
+        expected: h.absolute(expected),
         scale: h.scale,
     })
 }
@@ -410,11 +483,67 @@ fn yearly_expected(candidates: &[(Period, f64, f64)], growth: f64, x: f64) -> Op
         .min_by(|a, b| (x - a).abs().total_cmp(&(x - b).abs()))
 }
 
-/// The abnormal score of every period of a series that can be scored, in period order: each
-/// from the observations before it alone, so a period's score does not change when later
-/// periods come.
-pub fn signs(indicator: &Indicator, series: &[Observation]) -> Vec<AbnormalSign> {
+/// The abnormal score of every period of a series that can be scored, in period order, against
+/// the other areas of its level (`others`, as for [`score`]): each from the observations up to
+/// it alone, so a period's score does not change when later periods come.
+pub fn signs(
+    indicator: &Indicator,
+    series: &[Observation],
+    others: &[&[Observation]],
+) -> Vec<AbnormalSign> {
+    let common = Common::of(others);
     (0..series.len())
-        .filter_map(|i| score(indicator, series, i))
+        .filter_map(|i| score_against(indicator, series, i, &common))
         .collect()
+}
+
+/// The other areas' common movement, by period: the median of their values each less its own
+/// centre (the median of its first year's values), on each scale (logarithms, and the values
+/// themselves for a rate), where at least [`MIN_OTHERS`] areas have a value. A move of the
+/// whole city (a plan cut for every district, a share every district raises by 3 points) and
+/// the city's own noise, which its districts share, are common; an area's own departure is
+/// not.
+#[derive(Debug, Default)]
+struct Common {
+    ratio: BTreeMap<Period, f64>,
+    points: BTreeMap<Period, f64>,
+}
+
+impl Common {
+    fn of(others: &[&[Observation]]) -> Common {
+        let common = |scale: Scale| {
+            let mut at: BTreeMap<Period, Vec<f64>> = BTreeMap::new();
+            for other in others {
+                let x: Vec<(Period, f64)> = other
+                    .iter()
+                    .filter(|o| {
+                        o.value.is_finite() && (scale == Scale::Difference || o.value > 0.0)
+                    })
+                    .map(|o| (o.period, transform(scale, o.value)))
+                    .collect();
+                let Some(first) = x.first().map(|(p, _)| p.year()) else {
+                    continue;
+                };
+                let mut first_year: Vec<f64> = x
+                    .iter()
+                    .filter(|(p, _)| p.year() == first)
+                    .map(|(_, v)| *v)
+                    .collect();
+                let Some(centre) = median(&mut first_year) else {
+                    continue;
+                };
+                for (p, v) in x {
+                    at.entry(p).or_default().push(v - centre);
+                }
+            }
+            at.into_iter()
+                .filter(|(_, v)| v.len() >= MIN_OTHERS)
+                .filter_map(|(p, mut v)| Some((p, median(&mut v)?)))
+                .collect()
+        };
+        Common {
+            ratio: common(Scale::Ratio),
+            points: common(Scale::Difference),
+        }
+    }
 }

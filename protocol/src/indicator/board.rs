@@ -100,7 +100,9 @@ pub struct FiguresAnswer {
 /// periodicity, finite, first reported by `now_ms`), each with its abnormal score.
 pub fn chart(indicator: &Indicator, series: &[Observation], now_ms: i64) -> Vec<ChartPoint> {
     let series = known_series(indicator, series, now_ms);
-    let mut signs = abnormal::signs(indicator, &series).into_iter().peekable();
+    let mut signs = abnormal::signs(indicator, &series, &[])
+        .into_iter()
+        .peekable();
     series
         .into_iter()
         .map(|o| {
@@ -157,18 +159,32 @@ impl IndicatorFigures {
     ) -> IndicatorFigures {
         let mut areas = Vec::new();
         let mut series_of = Vec::new();
+        let mut levels = Vec::new();
         for (level, area) in catalogue.areas_of(indicator) {
             let series = known_series(indicator, values.series(&indicator.code, area), now_ms);
             let mut figures = AreaFigures::of_series(indicator, area, level, &series, |year| {
                 catalogue.target(&indicator.code, area, year)
             });
-            figures.abnormal = series
-                .len()
-                .checked_sub(1)
-                .and_then(|last| abnormal::score(indicator, &series, last));
             figures.late = punctuality::flag_of(catalogue, indicator, area, &series, now_ms);
             areas.push(figures);
             series_of.push(series);
+            levels.push(level);
+        }
+        // Each area's latest period scored against the other areas of its level.
+        for (i, figures) in areas.iter_mut().enumerate() {
+            let others: Vec<&[Observation]> = if figures.level == Level::City {
+                Vec::new()
+            } else {
+                (0..series_of.len())
+                    .filter(|&j| j != i && levels[j] == figures.level)
+                    .map(|j| series_of[j].as_slice())
+                    .collect()
+            };
+            let series = &series_of[i];
+            figures.abnormal = series
+                .len()
+                .checked_sub(1)
+                .and_then(|last| abnormal::score(indicator, series, last, &others));
         }
         for level in [Level::District, Level::Department] {
             let at_level: Vec<usize> = (0..areas.len())

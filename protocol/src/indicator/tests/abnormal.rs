@@ -37,7 +37,7 @@ fn smooth_months(n: usize) -> Vec<f64> {
 
 fn score_at(code: &str, s: &[Observation], period: &str) -> Option<AbnormalSign> {
     let i = s.iter().position(|o| o.period == p(period)).unwrap();
-    abnormal::score(&indicator(code), s, i)
+    abnormal::score(&indicator(code), s, i, &[])
 }
 
 #[test]
@@ -52,7 +52,7 @@ fn a_period_is_scored_only_with_three_years_of_history_before_it() {
     assert_eq!(sign.scale, Scale::Ratio);
     assert!((sign.expected - s[36].value).abs() < 1e-6 * s[36].value);
     // Every period from January 2024, and none before.
-    let all = abnormal::signs(&indicator("revenue"), &s);
+    let all = abnormal::signs(&indicator("revenue"), &s, &[]);
     assert_eq!(all.len(), 12);
     assert_eq!(all[0].period, p("2024-01"));
 }
@@ -118,7 +118,7 @@ fn with_dip(mut v: Vec<f64>) -> Vec<f64> {
 fn the_2021_dip_and_2022_rebound_neither_raise_signs_nor_hide_later_ones() {
     let v = with_dip(smooth_months(72));
     let s = series("2021-01", &v);
-    let signs = abnormal::signs(&indicator("revenue"), &s);
+    let signs = abnormal::signs(&indicator("revenue"), &s, &[]);
     assert_eq!(signs.len(), 36);
     assert!(signs.iter().all(|a| !a.flagged), "{signs:?}");
     // A value 1.3 times the expected in August 2024, whose base years include the dip.
@@ -127,12 +127,81 @@ fn the_2021_dip_and_2022_rebound_neither_raise_signs_nor_hide_later_ones() {
     // And a value in May 2023 halved, before scoring starts.
     v[28] *= 0.5;
     let s = series("2021-01", &v);
-    let flagged: Vec<Period> = abnormal::signs(&indicator("revenue"), &s)
+    let flagged: Vec<Period> = abnormal::signs(&indicator("revenue"), &s, &[])
         .into_iter()
         .filter(|a| a.flagged)
         .map(|a| a.period)
         .collect();
     assert_eq!(flagged, [p("2024-08")]);
+}
+
+/// Six districts of one indicator: each the smooth series times its own size, with `change`
+/// applied to the months given of every district, and `own` times the value of district 0 in
+/// August 2024.
+fn districts(common: &[(usize, f64)], own: f64) -> Vec<Vec<Observation>> {
+    (0..6)
+        .map(|d| {
+            let mut v: Vec<f64> = smooth_months(48)
+                .into_iter()
+                .map(|x| x * (1.0 + d as f64))
+                .collect();
+            for &(m, f) in common {
+                v[m] *= f;
+            }
+            if d == 0 {
+                v[43] *= own;
+            }
+            series("2021-01", &v)
+        })
+        .collect()
+}
+
+#[test]
+fn a_district_is_scored_against_the_other_districts_common_movement() {
+    assert_eq!(abnormal::MIN_OTHERS, 4);
+    let revenue = indicator("revenue");
+    let score = |all: &[Vec<Observation>], others: usize, period: &str| {
+        let s = &all[0];
+        let i = s.iter().position(|o| o.period == p(period)).unwrap();
+        let others: Vec<&[Observation]> = all[1..=others].iter().map(Vec::as_slice).collect();
+        abnormal::score(&revenue, s, i, &others).unwrap()
+    };
+    // Every district 1.4 times its normal in May 2024 (a city-wide move): alone, district 0
+    // scores ln 1.4 / 0.05 = 6.73; against the five others, 0.
+    let all = districts(&[(40, 1.4)], 1.0);
+    let alone = score(&all, 0, "2024-05");
+    assert!(
+        (alone.score - 1.4f64.ln() / SCALE_FLOOR).abs() < 1e-6,
+        "{alone:?}"
+    );
+    let against = score(&all, 5, "2024-05");
+    assert!(
+        against.score.abs() < 1e-6 && !against.flagged,
+        "{against:?}"
+    );
+    assert!((against.expected - all[0][40].value).abs() < 1e-6 * all[0][40].value);
+    // With three others, fewer than MIN_OTHERS: scored alone.
+    assert_eq!(score(&all, 3, "2024-05"), alone);
+    // District 0 alone 1.3 times its normal in August 2024: ln 1.3 / 0.05 = 5.25 against the
+    // others, flagged, and the expected is its normal value.
+    let all = districts(&[], 1.3);
+    let own = score(&all, 5, "2024-08");
+    assert!(
+        (own.score - 1.3f64.ln() / SCALE_FLOOR).abs() < 1e-6,
+        "{own:?}"
+    );
+    assert!(own.flagged);
+    let normal = all[0][43].value / 1.3;
+    assert!((own.expected - normal).abs() < 1e-6 * normal, "{own:?}");
+    // Every district's growth cut by a fifth from 2024 (a new plan): no sign against the
+    // others in 2024, where alone the months of 2024 are flagged.
+    let cut: Vec<(usize, f64)> = (36..48).map(|m| (m, 0.8)).collect();
+    let all = districts(&cut, 1.0);
+    let others: Vec<&[Observation]> = all[1..].iter().map(Vec::as_slice).collect();
+    let signs = abnormal::signs(&revenue, &all[0], &others);
+    assert_eq!(signs.len(), 12);
+    assert!(signs.iter().all(|a| !a.flagged), "{signs:?}");
+    assert!(abnormal::signs(&revenue, &all[0], &[])[0].flagged);
 }
 
 #[test]
@@ -388,7 +457,7 @@ fn measure(seed: u64, n: usize) -> (f64, f64, u32, u32, u32) {
             if !history {
                 continue;
             }
-            let flagged = abnormal::score(indicator, &s.series, i).is_some_and(|a| a.flagged);
+            let flagged = abnormal::score(indicator, &s.series, i, &[]).is_some_and(|a| a.flagged);
             match (flagged, s.seeded[i]) {
                 (true, true) => tp += 1,
                 (true, false) => fp += 1,
