@@ -163,3 +163,60 @@ async fn a_stalled_store_makes_the_gateways_wait_and_loses_nothing() -> anyhow::
     );
     Ok(())
 }
+
+/// Behind Mosquitto, an indicator report that arrives while the store is down waits in the
+/// server for its store; when the server is stopped meanwhile, the report gives up and is not
+/// acknowledged, so Mosquitto keeps it for the server's session and hands it to the next
+/// start, which stores it once the store is back. (Its acknowledgement at the stop would have
+/// lost it; whether one got out before the link's last poll was a race, which the link's stop
+/// check closes, so this guards the whole path rather than catching that race each run.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_indicator_report_held_at_a_stop_while_the_store_is_down_is_stored_after_the_restart()
+-> anyhow::Result<()> {
+    use ioc_protocol::indicator::{Periodicity, Report};
+    let mut vm = Victoria::start().await?;
+    let broker = Mosquitto::start()?;
+    let args = [
+        "--store",
+        "influxdb",
+        "--influxdb-url",
+        &vm.url,
+        "--mqtt-url",
+        &format!("mqtt://{}", broker.addr),
+    ];
+    let server = TestServer::start_with(&args)?;
+    server.wait_subscribed().await?;
+    vm.stop()?;
+    let now = now_ms();
+    let month = Periodicity::Month
+        .period_at(now)
+        .prev()
+        .expect("a month before this one");
+    let report = Report {
+        ts: now,
+        period: month,
+        values: [("budget_revenue".to_owned(), 31_234.0)].into(),
+    };
+    let mut unit = Publisher::connect(broker.addr, "gw-so-tc-outage").await?;
+    unit.publish("ioc/v1/indicator/city/so-tc", report.encode())
+        .await?;
+    unit.wait_acks(1, Duration::from_secs(10)).await?;
+    // The server has it, and waits for its store.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stopped = server.stop(Duration::from_secs(60))?;
+    vm.restart().await?;
+    let server = stopped.restart()?;
+    server.wait_subscribed().await?;
+    let held = vm
+        .export_until("the report", Duration::from_secs(60), |s| {
+            s.iter().any(|x| x.0.0 == "indicator_value")
+        })
+        .await?;
+    let values: Vec<f64> = held
+        .iter()
+        .filter(|s| s.0.0 == "indicator_value")
+        .map(|s| s.2)
+        .collect();
+    assert_eq!(values, [31_234.0], "the report, once");
+    Ok(())
+}

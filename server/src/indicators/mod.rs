@@ -169,6 +169,12 @@ impl Indicators {
         self.stopping.store(true, Ordering::Relaxed);
     }
 
+    /// Whether the server is stopping ([`Self::stop`]): a report taken now may have given up
+    /// on its store, and must not be acknowledged.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
     /// Each item's problem, by the catalogue's rules and, for a sender held to a unit, that
     /// it is the unit's own; with its place (`places[i]`, an index or a line).
     fn problems(

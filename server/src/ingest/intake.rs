@@ -148,6 +148,12 @@ impl Intake {
         })
     }
 
+    /// Whether the server is stopping, as the indicators know it (an indicator report taken
+    /// now may have given up on its store).
+    pub(crate) fn stopping(&self) -> bool {
+        self.indicators.as_ref().is_some_and(|i| i.stopping())
+    }
+
     fn grants_unit(&self, t: &IndicatorTopic, from: Option<&Gateway>) -> bool {
         match (from, &self.gateways) {
             (Some(g), _) => g.grants(&t.area, &t.unit),
@@ -231,6 +237,16 @@ impl<'a> LinkIntake<'a> {
                 return;
             }
         };
+        // The server began to stop while the intake had an indicator report (it waits there
+        // for its own store, and gives up at the stop): it may not be stored, so it is not
+        // acknowledged, and the broker sends it again to the next server's session.
+        if pkid.is_some() && IndicatorTopic::is_indicator(topic) && self.intake.stopping() {
+            tracing::warn!(
+                topic,
+                "the server stops: an indicator report left unacknowledged for the next start"
+            );
+            return;
+        }
         self.hand_on(msg, pkid);
     }
 
