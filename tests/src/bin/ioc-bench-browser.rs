@@ -442,12 +442,13 @@ impl FirstTileRuns {
     }
 }
 
-/// Installs [`INIT_SCRIPT`] in every new document; whether it could.
-async fn instrument(browser: &Browser) -> bool {
+/// Installs `script` ([`INIT_SCRIPT`], [`INDICATORS_INIT`]) in every new document; whether it
+/// could.
+async fn instrument(browser: &Browser, script: &str) -> bool {
     match browser
         .cdp(
             "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": INIT_SCRIPT }),
+            json!({ "source": script }),
         )
         .await
     {
@@ -459,12 +460,16 @@ async fn instrument(browser: &Browser) -> bool {
     }
 }
 
-/// A new browser (empty cache, no compiled code) with the admin's session: its cookie set on
-/// a page of the server that is not the app (`/api/v1/me`, JSON), so that the app's first
-/// load is the measured one.
-async fn cold_browser(server: &TestServer, flags: &[&str]) -> anyhow::Result<(Browser, bool)> {
+/// A new browser (empty cache, no compiled code) with `script` in every new document and the
+/// admin's session: its cookie set on a page of the server that is not the app
+/// (`/api/v1/me`, JSON), so that the app's first load is the measured one.
+async fn cold_browser(
+    server: &TestServer,
+    flags: &[&str],
+    script: &str,
+) -> anyhow::Result<(Browser, bool)> {
     let browser = Browser::start_with_args(1920, 1080, flags).await?;
-    let injected = instrument(&browser).await;
+    let injected = instrument(&browser, script).await;
     browser.goto(&server.url("/api/v1/me")).await?;
     browser
         .eval(&format!(
@@ -485,7 +490,7 @@ async fn first_tile(
     cold_runs: u64,
 ) -> anyhow::Result<Value> {
     let browser = Browser::start_with_args(1920, 1080, flags).await?;
-    let mut injected = instrument(&browser).await;
+    let mut injected = instrument(&browser, INIT_SCRIPT).await;
     browser
         .login(&server.url(""), "admin", ADMIN_PASSWORD)
         .await?;
@@ -498,7 +503,7 @@ async fn first_tile(
             eprintln!("first live tile: {path}, {cold_runs} navigations, each in a new browser");
             let mut cold = FirstTileRuns::default();
             for _ in 0..cold_runs {
-                let (fresh, ok) = cold_browser(server, flags).await?;
+                let (fresh, ok) = cold_browser(server, flags, INIT_SCRIPT).await?;
                 injected &= ok;
                 cold.navigate(&fresh, &url, "cold").await?;
                 errors.extend(fresh.console_errors().await?);
@@ -657,7 +662,7 @@ async fn wall_frame_rate(
     load: &Load,
 ) -> anyhow::Result<Value> {
     let browser = Browser::start_with_args(w, h, flags).await?;
-    instrument(&browser).await;
+    instrument(&browser, INIT_SCRIPT).await;
     let user_agent = browser.eval("return navigator.userAgent").await?;
 
     eprintln!("{w}x{h}: blank page, {:?}", load.window);
@@ -799,23 +804,11 @@ async fn indicators_page(
     let mut runs_out: Vec<(String, Value)> = Vec::new();
     let mut errors = Vec::new();
     for _ in 0..cold_runs {
-        let browser = Browser::start_with_args(1920, 1080, flags).await?;
-        browser
-            .cdp(
-                "Page.addScriptToEvaluateOnNewDocument",
-                json!({ "source": INDICATORS_INIT }),
-            )
-            .await?;
-        browser.goto(&server.url("/api/v1/me")).await?;
-        browser
-            .eval(&format!(
-                "document.cookie = {}; return true",
-                serde_json::to_string(&format!(
-                    "{}; Path=/; SameSite=Strict",
-                    server.cookie().await?
-                ))?
-            ))
-            .await?;
+        let (browser, injected) = cold_browser(server, flags, INDICATORS_INIT).await?;
+        ensure!(
+            injected,
+            "the indicators' timing script could not be injected"
+        );
         runs_out.push((
             "cold_new_browser".into(),
             measure_indicators(&browser, &url, &probe, "cold").await?,
@@ -823,12 +816,10 @@ async fn indicators_page(
         errors.extend(browser.console_errors().await?);
     }
     let browser = Browser::start_with_args(1920, 1080, flags).await?;
-    browser
-        .cdp(
-            "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": INDICATORS_INIT }),
-        )
-        .await?;
+    ensure!(
+        instrument(&browser, INDICATORS_INIT).await,
+        "the indicators' timing script could not be injected"
+    );
     browser
         .login(&server.url(""), "admin", ADMIN_PASSWORD)
         .await?;
