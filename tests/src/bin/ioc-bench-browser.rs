@@ -40,9 +40,13 @@
 //!
 //! ```sh
 //! export CARGO_TARGET_DIR=/root/.cache/ioc-target
-//! cargo build --release -p ioc-server -p ioc-tests --bin ioc-server --bin ioc-bench-browser
-//! IOC_SERVER_BIN=$CARGO_TARGET_DIR/release/ioc-server $CARGO_TARGET_DIR/release/ioc-bench-browser
+//! cargo build --release -p ioc-server -p ioc-sim -p ioc-tests --bin ioc-server --bin ioc-sim \
+//!   --bin ioc-bench-browser
+//! IOC_SERVER_BIN=$CARGO_TARGET_DIR/release/ioc-server IOC_SIM_BIN=$CARGO_TARGET_DIR/release/ioc-sim \
+//!   $CARGO_TARGET_DIR/release/ioc-bench-browser
 //! ```
+//!
+//! (`IOC_SIM_BIN`: the simulator publishes the indicators' history for the third figure.)
 //!
 //! Options: `--only first-tile|frame-rate|indicators` (all three by default), `--runs N` (10) and
 //! `--cold-runs N` (3) navigations per path, `--sizes WxH,...` (`1920x1080,3840x2160`),
