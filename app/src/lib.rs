@@ -4,9 +4,9 @@
 //! console at `/` ([`App`], `ioc-app`), the wall display at `/wall/` ([`WallApp`],
 //! `ioc-wall`) and the console's socio-economic indicators at `/indicators/`
 //! ([`IndicatorsApp`], `ioc-indicators`). Each needs a session ([`auth`]): the console asks
-//! for a login, a wall for a display key in its address; the live connection is open only while there is one. Each root
-//! provides what every part reads (language, session, live state, clock, city,
-//! drill-down) and picks the screen.
+//! for a login, a wall for a display key in its address; the live connection is open only
+//! while there is one. Each root provides what every part reads (language, session, live
+//! state, clock, city, drill-down) and picks the screen.
 //!
 //! The data path, from the server to the screen: [`api`] asks the server over HTTP and
 //! [`live`] keeps the websocket's state; [`tiles`], [`map`], [`charts`] and [`alerts`] draw
