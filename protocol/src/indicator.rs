@@ -67,7 +67,7 @@ pub use punctuality::{LateReport, Punctuality, Reporting, Timeliness};
 pub use report::{DecodedReport, MAX_REPORT_VALUES, Report, decode_report, decode_submissions};
 pub use revision::{
     ImportAnswer, ItemProblem, Revision, RevisionsAnswer, RowProblem, SeriesAnswer, SeriesPoint,
-    SubmitAnswer, Way, latest_by_period,
+    SubmitAnswer, Way, latest_by_period, latest_by_series,
 };
 pub use submission::{Submission, SubmissionError};
 pub use target::{Target, TargetError};

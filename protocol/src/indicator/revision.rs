@@ -156,6 +156,25 @@ pub struct ImportAnswer {
     pub problems: Vec<RowProblem>,
 }
 
+/// The series of every indicator and area from their revisions in the order they were
+/// received: [`latest_by_period`] for each (indicator, area), as the store's latest values.
+pub fn latest_by_series(
+    revisions: impl IntoIterator<Item = Revision>,
+) -> std::collections::BTreeMap<(String, String), Vec<SeriesPoint>> {
+    let mut by_key: std::collections::BTreeMap<(String, String), Vec<Revision>> =
+        Default::default();
+    for r in revisions {
+        by_key
+            .entry((r.indicator.clone(), r.area.clone()))
+            .or_default()
+            .push(r);
+    }
+    by_key
+        .into_iter()
+        .map(|(key, revs)| (key, latest_by_period(&revs)))
+        .collect()
+}
+
 /// The series of one indicator and area from its revisions in the order they were received:
 /// per period, the latest revision with the count and the first one's `reported_ms`, oldest
 /// period first.

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use ioc_protocol::indicator::{Period, Revision, SeriesPoint, Way, latest_by_period};
+use ioc_protocol::indicator::{Period, Revision, SeriesPoint, Way, latest_by_series};
 use rusqlite::{Connection, Row, params};
 
 use super::schema::{corrupt, sql_err};
@@ -105,7 +105,7 @@ impl EmbeddedIndicators {
     }
 
     /// The series of every indicator and area that has values: per period, the latest
-    /// revision ([`latest_by_period`]).
+    /// revision ([`latest_by_series`]).
     pub fn latest(&self) -> Result<BTreeMap<(String, String), Vec<SeriesPoint>>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
@@ -113,21 +113,15 @@ impl EmbeddedIndicators {
                 "SELECT {COLUMNS} FROM indicator_revisions ORDER BY indicator, area, id"
             ))
             .map_err(sql_err)?;
-        let rows = stmt.query_map([], read_row).map_err(sql_err)?;
-        let mut by_key: BTreeMap<(String, String), Vec<Revision>> = BTreeMap::new();
-        for row in rows {
-            let r = row
-                .map_err(sql_err)?
-                .ok_or_else(|| corrupt("indicator revision"))?;
-            by_key
-                .entry((r.indicator.clone(), r.area.clone()))
-                .or_default()
-                .push(r);
-        }
-        Ok(by_key
-            .into_iter()
-            .map(|(key, revs)| (key, latest_by_period(&revs)))
-            .collect())
+        let revisions = stmt
+            .query_map([], read_row)
+            .map_err(sql_err)?
+            .map(|row| {
+                row.map_err(sql_err)?
+                    .ok_or_else(|| corrupt("indicator revision"))
+            })
+            .collect::<Result<Vec<Revision>, StoreError>>()?;
+        Ok(latest_by_series(revisions))
     }
 }
 

@@ -133,6 +133,12 @@ impl InfluxStore {
         let body = line_protocol(batch).map_err(|e| StoreError::Rejected {
             reason: e.to_string(),
         })?;
+        self.write_lines(body).await
+    }
+
+    /// Writes line protocol (`body`, nanosecond timestamps) as one request, the errors as
+    /// [`Self::write`] says: the readings' batches and the indicators' revisions alike.
+    pub(super) async fn write_lines(&self, body: String) -> Result<(), StoreError> {
         self.client
             .write_line_protocol_with_precision(
                 &self.org,

@@ -17,9 +17,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use influxdb2::api::query::FluxRecord;
-use influxdb2::api::write::TimestampPrecision;
 use influxdb2_structmap::value::Value as FluxValue;
-use ioc_protocol::indicator::{Period, Revision, SeriesPoint, Way, latest_by_period};
+use ioc_protocol::indicator::{Period, Revision, SeriesPoint, Way, latest_by_series};
 
 use super::InfluxStore;
 use super::flux::flux_str;
@@ -155,15 +154,7 @@ impl InfluxStore {
             return Ok(());
         }
         let body = revision_lines(revisions).map_err(|reason| StoreError::Rejected { reason })?;
-        self.client
-            .write_line_protocol_with_precision(
-                &self.org,
-                &self.bucket,
-                body,
-                TimestampPrecision::Nanoseconds,
-            )
-            .await
-            .map_err(|e| self.write_error(e))
+        self.write_lines(body).await
     }
 
     /// The revisions of an indicator for an area (of one period, if given), oldest first.
@@ -188,17 +179,7 @@ impl InfluxStore {
         &self,
     ) -> Result<BTreeMap<(String, String), Vec<SeriesPoint>>, StoreError> {
         let records = self.query(revisions_flux(&self.bucket, None, None)).await?;
-        let mut by_key: BTreeMap<(String, String), Vec<Revision>> = BTreeMap::new();
-        for r in decode_revisions(&records) {
-            by_key
-                .entry((r.indicator.clone(), r.area.clone()))
-                .or_default()
-                .push(r);
-        }
-        Ok(by_key
-            .into_iter()
-            .map(|(key, revs)| (key, latest_by_period(&revs)))
-            .collect())
+        Ok(latest_by_series(decode_revisions(&records)))
     }
 }
 
