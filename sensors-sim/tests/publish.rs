@@ -236,34 +236,52 @@ fn finish(cmd: &mut Command) -> std::process::Output {
     child.wait_with_output().expect("output")
 }
 
+/// `ioc-sim` replaying `minutes` from `start` at full speed to the broker at `addr`, with its
+/// truth log in the temporary file `log` and `extra` arguments; its output and the log.
+fn replay(
+    addr: std::net::SocketAddr,
+    (seed, start, minutes): (u64, i64, u64),
+    log: &str,
+    extra: &[&str],
+) -> (std::process::Output, String) {
+    let path = temp_file(log);
+    let out = finish(
+        ioc_sim()
+            .args([
+                "--broker",
+                &format!("mqtt://{addr}"),
+                "--seed",
+                &seed.to_string(),
+                "--start",
+                &start.to_string(),
+                "--speed",
+                "100000",
+                "--duration",
+                &format!("{minutes}m"),
+                "--truth-log",
+                path.to_str().unwrap(),
+            ])
+            .args(extra),
+    );
+    let log = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    (out, log)
+}
+
 #[test]
 fn the_binary_replays_a_span_fast_and_logs_what_it_sent() {
     let broker = start_broker();
     let addr = broker.addr;
     let start = now_ms() - 3 * 60 * MINUTE_MS;
-    let path = temp_file("bin-truth.jsonl");
-    let out = finish(ioc_sim().args([
-        "--broker",
-        &format!("mqtt://{addr}"),
-        "--seed",
-        "5",
-        "--start",
-        &start.to_string(),
-        "--speed",
-        "100000",
-        "--duration",
-        "20m",
-        "--truth-log",
-        path.to_str().unwrap(),
-        "--client-id",
-        "test-binary",
-        "--no-indicators",
-    ]));
+    let (out, log) = replay(
+        addr,
+        (5, start, 20),
+        "bin-truth.jsonl",
+        &["--client-id", "test-binary", "--no-indicators"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    let log = std::fs::read_to_string(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
     let (lines, _) = expected(5, start, start + 20 * MINUTE_MS);
     assert_eq!(log.lines().collect::<Vec<_>>(), lines);
     assert!(
@@ -494,28 +512,15 @@ fn the_binary_publishes_the_indicators_by_default_the_history_first_and_the_rest
     let broker = start_broker();
     let addr = broker.addr;
     let start = now_ms() - 3 * 60 * MINUTE_MS;
-    let path = temp_file("bin-indicators.jsonl");
-    let out = finish(ioc_sim().args([
-        "--broker",
-        &format!("mqtt://{addr}"),
-        "--seed",
-        "5",
-        "--start",
-        &start.to_string(),
-        "--speed",
-        "100000",
-        "--duration",
-        "20m",
-        "--truth-log",
-        path.to_str().unwrap(),
-        "--client-id",
-        "test-binary-indicators",
-    ]));
+    let (out, log) = replay(
+        addr,
+        (5, start, 20),
+        "bin-indicators.jsonl",
+        &["--client-id", "test-binary-indicators"],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    let log = std::fs::read_to_string(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
     let end = start + 20 * MINUTE_MS;
     let expected = expected_with_indicators(5, start, end, None);
     assert_eq!(log.lines().collect::<Vec<_>>(), expected);
@@ -561,34 +566,20 @@ fn the_binary_publishes_only_the_streams_its_domains_name() {
     let broker = start_broker();
     let addr = broker.addr;
     let start = now_ms() - 3 * 60 * MINUTE_MS;
-    let path = temp_file("bin-domains.jsonl");
-    let run = |domains: &str, path: &std::path::Path| {
-        finish(ioc_sim().args([
-            "--broker",
-            &format!("mqtt://{addr}"),
-            "--seed",
-            "6",
-            "--start",
-            &start.to_string(),
-            "--speed",
-            "100000",
-            "--duration",
-            "10m",
-            "--domains",
-            domains,
-            "--truth-log",
-            path.to_str().unwrap(),
-            "--client-id",
-            "test-domains",
-        ]))
+    let run = |domains: &str| {
+        replay(
+            addr,
+            (6, start, 10),
+            "bin-domains.jsonl",
+            &["--domains", domains, "--client-id", "test-domains"],
+        )
     };
-    let out = run("flood,indicator", &path);
+    let (out, log) = run("flood,indicator");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let log = std::fs::read_to_string(&path).unwrap();
     let expected = expected_with_indicators(
         6,
         start,
@@ -603,13 +594,11 @@ fn the_binary_publishes_only_the_streams_its_domains_name() {
     );
     assert!(expected.iter().any(|l| l.contains("ioc/v1/flood/")));
     // Domains without `indicator`: no indicator at all.
-    let out = run("flood", &path);
+    let (out, log) = run("flood");
     assert!(out.status.success());
-    let log = std::fs::read_to_string(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
     assert!(!log.is_empty() && log.lines().all(|l| l.contains("ioc/v1/flood/")));
     // A domain it does not know is named.
-    let out = run("flood,indicators", &path);
+    let (out, _) = run("flood,indicators");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("indicators"));
 }
